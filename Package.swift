@@ -1,0 +1,141 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Shared settings for every target (hummingbird's Package.swift does the same).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "EvaluatorGateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "evaluatord", targets: ["evaluatord"]),
+        .executable(name: "evaluatorctl", targets: ["evaluatorctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // libudev, linked now so the build proves it (device discovery hangs off it).
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+
+        // Pure: bytes in, frames out. No I/O, no clocks.
+        .target(name: "EvaluatorProtocol", swiftSettings: swiftSettings),
+
+        // Pure: levels, key maps, config model, window-session policy, records.
+        .target(
+            name: "EvaluatorCore",
+            dependencies: [
+                "EvaluatorProtocol",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // SQLite (GRDB): the durable outbox and open-session table.
+        .target(
+            name: "EvaluatorStore",
+            dependencies: [
+                "EvaluatorCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Linux device I/O: termios serial now, libudev for discovery.
+        .target(
+            name: "EvaluatorDevices",
+            dependencies: [
+                "EvaluatorProtocol",
+                "CUdev",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Uplink to the central store.
+        .target(
+            name: "EvaluatorUplink",
+            dependencies: [
+                "EvaluatorCore",
+                "EvaluatorStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Local HTTP API for the business / queue system.
+        .target(
+            name: "EvaluatorAPI",
+            dependencies: [
+                "EvaluatorCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Wiring: services, gateway actor, systemd notify.
+        .target(
+            name: "EvaluatorDaemon",
+            dependencies: [
+                "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore", "EvaluatorDevices",
+                "EvaluatorUplink", "EvaluatorAPI",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "evaluatord",
+            dependencies: [
+                "EvaluatorDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "evaluatorctl",
+            dependencies: [
+                "EvaluatorDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "EvaluatorProtocolTests", dependencies: ["EvaluatorProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorCoreTests", dependencies: ["EvaluatorCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EvaluatorStoreTests",
+            dependencies: ["EvaluatorStore", "EvaluatorCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EvaluatorDaemonTests",
+            dependencies: [
+                "EvaluatorDaemon", "EvaluatorDevices", "EvaluatorStore", "EvaluatorUplink",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,370 @@
+import Foundation
+import TOMLKit
+
+/// A configuration error names the file, the line (where it can be found) and the key, and says
+/// what is wrong. The daemon exits non-zero on one before touching any device.
+public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: String, Sendable { case unreadable, syntax, missing, invalid, unknownKey }
+    public var code: Code
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var message: String
+
+    public var description: String {
+        let place = line.map { "\(file):\($0)" } ?? file
+        return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
+    }
+}
+
+public enum APIListen: Sendable, Hashable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    public var description: String {
+        switch self {
+        case let .tcp(host, port): "\(host):\(port)"
+        case let .unix(path): "unix:\(path)"
+        }
+    }
+
+    /// Parses `127.0.0.1:8740`, `[::1]:8740` or `unix:/run/evaluatord/api.sock`.
+    public static func parse(_ text: String) -> APIListen? {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            return path.isEmpty ? nil : .unix(path: path)
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : .tcp(host: host, port: port)
+    }
+}
+
+public struct BusConfig: Sendable, Hashable {
+    public var id: String
+    public var port: String
+    public var baud: Int
+    public var proto: String
+}
+
+public struct PadConfig: Sendable, Hashable {
+    public var bus: String
+    public var address: UInt8
+    public var keymap: KeyMap
+    /// `bus1#3`: how records name the pad.
+    public var reference: String { "\(bus)#\(address)" }
+}
+
+public struct WindowConfig: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var department: String
+    public var pad: PadConfig?
+}
+
+public struct UplinkConfig: Sendable, Hashable {
+    public var url: String
+    public var batchMax: Int
+    public var flushIntervalMs: Int64
+    public var backoffInitialMs: Int64
+    public var backoffMaxMs: Int64
+    public var requestTimeoutMs: Int64
+}
+
+public struct GatewayConfig: Sendable, Hashable {
+    public var gatewayID: String
+    public var region: String
+    public var stateDir: String
+    public var api: APIListen
+    public var apiMaxBodyBytes: Int
+    public var sessionTimeoutMs: Int64
+    public var retransmitWindowMs: Int64
+    public var scores: ScoreTable
+    public var buses: [BusConfig]
+    public var windows: [WindowConfig]
+    public var uplink: UplinkConfig?
+    /// Where the configuration came from, for messages.
+    public var source: String
+
+    public var policyConfig: SessionPolicyConfig {
+        SessionPolicyConfig(
+            windows: Dictionary(uniqueKeysWithValues: windows.map {
+                ($0.id, WindowInfo(id: $0.id, name: $0.name, department: $0.department, pad: $0.pad?.reference))
+            }),
+            scores: scores, defaultTimeoutMs: sessionTimeoutMs, retransmitWindowMs: retransmitWindowMs
+        )
+    }
+
+    /// The window whose pad sits at this bus address, if any.
+    public func window(bus: String, address: UInt8) -> WindowConfig? {
+        windows.first { $0.pad?.bus == bus && $0.pad?.address == address }
+    }
+
+    public var databasePath: String { (stateDir as NSString).appendingPathComponent("evaluatord.sqlite") }
+}
+
+// MARK: - Loading
+
+extension GatewayConfig {
+    /// Reads and validates a config file. Relative paths inside it (state_dir, bus ports) are
+    /// taken relative to the file's folder.
+    public static func load(path: String) throws(ConfigError) -> GatewayConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(code: .unreadable, file: path, line: nil, key: "",
+                              message: "cannot read the file (\(error.localizedDescription))")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        return try parse(text, source: path, baseDirectory: base.isEmpty ? "." : base)
+    }
+
+    /// Parses config text. Pure but for nothing: no file is touched.
+    public static func parse(_ text: String, source: String, baseDirectory: String = ".") throws(ConfigError) -> GatewayConfig {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(code: .syntax, file: source, line: error.source.begin.line, key: "",
+                              message: "TOML syntax error: \(error.description)")
+        } catch {
+            throw ConfigError(code: .syntax, file: source, line: nil, key: "", message: "TOML syntax error: \(error)")
+        }
+        var r = ConfigReader(source: source, lines: text.components(separatedBy: "\n"))
+        return try r.read(root, baseDirectory: baseDirectory)
+    }
+}
+
+/// Reads typed values out of a TOML table, naming the key path and line on every error.
+struct ConfigReader {
+    let source: String
+    let lines: [String]
+
+    func fail(_ code: ConfigError.Code, _ path: [String], _ message: String) -> ConfigError {
+        ConfigError(code: code, file: source, line: line(of: path), key: path.joined(separator: "."), message: message)
+    }
+
+    /// Best-effort line of a key path such as ["window[2]", "pad"]: the section header, then the
+    /// first `key =` line inside it.
+    func line(of path: [String]) -> Int? {
+        guard let first = path.first else { return nil }
+        var section = first
+        var wantedIndex = 0
+        if let open = first.firstIndex(of: "["), let idx = Int(first[first.index(after: open)...].dropLast()) {
+            section = String(first[..<open])
+            wantedIndex = idx - 1
+        }
+        var seen = 0
+        var headerLine: Int?
+        for (i, raw) in lines.enumerated() {
+            let l = raw.trimmingCharacters(in: .whitespaces)
+            if l == "[\(section)]" || l.hasPrefix("[\(section)]") && !l.hasPrefix("[[") {
+                headerLine = i + 1
+            } else if l.hasPrefix("[[\(section)]]") {
+                if seen == wantedIndex { headerLine = i + 1 }
+                seen += 1
+            }
+            if headerLine != nil { break }
+        }
+        guard let header = headerLine else {
+            // A top-level key.
+            return lines.firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(first) ") || $0.hasPrefix("\(first)=") }.map { $0 + 1 }
+        }
+        guard path.count > 1 else { return header }
+        let key = path[1]
+        var i = header
+        while i < lines.count {
+            let l = lines[i].trimmingCharacters(in: .whitespaces)
+            if l.hasPrefix("[") { break }
+            if l.hasPrefix(key + " ") || l.hasPrefix(key + "=") { return i + 1 }
+            i += 1
+        }
+        return header
+    }
+
+    func table(_ t: TOMLTable, _ key: String, _ path: [String]) throws(ConfigError) -> TOMLTable? {
+        guard let v = t[key] else { return nil }
+        guard let tt = v.table else { throw fail(.invalid, path + [key], "must be a table") }
+        return tt
+    }
+
+    func string(_ t: TOMLTable, _ key: String, _ path: [String], required: Bool = false) throws(ConfigError) -> String? {
+        guard let v = t[key] else {
+            if required { throw fail(.missing, path + [key], "is required") }
+            return nil
+        }
+        guard let s = v.string else { throw fail(.invalid, path + [key], "must be a string, got \(v.type)") }
+        if required && s.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw fail(.invalid, path + [key], "must not be empty")
+        }
+        return s
+    }
+
+    func int(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let v = t[key] else { return nil }
+        guard let i = v.int else { throw fail(.invalid, path + [key], "must be an integer, got \(v.type)") }
+        guard range.contains(i) else {
+            throw fail(.invalid, path + [key], "\(i) is out of range (\(range.lowerBound)…\(range.upperBound))")
+        }
+        return i
+    }
+
+    func onlyKeys(_ t: TOMLTable, _ allowed: Set<String>, _ path: [String]) throws(ConfigError) {
+        for key in t.keys.sorted() where !allowed.contains(key) {
+            throw fail(.unknownKey, path + [key], "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func absolute(_ p: String, _ base: String) -> String {
+        p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p)
+    }
+
+    mutating func read(_ root: TOMLTable, baseDirectory: String) throws(ConfigError) -> GatewayConfig {
+        try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink"], [])
+
+        guard let gateway = try table(root, "gateway", []) else { throw fail(.missing, ["gateway"], "the [gateway] table is required") }
+        try onlyKeys(gateway, ["id", "region", "state_dir"], ["gateway"])
+        let id = try string(gateway, "id", ["gateway"], required: true)!
+        let region = try string(gateway, "region", ["gateway"], required: true)!
+        guard region.count == 6, region.allSatisfy(\.isASCII), region.allSatisfy(\.isNumber) else {
+            throw fail(.invalid, ["gateway", "region"], "must be a 6-digit 行政区划代码 such as \"370211\", got \"\(region)\"")
+        }
+        let stateDir = absolute(try string(gateway, "state_dir", ["gateway"]) ?? "/var/lib/evaluatord", baseDirectory)
+
+        var listen = APIListen.tcp(host: "127.0.0.1", port: 8740)
+        var maxBody = 64 * 1024
+        if let api = try table(root, "api", []) {
+            try onlyKeys(api, ["listen", "max_body_bytes"], ["api"])
+            if let l = try string(api, "listen", ["api"]) {
+                guard let parsed = APIListen.parse(l) else {
+                    throw fail(.invalid, ["api", "listen"], "\"\(l)\" is not HOST:PORT or unix:/path")
+                }
+                listen = parsed
+            }
+            maxBody = try int(api, "max_body_bytes", ["api"], range: 1024...(16 << 20)) ?? maxBody
+        }
+        if case let .unix(p) = listen { listen = .unix(path: absolute(p, baseDirectory)) }
+
+        var timeoutMs: Int64 = 30_000
+        var retransmitMs: Int64 = 1500
+        if let s = try table(root, "session", []) {
+            try onlyKeys(s, ["timeout_s", "retransmit_window_ms"], ["session"])
+            timeoutMs = Int64(try int(s, "timeout_s", ["session"], range: 1...3600) ?? 30) * 1000
+            retransmitMs = Int64(try int(s, "retransmit_window_ms", ["session"], range: 0...60_000) ?? 1500)
+        }
+
+        var scores = ScoreTable.standard
+        if let s = try table(root, "scores", []) {
+            try onlyKeys(s, Set(Level.allCases.map(\.rawValue)), ["scores"])
+            for level in Level.allCases {
+                if let p = try int(s, level.rawValue, ["scores"], range: 0...1000) { scores.points[level] = p }
+            }
+        }
+
+        var keymaps = KeyMap.builtIn
+        if let km = try table(root, "keymap", []) {
+            for name in km.keys.sorted() {
+                guard let t = km[name]?.table else { throw fail(.invalid, ["keymap", name], "must be a table of key = level") }
+                guard keymaps[name] == nil else { throw fail(.invalid, ["keymap", name], "redefines a built-in key map") }
+                var levels: [Int: Level] = [:]
+                for key in t.keys {
+                    guard let code = Int(key), (0...255).contains(code) else {
+                        throw fail(.invalid, ["keymap", name, key], "key codes are numbers 0…255 (write \"0\" = \"satisfied\")")
+                    }
+                    guard let s = t[key]?.string, let level = Level(rawValue: s) else {
+                        throw fail(.invalid, ["keymap", name, key], "must be one of: \(Level.allNames)")
+                    }
+                    levels[code] = level
+                }
+                keymaps[name] = KeyMap(name: name, levels: levels)
+            }
+        }
+
+        var buses: [BusConfig] = []
+        if let arr = root["bus"] {
+            guard let a = arr.array else { throw fail(.invalid, ["bus"], "must be an array of tables: [[bus]]") }
+            for (i, v) in a.enumerated() {
+                let p = ["bus[\(i + 1)]"]
+                guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+                try onlyKeys(t, ["id", "port", "baud", "protocol"], p)
+                let bid = try string(t, "id", p, required: true)!
+                guard !buses.contains(where: { $0.id == bid }) else { throw fail(.invalid, p + ["id"], "duplicate bus id \"\(bid)\"") }
+                let port = absolute(try string(t, "port", p, required: true)!, baseDirectory)
+                let baud = try int(t, "baud", p, range: 50...4_000_000) ?? 9600
+                guard SerialBauds.supported.contains(baud) else {
+                    throw fail(.invalid, p + ["baud"], "\(baud) is not a supported baud rate (\(SerialBauds.supported.map(String.init).joined(separator: ", ")))")
+                }
+                let proto = try string(t, "protocol", p) ?? "framed68"
+                guard proto == "framed68" else { throw fail(.invalid, p + ["protocol"], "unknown protocol \"\(proto)\" (supported: framed68)") }
+                buses.append(BusConfig(id: bid, port: port, baud: baud, proto: proto))
+            }
+        }
+
+        var windows: [WindowConfig] = []
+        if let arr = root["window"] {
+            guard let a = arr.array else { throw fail(.invalid, ["window"], "must be an array of tables: [[window]]") }
+            for (i, v) in a.enumerated() {
+                let p = ["window[\(i + 1)]"]
+                guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+                try onlyKeys(t, ["id", "name", "department", "pad"], p)
+                let wid = try string(t, "id", p, required: true)!
+                guard wid.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                    throw fail(.invalid, p + ["id"], "\"\(wid)\" may hold only letters, digits, '-', '_' and '.' (it is part of API paths)")
+                }
+                guard !windows.contains(where: { $0.id == wid }) else { throw fail(.invalid, p + ["id"], "duplicate window id \"\(wid)\"") }
+                let name = try string(t, "name", p) ?? wid
+                let department = try string(t, "department", p, required: true)!
+                var pad: PadConfig?
+                if let pt = try table(t, "pad", p) {
+                    let pp = p + ["pad"]
+                    try onlyKeys(pt, ["bus", "address", "keymap"], pp)
+                    let bus = try string(pt, "bus", pp, required: true)!
+                    guard buses.contains(where: { $0.id == bus }) else {
+                        throw fail(.invalid, pp + ["bus"], "no [[bus]] has id \"\(bus)\" (known: \(buses.map(\.id).joined(separator: ", ")))")
+                    }
+                    guard let address = try int(pt, "address", pp, range: 0...255) else { throw fail(.missing, pp + ["address"], "is required") }
+                    let kmName = try string(pt, "keymap", pp) ?? KeyMap.framed68FourKey.name
+                    guard let km = keymaps[kmName] else {
+                        throw fail(.invalid, pp + ["keymap"], "unknown key map \"\(kmName)\" (known: \(keymaps.keys.sorted().joined(separator: ", ")))")
+                    }
+                    if let other = windows.first(where: { $0.pad?.bus == bus && $0.pad?.address == UInt8(address) }) {
+                        throw fail(.invalid, pp + ["address"], "\(bus)#\(address) already belongs to window \"\(other.id)\"")
+                    }
+                    pad = PadConfig(bus: bus, address: UInt8(address), keymap: km)
+                }
+                windows.append(WindowConfig(id: wid, name: name, department: department, pad: pad))
+            }
+        }
+
+        var uplink: UplinkConfig?
+        if let u = try table(root, "uplink", []) {
+            let p = ["uplink"]
+            try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms"], p)
+            let url = try string(u, "url", p, required: true)!
+            guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
+            }
+            uplink = UplinkConfig(
+                url: url,
+                batchMax: try int(u, "batch_max", p, range: 1...10_000) ?? 500,
+                flushIntervalMs: Int64(try int(u, "flush_interval_ms", p, range: 10...3_600_000) ?? 1000),
+                backoffInitialMs: Int64(try int(u, "backoff_initial_ms", p, range: 10...600_000) ?? 500),
+                backoffMaxMs: Int64(try int(u, "backoff_max_ms", p, range: 100...86_400_000) ?? 300_000),
+                requestTimeoutMs: Int64(try int(u, "request_timeout_ms", p, range: 100...600_000) ?? 30_000)
+            )
+        }
+
+        return GatewayConfig(
+            gatewayID: id, region: region, stateDir: stateDir, api: listen, apiMaxBodyBytes: maxBody,
+            sessionTimeoutMs: timeoutMs, retransmitWindowMs: retransmitMs, scores: scores, buses: buses,
+            windows: windows, uplink: uplink, source: source
+        )
+    }
+}
+
+public enum SerialBauds {
+    public static let supported: [Int] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400]
+}

@@ -1,0 +1,138 @@
+import Foundation
+
+/// What became of one evaluation or press. Every outcome is one record (R7).
+public enum Outcome: String, Codable, Sendable, CaseIterable {
+    /// The first press of an open session rated its case (and its batch, R4).
+    case rated
+    /// The session timed out or was superseded with no press; the centre applies its regional
+    /// default (R5).
+    case unrated
+    /// The business system cancelled the evaluation (evidence for R11).
+    case cancelled
+    /// A press with no case to rate: no session open, an extra press after the rating (R3),
+    /// or a pad no window owns. Kept, never dropped (R7, R9).
+    case noCase = "no_case"
+}
+
+/// Flags that travel with a record. Names are stable strings in the record format.
+public enum RecordFlag: String, Codable, Sendable, CaseIterable {
+    /// A bad rating without a reason: follow-up must collect one (R2).
+    case needsReason = "needs_reason"
+    /// A press after the session's case was already rated (R3).
+    case extraPress = "extra_press"
+    /// The session was closed because a new evaluation started at its window.
+    case superseded
+    /// The session was reloaded from disk after a restart.
+    case restored
+    /// The press came from a pad that no configured window owns.
+    case unknownPad = "unknown_pad"
+}
+
+/// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`
+/// when it commits it.
+public struct RecordDraft: Sendable, Hashable {
+    public var windowID: String?
+    public var department: String?
+    public var staffID: String?
+    public var caseID: String?
+    public var batchCaseIDs: [String]
+    public var matterCode: String?
+    public var matterName: String?
+    public var sessionID: String?
+    public var outcome: Outcome
+    public var level: Level?
+    public var score: Int?
+    public var pad: String?
+    public var key: Int?
+    public var promptedAt: Millis?
+    public var pressedAt: Millis?
+    public var flags: [RecordFlag]
+
+    public init(
+        windowID: String?, department: String? = nil, staffID: String? = nil, caseID: String? = nil,
+        batchCaseIDs: [String] = [], matterCode: String? = nil, matterName: String? = nil,
+        sessionID: String? = nil, outcome: Outcome, level: Level? = nil, score: Int? = nil,
+        pad: String? = nil, key: Int? = nil, promptedAt: Millis? = nil, pressedAt: Millis? = nil,
+        flags: [RecordFlag] = []
+    ) {
+        self.windowID = windowID
+        self.department = department
+        self.staffID = staffID
+        self.caseID = caseID
+        self.batchCaseIDs = batchCaseIDs
+        self.matterCode = matterCode
+        self.matterName = matterName
+        self.sessionID = sessionID
+        self.outcome = outcome
+        self.level = level
+        self.score = score
+        self.pad = pad
+        self.key = key
+        self.promptedAt = promptedAt
+        self.pressedAt = pressedAt
+        self.flags = flags
+    }
+
+    public var isBad: Bool { level?.isBad ?? false }
+}
+
+/// One stored and forwarded record: the product's record format (see README "Record format").
+public struct RatingRecord: Sendable, Hashable, Encodable {
+    public var recordID: String
+    public var gatewayID: String
+    public var region: String
+    public var recordedAt: Millis
+    public var draft: RecordDraft
+
+    public init(recordID: String, gatewayID: String, region: String, recordedAt: Millis, draft: RecordDraft) {
+        self.recordID = recordID
+        self.gatewayID = gatewayID
+        self.region = region
+        self.recordedAt = recordedAt
+        self.draft = draft
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case recordID = "record_id", gatewayID = "gateway_id", region
+        case windowID = "window_id", department, staffID = "staff_id", caseID = "case_id"
+        case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
+        case sessionID = "session_id", outcome, level, score, bad, pad, key
+        case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
+    }
+
+    /// Every field is always present (null when unknown), so the centre sees a fixed shape.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        let d = draft
+        try c.encode(recordID, forKey: .recordID)
+        try c.encode(gatewayID, forKey: .gatewayID)
+        try c.encode(region, forKey: .region)
+        try c.encode(d.windowID, forKey: .windowID)
+        try c.encode(d.department, forKey: .department)
+        try c.encode(d.staffID, forKey: .staffID)
+        try c.encode(d.caseID, forKey: .caseID)
+        try c.encode(d.batchCaseIDs, forKey: .batchCaseIDs)
+        try c.encode(d.matterCode, forKey: .matterCode)
+        try c.encode(d.matterName, forKey: .matterName)
+        try c.encode(d.sessionID, forKey: .sessionID)
+        try c.encode(d.outcome, forKey: .outcome)
+        try c.encode(d.level, forKey: .level)
+        try c.encode(d.score, forKey: .score)
+        try c.encode(d.isBad, forKey: .bad)
+        try c.encode(d.pad, forKey: .pad)
+        try c.encode(d.key, forKey: .key)
+        try c.encode(d.promptedAt?.rfc3339, forKey: .promptedAt)
+        try c.encode(d.pressedAt?.rfc3339, forKey: .pressedAt)
+        try c.encode(recordedAt.rfc3339, forKey: .recordedAt)
+        try c.encode(d.flags, forKey: .flags)
+    }
+
+    /// Canonical JSON (sorted keys, no escaped slashes): what is stored and what is sent.
+    public func jsonString() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a value of this shape cannot fail: only strings, numbers, bools and nulls.
+        let data = try! encoder.encode(self)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

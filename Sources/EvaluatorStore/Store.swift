@@ -1,0 +1,293 @@
+import EvaluatorCore
+import Foundation
+import GRDB
+
+/// A store error names the database file and what failed.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable { case open, pragma, write, read }
+    public var code: Code
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+/// A batch of records on its way to the central store. Its id is the `Idempotency-Key`; once
+/// assigned, a batch keeps its id and its records until it is sent (even across restarts).
+public struct OutboxBatch: Sendable, Hashable {
+    public var batchID: String
+    public var recordIDs: [String]
+    /// Canonical JSON of each record, in order.
+    public var bodies: [String]
+    public var attempts: Int
+}
+
+public struct StoredRecordSummary: Sendable, Hashable {
+    public var seq: Int64
+    public var recordID: String
+    public var windowID: String?
+    public var caseID: String?
+    public var outcome: String
+    public var level: String?
+    public var bad: Bool
+    public var recordedAt: Millis
+    public var sentAt: Millis?
+    public var body: String
+}
+
+/// The durable outbox and open-session table (R7, R16). One Sendable type owns the GRDB writer
+/// and migrates in its init. WAL with `synchronous=FULL`: when `commit` returns, the
+/// transaction is fsynced, and only then is a press acknowledged.
+public final class Store: Sendable {
+    public let path: String
+    private let db: DatabasePool
+
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            var config = Configuration()
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            config.busyMode = .timeout(5)
+            db = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(db)
+        } catch {
+            throw StoreError(code: .open, path: path, message: "cannot open or migrate the database: \(error)")
+        }
+        try assertDurability()
+    }
+
+    /// Opens an existing database for reading only (evaluatorctl). Does not migrate.
+    public init(readOnlyPath path: String) throws(StoreError) {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(code: .open, path: path, message: "no database here (has evaluatord run with this state_dir?)")
+        }
+        do {
+            var config = Configuration()
+            config.readonly = true
+            db = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError(code: .open, path: path, message: "cannot open the database: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-records-sessions-outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE record (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    record_id TEXT NOT NULL UNIQUE,
+                    window_id TEXT,
+                    case_id TEXT,
+                    outcome TEXT NOT NULL,
+                    level TEXT,
+                    bad INTEGER NOT NULL,
+                    recorded_at INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    batch_id TEXT,
+                    sent_at INTEGER
+                );
+                CREATE INDEX record_unsent ON record(seq) WHERE sent_at IS NULL;
+                CREATE INDEX record_batch ON record(batch_id);
+                CREATE TABLE rated_case (
+                    case_id TEXT PRIMARY KEY,
+                    record_id TEXT NOT NULL
+                );
+                CREATE TABLE open_session (
+                    session_id TEXT PRIMARY KEY,
+                    window_id TEXT NOT NULL UNIQUE,
+                    body TEXT NOT NULL
+                );
+                CREATE TABLE batch (
+                    batch_id TEXT PRIMARY KEY,
+                    created_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT
+                );
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    /// Refuses to run unless the database really is in WAL mode with synchronous=FULL.
+    private func assertDurability() throws(StoreError) {
+        do {
+            let (mode, sync) = try db.write { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                 try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            }
+            guard mode.lowercased() == "wal", sync == 2 else {
+                throw StoreError(code: .pragma, path: path, message: "expected journal_mode=wal and synchronous=FULL(2), got \(mode) and \(sync)")
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(code: .pragma, path: path, message: "cannot read pragmas: \(error)")
+        }
+    }
+
+    /// The pragmas in force, for status and tests.
+    public func pragmas() throws -> (journalMode: String, synchronous: Int) {
+        try db.write { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Commits records and session changes in one durable transaction.
+    public func commit(records: [RatingRecord], saveSessions: [Session] = [], removeSessions: [String] = []) throws(StoreError) {
+        do {
+            let encoder = JSONEncoder()
+            try db.write { db in
+                for r in records {
+                    try db.execute(sql: """
+                        INSERT INTO record (record_id, window_id, case_id, outcome, level, bad, recorded_at, body)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
+                                         r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, r.jsonString()])
+                    if r.draft.outcome == .rated, let caseID = r.draft.caseID {
+                        for id in [caseID] + r.draft.batchCaseIDs {
+                            try db.execute(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)",
+                                           arguments: [id, r.recordID])
+                        }
+                    }
+                }
+                for id in removeSessions {
+                    try db.execute(sql: "DELETE FROM open_session WHERE session_id = ?", arguments: [id])
+                }
+                for s in saveSessions {
+                    let body = String(decoding: try encoder.encode(s), as: UTF8.self)
+                    try db.execute(sql: "DELETE FROM open_session WHERE window_id = ? AND session_id != ?", arguments: [s.windowID, s.sessionID])
+                    try db.execute(sql: "INSERT OR REPLACE INTO open_session (session_id, window_id, body) VALUES (?, ?, ?)",
+                                   arguments: [s.sessionID, s.windowID, body])
+                }
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "commit failed: \(error)")
+        }
+    }
+
+    // MARK: Reads
+
+    /// The first of these cases that is already rated, if any (R3).
+    public func firstRatedCase(among caseIDs: [String]) throws(StoreError) -> String? {
+        try read { db in
+            for id in caseIDs where try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ?", arguments: [id]) == true {
+                return id
+            }
+            return nil
+        }
+    }
+
+    public func openSessions() throws(StoreError) -> [Session] {
+        try read { db in
+            let decoder = JSONDecoder()
+            return try String.fetchAll(db, sql: "SELECT body FROM open_session ORDER BY window_id").map {
+                try decoder.decode(Session.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    public func backlogCount() throws(StoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE sent_at IS NULL") ?? 0 }
+    }
+
+    public func recordCount() throws(StoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0 }
+    }
+
+    public func lastSentAt() throws(StoreError) -> Millis? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sent_at) FROM record").map(Millis.init) }
+    }
+
+    public func recentRecords(limit: Int) throws(StoreError) -> [StoredRecordSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seq, record_id, window_id, case_id, outcome, level, bad, recorded_at, sent_at, body
+                FROM record ORDER BY seq DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                StoredRecordSummary(
+                    seq: row["seq"], recordID: row["record_id"], windowID: row["window_id"], caseID: row["case_id"],
+                    outcome: row["outcome"], level: row["level"], bad: row["bad"],
+                    recordedAt: Millis(row["recorded_at"]), sentAt: (row["sent_at"] as Int64?).map(Millis.init),
+                    body: row["body"]
+                )
+            }
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try db.read(body)
+        } catch {
+            throw StoreError(code: .read, path: path, message: "read failed: \(error)")
+        }
+    }
+
+    // MARK: Outbox
+
+    /// The batch to send next: the batch already assigned and unsent (so a re-send after a
+    /// crash carries the same key and records), else a new batch of up to `max` unsent records.
+    public func nextBatch(max: Int, newBatchID: @autoclosure () -> String, now: Millis) throws(StoreError) -> OutboxBatch? {
+        do {
+            return try db.write { db -> OutboxBatch? in
+                var batchID = try String.fetchOne(db, sql: """
+                    SELECT b.batch_id FROM batch b
+                    WHERE EXISTS (SELECT 1 FROM record r WHERE r.batch_id = b.batch_id AND r.sent_at IS NULL)
+                    ORDER BY b.created_at, b.rowid LIMIT 1
+                    """)
+                if batchID == nil {
+                    let seqs = try Int64.fetchAll(db, sql: """
+                        SELECT seq FROM record WHERE sent_at IS NULL AND batch_id IS NULL ORDER BY seq LIMIT ?
+                        """, arguments: [max])
+                    guard let first = seqs.first, let last = seqs.last else { return nil }
+                    let id = newBatchID()
+                    try db.execute(sql: "INSERT INTO batch (batch_id, created_at) VALUES (?, ?)", arguments: [id, now.value])
+                    try db.execute(sql: """
+                        UPDATE record SET batch_id = ? WHERE seq BETWEEN ? AND ? AND sent_at IS NULL AND batch_id IS NULL
+                        """, arguments: [id, first, last])
+                    batchID = id
+                }
+                guard let batchID else { return nil }
+                let rows = try Row.fetchAll(db, sql: "SELECT record_id, body FROM record WHERE batch_id = ? ORDER BY seq", arguments: [batchID])
+                let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM batch WHERE batch_id = ?", arguments: [batchID]) ?? 0
+                return OutboxBatch(batchID: batchID, recordIDs: rows.map { $0["record_id"] }, bodies: rows.map { $0["body"] }, attempts: attempts)
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "cannot take the next batch: \(error)")
+        }
+    }
+
+    /// Marks every record of the batch sent — only ever after the central store answered 2xx.
+    public func markSent(batchID: String, at: Millis) throws(StoreError) {
+        do {
+            try db.write { db in
+                try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND sent_at IS NULL", arguments: [at.value, batchID])
+                try db.execute(sql: "UPDATE batch SET last_error = NULL WHERE batch_id = ?", arguments: [batchID])
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "cannot mark batch \(batchID) sent: \(error)")
+        }
+    }
+
+    public func noteFailure(batchID: String, error message: String) throws(StoreError) {
+        do {
+            try db.write { db in
+                try db.execute(sql: "UPDATE batch SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?", arguments: [message, batchID])
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "cannot note failure of batch \(batchID): \(error)")
+        }
+    }
+
+    /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try db.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+}
