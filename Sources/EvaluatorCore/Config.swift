@@ -11,6 +11,14 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public var key: String
     public var message: String
 
+    public init(code: Code, file: String, line: Int?, key: String, message: String) {
+        self.code = code
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
     public var description: String {
         let place = line.map { "\(file):\($0)" } ?? file
         return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"

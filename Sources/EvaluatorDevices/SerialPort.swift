@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import SystemPackage
 
 /// A serial port in raw 8N1 mode. Every syscall goes through swift-system's `FileDescriptor`
@@ -100,6 +101,7 @@ public final class SerialPort: Sendable {
 public final class DescriptorReader: Sendable {
     public let stream: AsyncThrowingStream<[UInt8], any Error>
     private let stopPipe: (read: Int32, write: Int32)
+    private let finished: DispatchSemaphore
 
     public init(fd: FileDescriptor, path: String, chunkSize: Int = 4096) throws(DeviceError) {
         var fds: [Int32] = [0, 0]
@@ -114,7 +116,9 @@ public final class DescriptorReader: Sendable {
         stopPipe = stop
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         self.stream = stream
-        let thread = ReaderThread(fd: fd.rawValue, stopFD: stop.read, path: path, chunkSize: chunkSize, continuation: continuation)
+        let finished = DispatchSemaphore(value: 0)
+        self.finished = finished
+        let thread = ReaderThread(fd: fd.rawValue, stopFD: stop.read, path: path, chunkSize: chunkSize, continuation: continuation, finished: finished)
         var attr = pthread_attr_t()
         pthread_attr_init(&attr)
         pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
@@ -140,9 +144,18 @@ public final class DescriptorReader: Sendable {
         _ = Glibc.write(stopPipe.write, &one, 1)
     }
 
-    deinit {
+    /// Stops the thread and waits (at most a second) until it no longer touches the device,
+    /// so that the caller can close it safely.
+    public func stopAndWait() {
         stop()
+        if finished.wait(timeout: .now() + 1) == .success { finished.signal() }
+    }
+
+    deinit {
+        // The read end stays open until here, so a late stop() never writes into a closed pipe.
+        stopAndWait()
         Glibc.close(stopPipe.write)
+        Glibc.close(stopPipe.read)
     }
 }
 
@@ -152,8 +165,11 @@ private final class ReaderThread: @unchecked Sendable {
     let path: String
     let chunkSize: Int
     let continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
+    let finished: DispatchSemaphore
 
-    init(fd: Int32, stopFD: Int32, path: String, chunkSize: Int, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation) {
+    init(fd: Int32, stopFD: Int32, path: String, chunkSize: Int, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation,
+         finished: DispatchSemaphore) {
+        self.finished = finished
         self.fd = fd
         self.stopFD = stopFD
         self.path = path
@@ -162,7 +178,7 @@ private final class ReaderThread: @unchecked Sendable {
     }
 
     func run() {
-        defer { Glibc.close(stopFD) }
+        defer { finished.signal() }
         var buffer = [UInt8](repeating: 0, count: chunkSize)
         while true {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import EvaluatorCore
+import EvaluatorProtocol
+import EvaluatorStore
+import Foundation
+import NIOCore
+
+/// What `evaluatord` and `evaluatorctl` do, kept here so that the executables stay a few
+/// dozen lines of argument parsing.
+public enum Control {
+    /// Loads the config named on the command line, or the embedded demo config.
+    public static func loadConfig(path: String?, demo: Bool) throws(ConfigError) -> GatewayConfig {
+        if demo { return try GatewayConfig.parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: FileManager.default.currentDirectoryPath) }
+        guard let path else {
+            throw ConfigError(code: .missing, file: "<command line>", line: nil, key: "--config", message: "give --config PATH (or --demo for the embedded demo config)")
+        }
+        return try GatewayConfig.load(path: path)
+    }
+
+    /// A one-paragraph summary of a valid config, for `check-config`.
+    public static func summary(_ c: GatewayConfig) -> String {
+        var lines = [
+            "ok: \(c.source)",
+            "  gateway \(c.gatewayID), region \(c.region), state in \(c.stateDir)",
+            "  api on \(c.api); sessions time out after \(c.sessionTimeoutMs / 1000) s; repeats within \(c.retransmitWindowMs) ms count once",
+            "  scores: " + Level.allCases.map { "\($0.rawValue)=\(c.scores.score($0))" }.joined(separator: " "),
+        ]
+        for b in c.buses { lines.append("  bus \(b.id): \(b.port) at \(b.baud) baud, \(b.proto)") }
+        for w in c.windows {
+            lines.append("  window \(w.id) \(w.name) (\(w.department)): " + (w.pad.map { "pad \($0.reference), key map \($0.keymap.name)" } ?? "no pad"))
+        }
+        lines.append("  uplink: " + (c.uplink.map { "\($0.url), batches of ≤\($0.batchMax), every \($0.flushIntervalMs) ms" } ?? "none (records kept locally)"))
+        return lines.joined(separator: "\n")
+    }
+
+    /// GET a path of the daemon's local API and return the body.
+    public static func apiGet(_ listen: APIListen, path: String) async throws -> (Int, String) {
+        let url: String
+        switch listen {
+        case let .tcp(host, port): url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
+        case let .unix(socket):
+            guard let u = URL(httpURLWithSocketPath: socket, uri: path) else { throw ConfigError(code: .invalid, file: "", line: nil, key: "api.listen", message: "bad socket path") }
+            url = u.absoluteString
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    /// Recent records as a table. Shows identities of window and case, never rater data (R10).
+    public static func recordsTable(config: GatewayConfig, limit: Int) throws -> String {
+        let store = try Store(readOnlyPath: config.databasePath)
+        let rows = try store.recentRecords(limit: limit)
+        var out = ["recorded_at               outcome    level              window  case                 sent  record_id"]
+        for r in rows.reversed() {
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+            out.append([
+                pad(r.recordedAt.rfc3339, 25), pad(r.outcome, 10), pad(r.level ?? "-", 18), pad(r.windowID ?? "-", 7),
+                pad(r.caseID ?? "-", 20), pad(r.sentAt == nil ? "no" : "yes", 5), r.recordID,
+            ].joined(separator: " "))
+        }
+        out.append("\(rows.count) shown; \(try store.backlogCount()) not yet sent of \(try store.recordCount()) stored")
+        return out.joined(separator: "\n")
+    }
+
+    /// Runs a simulated pad: links `link` to the pty, answers each start-rating prompt with a
+    /// press of `key` after `delayMs`, and prints what crosses the line. Returns after
+    /// `answers` prompts (0 = forever).
+    public static func simulate(link: String, address: UInt8, key: UInt8, delayMs: Int, answers: Int,
+                                print out: @Sendable (String) -> Void) async throws {
+        let pad = try SimulatedPad()
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createDirectory(atPath: (link as NSString).deletingLastPathComponent.isEmpty ? "." : (link as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pad.slavePath)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        out("simulated pad at address \(address): \(link) -> \(pad.slavePath); waiting for a start-rating prompt")
+        var answered = 0
+        while answers == 0 || answered < answers {
+            guard let frame = await pad.nextFrame(timeoutMs: 1000) else {
+                if Task.isCancelled { return }
+                continue
+            }
+            guard frame.address == address else { continue }
+            if frame.function == Framed68Frame.Function.ackOrStart && frame.data == [Framed68Frame.startRatingKey] {
+                out("pad ← start rating   [\(frame)]")
+                try await Task.sleep(for: .milliseconds(delayMs))
+                let press = Framed68Frame.press(address: address, key: key)
+                out("pad → press key \(key)  [\(press)]")
+                pad.press(address: address, key: key)
+                // Wait for the ack; press again (a retransmit) if it does not come.
+                var acked = false
+                for _ in 0..<5 where !acked {
+                    if let ack = await pad.nextFrame(timeoutMs: 1000), ack == .ack(address: address, key: key) {
+                        out("pad ← ack key \(key)    [\(ack)]")
+                        acked = true
+                    } else {
+                        out("pad → no ack yet; sending the press again")
+                        pad.press(address: address, key: key)
+                    }
+                }
+                answered += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import EvaluatorAPI
+import EvaluatorCore
+import EvaluatorDevices
+import EvaluatorStore
+import EvaluatorUplink
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Wires the daemon: the store (migrated before anything starts), the gateway, and the
+/// services in dependency order — session clock, buses, uplink, then the API last, so that on
+/// shutdown the API stops taking requests first. READY=1 goes to systemd once the store is
+/// migrated and the API is bound.
+public struct Daemon: Sendable {
+    public let config: GatewayConfig
+    public let gateway: Gateway
+    public let store: Store
+    let services: [any Service]
+    let logger: Logger
+
+    /// - Parameter onReady: called with the bound API address once the API listens.
+    public init(
+        config: GatewayConfig, logger: Logger,
+        clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
+        onReady: @escaping @Sendable (String) async -> Void = { _ in }
+    ) throws {
+        signal(SIGPIPE, SIG_IGN)
+        self.config = config
+        self.logger = logger
+        store = try Store(path: config.databasePath)
+        let wake = Signal()
+        let monitor = UplinkMonitor()
+        gateway = try Gateway(config: config, store: store, logger: logger, uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
+        logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
+
+        var services: [any Service] = [SessionClockService(gateway: gateway, clock: clock)]
+        for bus in config.buses {
+            services.append(SerialBusService(bus: bus, gateway: gateway, logger: logger))
+        }
+        if Udev.isRunning {
+            logger.info("udev is running; serial buses use their configured paths")
+        } else {
+            logger.info("udev is not running: hotplug is off; configured device paths are opened directly")
+        }
+        if let uplink = config.uplink {
+            services.append(UplinkService(config: uplink, gatewayID: config.gatewayID, store: store, logger: logger,
+                                          wake: wake, monitor: monitor, clock: clock))
+        } else {
+            logger.notice("no [uplink] configured: records are kept locally")
+        }
+
+        let address: BindAddress
+        switch config.api {
+        case let .tcp(host, port): address = .hostname(host, port: port)
+        case let .unix(path):
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            var st = stat()
+            if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
+            address = .unixDomainSocket(path: path)
+        }
+        let api = Application(
+            router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes),
+            configuration: .init(address: address, serverName: "evaluatord"),
+            onServerRunning: { [logger] channel in
+                let bound = channel.localAddress.map { a -> String in
+                    if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }
+                    return a.pathname.map { "unix:\($0)" } ?? "\(a)"
+                } ?? "\(address)"
+                logger.notice("api listening; ready", metadata: ["api.listen": "\(bound)"])
+                SystemdNotify.send("READY=1\nSTATUS=listening on \(bound)")
+                await onReady(bound)
+            },
+            logger: logger
+        )
+        services.append(api)
+        self.services = services
+    }
+
+    /// Runs until SIGTERM/SIGINT (when `signals`) or until the calling task is cancelled.
+    public func run(signals: Bool = true) async throws {
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
+            logger: logger
+        ))
+        try await group.run()
+        SystemdNotify.send("STOPPING=1")
+    }
+}

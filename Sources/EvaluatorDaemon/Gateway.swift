@@ -1,0 +1,276 @@
+import EvaluatorAPI
+import EvaluatorCore
+import EvaluatorDevices
+import EvaluatorProtocol
+import EvaluatorStore
+import EvaluatorUplink
+import Foundation
+import Logging
+
+/// Device-side state of one pad, for status and health logs.
+struct PadState {
+    var presses = 0
+    var lastPressAt: Millis?
+    var errors = 0
+}
+
+struct BusState {
+    var port: SerialPort?
+    var errors = 0
+}
+
+/// The heart of the daemon: owns the window-session policy and applies its decisions — commit
+/// records durably first, then prompt or acknowledge pads. An actor, so events from the API,
+/// the buses and the session clock are applied one at a time.
+public actor Gateway: EvaluationService {
+    public let config: GatewayConfig
+    let store: Store
+    let logger: Logger
+    let clock: @Sendable () -> Millis
+    let makeID: @Sendable () -> String
+    let uplinkWake: Signal
+    let uplinkMonitor: UplinkMonitor
+    let startedAt: Millis
+    private var policy: WindowSessions
+    private var buses: [String: BusState] = [:]
+    private var pads: [String: PadState] = [:]
+
+    public init(
+        config: GatewayConfig, store: Store, logger: Logger, uplinkWake: Signal = Signal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
+        clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
+        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+    ) throws(StoreError) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.makeID = makeID
+        self.uplinkWake = uplinkWake
+        self.uplinkMonitor = uplinkMonitor
+        self.startedAt = clock()
+        let restored = try store.openSessions()
+        policy = WindowSessions(config: config.policyConfig, restoring: restored)
+        for s in restored {
+            logger.info("restored open evaluation", metadata: [
+                "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
+                "expires_at": "\(s.expiresAt)",
+            ])
+        }
+    }
+
+    // MARK: Applying decisions
+
+    /// Runs one event through the policy and applies the result. If the commit fails, the
+    /// policy is put back as it was and nothing is acknowledged: the pad will send again.
+    @discardableResult
+    private func apply(_ event: SessionEvent) throws(StoreError) -> [Decision] {
+        let before = policy
+        let decisions = policy.handle(event)
+        let now = clock()
+        var records: [RatingRecord] = []
+        var saves: [Session] = []
+        var removes: [String] = []
+        for d in decisions {
+            switch d {
+            case let .record(draft):
+                records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
+            case let .saveSession(s): saves.append(s)
+            case let .removeSession(id): removes.append(id)
+            default: break
+            }
+        }
+        if !records.isEmpty || !saves.isEmpty || !removes.isEmpty {
+            do {
+                try store.commit(records: records, saveSessions: saves, removeSessions: removes)
+            } catch {
+                policy = before
+                logger.error("store cannot write; nothing acknowledged", metadata: ["error": "\(error)", "store.path": "\(store.path)"])
+                throw error
+            }
+        }
+        for r in records { logRecord(r) }
+        if !records.isEmpty { uplinkWake.fire() }
+        // Only now, with the records durable, talk to the pads.
+        for d in decisions {
+            switch d {
+            case let .prompt(windowID): prompt(windowID: windowID)
+            case let .ack(pad, key, repeated): ack(pad: pad, key: key, repeated: repeated)
+            case let .unknownKey(pad, key):
+                logger.warning("pad sent a key its key map does not know; ignored", metadata: ["pad": "\(pad)", "key": "\(key)"])
+            default: break
+            }
+        }
+        return decisions
+    }
+
+    private func logRecord(_ r: RatingRecord) {
+        let d = r.draft
+        logger.info("record stored", metadata: [
+            "record_id": "\(r.recordID)", "outcome": "\(d.outcome.rawValue)", "window": "\(d.windowID ?? "-")",
+            "case_id": "\(d.caseID ?? "-")", "level": "\(d.level?.rawValue ?? "-")", "pad": "\(d.pad ?? "-")",
+            "flags": "\(d.flags.map(\.rawValue).joined(separator: ","))",
+        ])
+    }
+
+    // MARK: Pads
+
+    private func send(_ frame: Framed68Frame, bus: String, what: String) {
+        guard let port = buses[bus]?.port else {
+            logger.warning("cannot send to pad: bus not attached", metadata: ["bus": "\(bus)", "frame": "\(what)"])
+            return
+        }
+        do {
+            try port.write(frame.encoded())
+        } catch {
+            buses[bus]?.errors += 1
+            logger.warning("write to bus failed", metadata: ["bus": "\(bus)", "frame": "\(what)", "error": "\(error)"])
+        }
+    }
+
+    private func prompt(windowID: String) {
+        guard let pad = config.windows.first(where: { $0.id == windowID })?.pad else { return }
+        send(.startRating(address: pad.address), bus: pad.bus, what: "start-rating \(pad.reference)")
+    }
+
+    private func ack(pad: String, key: Int, repeated: Bool) {
+        guard let (bus, address) = Self.splitPad(pad) else { return }
+        send(.ack(address: address, key: UInt8(truncatingIfNeeded: key)), bus: bus, what: "ack \(pad) key \(key)\(repeated ? " (repeat)" : "")")
+    }
+
+    static func splitPad(_ pad: String) -> (String, UInt8)? {
+        guard let hash = pad.lastIndex(of: "#"), let a = UInt8(pad[pad.index(after: hash)...]) else { return nil }
+        return (String(pad[..<hash]), a)
+    }
+
+    public func busAttached(_ busID: String, port: SerialPort) {
+        buses[busID, default: BusState()].port = port
+    }
+
+    public func busDetached(_ busID: String) {
+        buses[busID]?.port = nil
+    }
+
+    /// A valid frame arrived on a bus.
+    public func handleFrame(bus: String, frame: Framed68Frame) {
+        guard let key = frame.pressedKey else {
+            logger.debug("ignored frame that is not an evaluator press", metadata: ["bus": "\(bus)", "frame": "\(frame)"])
+            return
+        }
+        let padRef = "\(bus)#\(frame.address)"
+        let window = config.window(bus: bus, address: frame.address)
+        let level = window?.pad?.keymap.level(forKey: Int(key)) ?? KeyMap.framed68FourKey.level(forKey: Int(key))
+        let now = clock()
+        do {
+            let decisions = try apply(.press(windowID: window?.id, pad: padRef, key: Int(key), level: level, at: now))
+            if decisions.contains(where: { if case .ack(_, _, false) = $0 { true } else { false } }) {
+                pads[padRef, default: PadState()].presses += 1
+                pads[padRef, default: PadState()].lastPressAt = now
+            }
+        } catch {
+            pads[padRef, default: PadState()].errors += 1
+        }
+    }
+
+    // MARK: Session clock
+
+    public func nextDeadline() -> Millis? { policy.nextDeadline }
+
+    public func tick() {
+        let now = clock()
+        guard let d = policy.nextDeadline, d <= now else { return }
+        _ = try? apply(.tick(at: now))
+    }
+
+    // MARK: EvaluationService (the API)
+
+    public func openEvaluation(windowID: String, request: EvaluationRequest) async throws(APIFailure) -> (Session, reused: Bool) {
+        guard config.windows.contains(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
+        let rated: String?
+        do {
+            rated = try store.firstRatedCase(among: request.allCaseIDs)
+        } catch {
+            throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
+        }
+        if let rated {
+            throw APIFailure(status: 409, code: "already_rated", message: "case \"\(rated)\" has already been rated (one rating per case, R3)")
+        }
+        let decisions: [Decision]
+        do {
+            decisions = try apply(.open(windowID: windowID, sessionID: makeID(), request: request, at: clock()))
+        } catch {
+            throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
+        }
+        for d in decisions {
+            switch d {
+            case let .opened(s, reused):
+                logger.info("evaluation opened", metadata: [
+                    "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
+                    "batch_cases": "\(s.request.batchCaseIDs.count)", "expires_at": "\(s.expiresAt)", "reused": "\(reused)",
+                ])
+                return (s, reused)
+            case let .rejected(.caseOpenElsewhere(caseID, other)):
+                throw APIFailure(status: 409, code: "case_open_elsewhere", message: "case \"\(caseID)\" is being evaluated at window \"\(other)\" now")
+            case .rejected(.unknownWindow): throw .unknownWindow(windowID)
+            default: continue
+            }
+        }
+        throw APIFailure(status: 500, code: "internal", message: "policy gave no answer")
+    }
+
+    public func cancelEvaluation(windowID: String) async throws(APIFailure) -> Session {
+        guard config.windows.contains(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
+        let decisions: [Decision]
+        do {
+            decisions = try apply(.cancel(windowID: windowID, at: clock()))
+        } catch {
+            throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
+        }
+        for d in decisions {
+            if case let .cancelled(s) = d {
+                logger.info("evaluation cancelled", metadata: ["window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)"])
+                return s
+            }
+        }
+        throw APIFailure(status: 404, code: "no_open_evaluation", message: "window \"\(windowID)\" has no open, unrated evaluation to cancel")
+    }
+
+    public func windowViews() async -> [WindowView] {
+        config.windows.map { w in
+            WindowView(id: w.id, name: w.name, department: w.department, pad: w.pad?.reference,
+                       session: policy.sessions[w.id].map(SessionView.init))
+        }
+    }
+
+    public func padViews() -> [PadView] {
+        var views: [PadView] = []
+        for bus in config.buses {
+            let attached = buses[bus.id]?.port != nil
+            let refs = Set(config.windows.compactMap { $0.pad?.bus == bus.id ? $0.pad?.reference : nil })
+                .union(pads.keys.filter { $0.hasPrefix(bus.id + "#") })
+            for ref in refs.sorted() {
+                let p = pads[ref] ?? PadState()
+                views.append(PadView(
+                    pad: ref, window_id: config.windows.first { $0.pad?.reference == ref }?.id, bus: bus.id, path: bus.port,
+                    state: attached ? "attached" : "detached", last_press_at: p.lastPressAt?.rfc3339, presses: p.presses,
+                    errors: p.errors + (buses[bus.id]?.errors ?? 0)
+                ))
+            }
+        }
+        return views
+    }
+
+    public func statusView() async throws(APIFailure) -> StatusView {
+        do {
+            let up = uplinkMonitor.snapshot
+            let lastSent = try store.lastSentAt()
+            return StatusView(
+                gateway_id: config.gatewayID, region: config.region, started_at: startedAt.rfc3339,
+                records: try store.recordCount(), backlog: try store.backlogCount(),
+                last_upload_at: (up.lastSuccessAt ?? lastSent)?.rfc3339, last_upload_error: up.lastError,
+                uplink: config.uplink?.url ?? "none (records kept locally)", open_sessions: policy.sessions.count, pads: padViews()
+            )
+        } catch {
+            throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
+        }
+    }
+}

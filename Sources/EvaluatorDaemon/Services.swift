@@ -1,0 +1,96 @@
+import EvaluatorCore
+import EvaluatorDevices
+import EvaluatorProtocol
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Ends sessions when their deadline passes (R5: a timed-out session yields `unrated`).
+/// Sleeps until the next deadline, at most a second; one short wake-up per second when idle.
+struct SessionClockService: Service {
+    let gateway: Gateway
+    let clock: @Sendable () -> Millis
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let now = clock()
+                let next = await gateway.nextDeadline()
+                let wait = next.map { max(5, min(1000, $0 - now)) } ?? 1000
+                try? await Task.sleep(for: .milliseconds(wait))
+                await gateway.tick()
+            }
+        }
+    }
+}
+
+/// One "68" serial bus: open the port raw 8N1, decode frames, hand presses to the gateway.
+/// If the port cannot be opened or goes away: log it, retry with backoff (1 s doubling to
+/// 30 s), never exit, never busy-loop.
+struct SerialBusService: Service {
+    let bus: BusConfig
+    let gateway: Gateway
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        var delayMs: Int64 = 1000
+        var lastOpenError: String?
+        let meta: Logger.Metadata = ["bus": "\(bus.id)", "path": "\(bus.port)", "baud": "\(bus.baud)"]
+        while !Task.isCancelled {
+            let port: SerialPort
+            do {
+                port = try SerialPort.open(path: bus.port, baud: bus.baud)
+            } catch {
+                if error.description != lastOpenError {
+                    logger.warning("bus port cannot be opened; retrying with backoff", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                    lastOpenError = error.description
+                }
+                try? await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 30_000)
+                continue
+            }
+            lastOpenError = nil
+            delayMs = 1000
+            let reader: DescriptorReader
+            do {
+                reader = try DescriptorReader(fd: port.fd, path: bus.port)
+            } catch {
+                logger.error("cannot start reading bus port", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                port.close()
+                try? await Task.sleep(for: .milliseconds(delayMs))
+                continue
+            }
+            await gateway.busAttached(bus.id, port: port)
+            logger.notice("bus attached", metadata: meta)
+            var decoder = Framed68Decoder()
+            var reported: [Framed68Discard: Int] = [:]
+            do {
+                for try await chunk in reader.stream {
+                    for frame in decoder.decode(chunk) {
+                        await gateway.handleFrame(bus: bus.id, frame: frame)
+                    }
+                    if decoder.discarded != reported {
+                        var delta: [String] = []
+                        for (reason, count) in decoder.discarded.sorted(by: { "\($0.key)" < "\($1.key)" }) where count != reported[reason] {
+                            delta.append("\(reason)=\(count - (reported[reason] ?? 0))")
+                        }
+                        logger.warning("bus decoder resynchronised; bytes skipped", metadata: meta.merging(["skipped": "\(delta.joined(separator: " "))"]) { $1 })
+                        reported = decoder.discarded
+                    }
+                }
+            } catch {
+                logger.warning("bus port lost; will reopen", metadata: meta.merging(["error": "\(error)"]) { $1 })
+            }
+            await gateway.busDetached(bus.id)
+            reader.stopAndWait()
+            port.close()
+            if Task.isCancelled { break }
+            logger.notice("bus detached", metadata: meta)
+            try? await Task.sleep(for: .milliseconds(delayMs))
+        }
+    }
+}

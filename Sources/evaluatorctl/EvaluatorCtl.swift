@@ -1,0 +1,85 @@
+import ArgumentParser
+import EvaluatorCore
+import EvaluatorDaemon
+import Foundation
+
+/// evaluatorctl: the operator's tool. The work lives in EvaluatorDaemon.Control.
+@main
+struct EvaluatorCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluatorctl",
+        abstract: "Operate an evaluatord gateway.",
+        subcommands: [CheckConfig.self, Status.self, Records.self, Simulate.self]
+    )
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path of the daemon's TOML configuration.")
+    var config: String = "/etc/evaluatord/evaluatord.toml"
+
+    @Flag(name: .long, help: "Use the embedded demo configuration instead.")
+    var demo = false
+
+    func load() throws -> GatewayConfig {
+        do {
+            return try Control.loadConfig(path: config, demo: demo)
+        } catch {
+            printError("evaluatorctl: configuration error: \(error)")
+            throw ExitCode(78)
+        }
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a configuration without starting anything.")
+    @Argument(help: "Path of the TOML configuration.") var path: String
+
+    func run() throws {
+        do {
+            print(Control.summary(try GatewayConfig.load(path: path)))
+        } catch {
+            printError("\(error)")
+            throw ExitCode(78)
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the running daemon's status (backlog, last upload, pads).")
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/status")
+        print(body)
+        if code != 200 { throw ExitCode(1) }
+    }
+}
+
+struct Records: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show recent records from the store (no rater data).")
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "How many records.") var limit = 20
+
+    func run() throws {
+        print(try Control.recordsTable(config: try options.load(), limit: limit))
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Simulate a \"68\" pad on a pty: answer start-rating prompts with a key press.")
+    @Option(name: .long, help: "Symlink to create for the pty (the bus port in the config).") var link: String
+    @Option(name: .long, help: "Pad address on the bus.") var address: UInt8 = 3
+    @Option(name: .long, help: "Key to press (framed68-4key: 0 不满意, 1 基本满意, 2 满意, 3 非常满意).") var key: UInt8 = 3
+    @Option(name: .long, help: "Delay between prompt and press, ms.") var delayMs = 500
+    @Option(name: .long, help: "Exit after this many prompts (0 = run until stopped).") var answers = 0
+
+    func run() async throws {
+        try await Control.simulate(link: link, address: address, key: key, delayMs: delayMs, answers: answers) { line in
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+    }
+}
+
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
