@@ -52,6 +52,10 @@ public final class Store: Sendable {
             }
             config.busyMode = .timeout(5)
             db = try DatabasePool(path: path, configuration: config)
+            // The pool switches its writer to WAL with synchronous=NORMAL after
+            // prepareDatabase; commits must be fsynced before a press is acked, so set FULL on
+            // the one writer connection (pragmas are per connection) and assert it below.
+            try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(db)
         } catch {
             throw StoreError(code: .open, path: path, message: "cannot open or migrate the database: \(error)")
@@ -117,7 +121,7 @@ public final class Store: Sendable {
     /// Refuses to run unless the database really is in WAL mode with synchronous=FULL.
     private func assertDurability() throws(StoreError) {
         do {
-            let (mode, sync) = try db.write { db in
+            let (mode, sync) = try db.writeWithoutTransaction { db in
                 (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
                  try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
             }
@@ -133,7 +137,7 @@ public final class Store: Sendable {
 
     /// The pragmas in force, for status and tests.
     public func pragmas() throws -> (journalMode: String, synchronous: Int) {
-        try db.write { db in
+        try db.writeWithoutTransaction { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
         }
     }

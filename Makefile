@@ -1,0 +1,32 @@
+# EvaluatorGateway. Quick start: `make demo`, `make test`.
+SWIFT ?= swift
+# Debian packages the build, the tests and the demo need.
+APT_PACKAGES := libudev-dev libsqlite3-dev pkg-config sqlite3 curl python3
+
+.PHONY: all deps build release test demo clean
+
+all: build
+
+# Installs what is missing (as root, or through sudo when it is there).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) test
+
+demo: build
+	bash scripts/demo.sh
+
+clean:
+	rm -rf .build .demo
