@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import EvaluatorCore
+
+let exampleConfig = """
+[gateway]
+id = "370211-hall-01"
+region = "370211"
+state_dir = "/var/lib/evaluatord"
+
+[api]
+listen = "127.0.0.1:8740"
+
+[session]
+timeout_s = 30
+retransmit_window_ms = 1500
+
+[scores]
+very_satisfied = 10
+satisfied = 8
+basic = 6
+dissatisfied = 3
+very_dissatisfied = 0
+
+[[bus]]
+id = "bus1"
+port = "/dev/ttyUSB0"
+baud = 9600
+protocol = "framed68"
+
+[[window]]
+id = "W01"
+name = "不动产登记1号窗"
+department = "自然资源局"
+pad = { bus = "bus1", address = 3, keymap = "framed68-4key" }
+
+[uplink]
+url = "http://127.0.0.1:9000/ratings"
+batch_max = 500
+flush_interval_ms = 1000
+"""
+
+func configError(_ text: String) -> ConfigError? {
+    do {
+        _ = try GatewayConfig.parse(text, source: "test.toml")
+        return nil
+    } catch {
+        return error
+    }
+}
+
+@Suite("config")
+struct ConfigTests {
+    @Test("the issue's example parses with every field")
+    func example() throws {
+        let c = try GatewayConfig.parse(exampleConfig, source: "test.toml")
+        #expect(c.gatewayID == "370211-hall-01")
+        #expect(c.region == "370211")
+        #expect(c.api == .tcp(host: "127.0.0.1", port: 8740))
+        #expect(c.sessionTimeoutMs == 30_000)
+        #expect(c.retransmitWindowMs == 1500)
+        #expect(c.buses == [BusConfig(id: "bus1", port: "/dev/ttyUSB0", baud: 9600, proto: "framed68")])
+        #expect(c.windows.first?.pad == PadConfig(bus: "bus1", address: 3, keymap: .framed68FourKey))
+        #expect(c.uplink?.url == "http://127.0.0.1:9000/ratings")
+        #expect(c.uplink?.batchMax == 500)
+        #expect(c.window(bus: "bus1", address: 3)?.id == "W01")
+    }
+
+    @Test("the shipped example config and the embedded demo config are valid")
+    func shippedConfigs() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        _ = try GatewayConfig.load(path: here.appendingPathComponent("Config/evaluatord.toml").path)
+        _ = try GatewayConfig.parse(DemoConfig.toml, source: "demo")
+    }
+
+    @Test("custom key maps are tables of key code = level")
+    func customKeymap() throws {
+        let text = exampleConfig.replacingOccurrences(of: "keymap = \"framed68-4key\"", with: "keymap = \"five\"")
+            + "\n[keymap.five]\n\"0\" = \"very_satisfied\"\n\"4\" = \"very_dissatisfied\"\n"
+        let c = try GatewayConfig.parse(text, source: "t")
+        #expect(c.windows[0].pad?.keymap.level(forKey: 0) == .verySatisfied)
+        #expect(c.windows[0].pad?.keymap.level(forKey: 4) == .veryDissatisfied)
+    }
+
+    @Test("relative paths are taken from the config file's folder")
+    func relativePaths() throws {
+        let c = try GatewayConfig.parse(exampleConfig.replacingOccurrences(of: "/var/lib/evaluatord", with: "state"), source: "t", baseDirectory: "/etc/evaluatord")
+        #expect(c.stateDir == "/etc/evaluatord/state")
+        #expect(c.databasePath == "/etc/evaluatord/state/evaluatord.sqlite")
+    }
+
+    @Test("errors name the file, the line, the key and what is wrong", arguments: [
+        ("id = \"370211-hall-01\"", "id = \"\"", "test.toml:2: gateway.id: must not be empty"),
+        ("region = \"370211\"", "region = \"3702\"", "test.toml:3: gateway.region: must be a 6-digit 行政区划代码 such as \"370211\", got \"3702\""),
+        ("pad = { bus = \"bus1\"", "pad = { bus = \"bus9\"", "test.toml:30: window[1].pad.bus: no [[bus]] has id \"bus9\" (known: bus1)"),
+        ("keymap = \"framed68-4key\"", "keymap = \"nine-key\"", "test.toml:30: window[1].pad.keymap: unknown key map \"nine-key\" (known: framed68-4key, framed68-5key)"),
+        ("baud = 9600", "baud = 9601", "test.toml:23: bus[1].baud: 9601 is not a supported baud rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)"),
+        ("timeout_s = 30", "timeout_s = 0", "test.toml:10: session.timeout_s: 0 is out of range (1…3600)"),
+        ("timeout_s = 30", "timeout_s = \"30\"", "test.toml:10: session.timeout_s: must be an integer, got string"),
+        ("batch_max = 500", "batch_mx = 500", "test.toml:34: uplink.batch_mx: unknown key (expected one of: backoff_initial_ms, backoff_max_ms, batch_max, flush_interval_ms, request_timeout_ms, url)"),
+        ("url = \"http://127.0.0.1:9000/ratings\"", "url = \"ftp://x\"", "test.toml:33: uplink.url: \"ftp://x\" is not an http:// or https:// URL"),
+        ("listen = \"127.0.0.1:8740\"", "listen = \"localhost\"", "test.toml:7: api.listen: \"localhost\" is not HOST:PORT or unix:/path"),
+        ("department = \"自然资源局\"", "", "test.toml:26: window[1].department: is required"),
+    ])
+    func errors(find: String, replace: String, message: String) {
+        #expect(exampleConfig.contains(find))
+        let e = configError(exampleConfig.replacingOccurrences(of: find, with: replace))
+        #expect(e?.description == message)
+    }
+
+    @Test("a TOML syntax error gives its line")
+    func syntax() {
+        let e = configError("[gateway]\nid = \"x\"\nregion = 370211 oops\n")
+        #expect(e?.code == .syntax)
+        #expect(e?.line == 3)
+        #expect(e?.description.hasPrefix("test.toml:3: TOML syntax error") == true)
+    }
+
+    @Test("a pad address can belong to one window only")
+    func duplicatePad() {
+        let text = exampleConfig + "\n[[window]]\nid = \"W02\"\ndepartment = \"x\"\npad = { bus = \"bus1\", address = 3 }\n"
+        #expect(configError(text)?.description == "test.toml:39: window[2].pad.address: bus1#3 already belongs to window \"W01\"")
+    }
+
+    @Test("a missing file is named")
+    func missingFile() {
+        #expect(throws: ConfigError.self) { try GatewayConfig.load(path: "/nonexistent/evaluatord.toml") }
+    }
+}

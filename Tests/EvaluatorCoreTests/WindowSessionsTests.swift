@@ -1,0 +1,216 @@
+import Testing
+@testable import EvaluatorCore
+
+/// Scenario tables for the window-session policy, keyd-style: each step carries its time
+/// (a virtual clock in ms); each expectation is a compact line per decision.
+enum Step {
+    case open(Int64, String, String, batch: [String] = [], timeoutS: Int64? = nil, session: String)
+    case press(Int64, String, Int)
+    case cancel(Int64, String)
+    case tick(Int64)
+}
+
+func compact(_ d: Decision) -> String {
+    switch d {
+    case let .record(r):
+        var s = "record \(r.outcome.rawValue) \(r.windowID ?? "-") \(r.caseID ?? "-")"
+        if let l = r.level { s += " \(l.rawValue)" }
+        if !r.batchCaseIDs.isEmpty { s += " batch=\(r.batchCaseIDs.joined(separator: ","))" }
+        if !r.flags.isEmpty { s += " [\(r.flags.map(\.rawValue).joined(separator: ","))]" }
+        return s
+    case let .saveSession(s): return "save \(s.sessionID)\(s.ratedAt != nil ? " rated" : "")"
+    case let .removeSession(id): return "remove \(id)"
+    case let .prompt(w): return "prompt \(w)"
+    case let .ack(p, k, r): return "ack \(p) \(k)\(r ? " repeat" : "")"
+    case let .opened(s, reused): return "opened \(s.sessionID)\(reused ? " reused" : "") until \(s.expiresAt.value)"
+    case let .cancelled(s): return "cancelled \(s.sessionID)"
+    case let .rejected(r): return "rejected \(r)"
+    case let .unknownKey(p, k): return "unknown-key \(p) \(k)"
+    }
+}
+
+let windows: [String: WindowInfo] = [
+    "W01": WindowInfo(id: "W01", name: "1号窗", department: "自然资源局", pad: "bus1#3"),
+    "W02": WindowInfo(id: "W02", name: "2号窗", department: "市场监管局", pad: "bus1#4"),
+]
+let padWindow = ["bus1#3": "W01", "bus1#4": "W02"]
+
+func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
+    var policy = WindowSessions(
+        config: SessionPolicyConfig(windows: windows, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500),
+        restoring: restoring
+    )
+    return steps.map { step in
+        let event: SessionEvent
+        switch step {
+        case let .open(t, w, c, batch, timeout, session):
+            event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, timeoutMs: timeout.map { $0 * 1000 }), at: Millis(t))
+        case let .press(t, pad, key):
+            event = .press(windowID: padWindow[pad], pad: pad, key: key, level: KeyMap.framed68FourKey.level(forKey: key), at: Millis(t))
+        case let .cancel(t, w): event = .cancel(windowID: w, at: Millis(t))
+        case let .tick(t): event = .tick(at: Millis(t))
+        }
+        return policy.handle(event).map(compact)
+    }
+}
+
+@Suite("window sessions (R3 R4 R5 R7 R9)")
+struct WindowSessionsTests {
+    @Test("the first press rates the case; later presses are extra presses, not ratings (R3)")
+    func firstPressRates() {
+        #expect(run([
+            .open(0, "W01", "C1", session: "s1"),
+            .press(4000, "bus1#3", 2),
+            .press(9000, "bus1#3", 0),
+        ]) == [
+            ["save s1", "prompt W01", "opened s1 until 30000"],
+            ["record rated W01 C1 satisfied", "save s1 rated", "ack bus1#3 2"],
+            ["record no_case W01 - dissatisfied [extra_press]", "ack bus1#3 0"],
+        ])
+    }
+
+    @Test("a repeat of the same press within the retransmit window is acked again and counted once")
+    func retransmit() {
+        #expect(run([
+            .open(0, "W01", "C1", session: "s1"),
+            .press(1000, "bus1#3", 3),
+            .press(1400, "bus1#3", 3),
+            .press(2800, "bus1#3", 3),  // 1400 ms after the last repeat: still the same press
+            .press(5000, "bus1#3", 3),  // 2200 ms later: a new press
+        ]) == [
+            ["save s1", "prompt W01", "opened s1 until 30000"],
+            ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"],
+            ["ack bus1#3 3 repeat"],
+            ["ack bus1#3 3 repeat"],
+            ["record no_case W01 - very_satisfied [extra_press]", "ack bus1#3 3"],
+        ])
+    }
+
+    @Test("a different key within the window is a new press, not a repeat")
+    func differentKeyIsNotRepeat() {
+        let out = run([.press(0, "bus1#3", 1), .press(300, "bus1#3", 2)])
+        #expect(out[1] == ["record no_case W01 - satisfied", "ack bus1#3 2"])
+    }
+
+    @Test("a press with no open session is kept as no_case (R7, R9)")
+    func noCase() {
+        #expect(run([.press(0, "bus1#3", 1)]) == [["record no_case W01 - basic", "ack bus1#3 1"]])
+    }
+
+    @Test("a press from a pad no window owns is kept and flagged")
+    func unknownPad() {
+        #expect(run([.press(0, "bus1#9", 2)]) == [["record no_case - - satisfied [unknown_pad]", "ack bus1#9 2"]])
+    }
+
+    @Test("a key the key map does not know is acked and ignored")
+    func unknownKey() {
+        #expect(run([.press(0, "bus1#3", 7)]) == [["unknown-key bus1#3 7", "ack bus1#3 7"]])
+    }
+
+    @Test("a session that times out yields an unrated record (R5)")
+    func timeout() {
+        #expect(run([
+            .open(0, "W01", "C1", timeoutS: 10, session: "s1"),
+            .tick(9999),
+            .tick(10000),
+            .press(10500, "bus1#3", 2),
+        ]) == [
+            ["save s1", "prompt W01", "opened s1 until 10000"],
+            [],
+            ["record unrated W01 C1", "remove s1"],
+            ["record no_case W01 - satisfied", "ack bus1#3 2"],
+        ])
+    }
+
+    @Test("a press after the deadline but before the tick does not rate")
+    func pressAfterDeadlineBeforeTick() {
+        #expect(run([.open(0, "W01", "C1", timeoutS: 5, session: "s1"), .press(5001, "bus1#3", 3)])[1] == [
+            "record unrated W01 C1", "remove s1", "record no_case W01 - very_satisfied", "ack bus1#3 3",
+        ])
+    }
+
+    @Test("a rated session ends silently at its deadline")
+    func ratedSessionEnds() {
+        #expect(run([.open(0, "W01", "C1", timeoutS: 5, session: "s1"), .press(100, "bus1#3", 2), .tick(6000)])[2] == ["remove s1"])
+    }
+
+    @Test("a new evaluation at a busy window closes the old one as unrated")
+    func supersede() {
+        #expect(run([.open(0, "W01", "C1", session: "s1"), .open(2000, "W01", "C2", session: "s2")])[1] == [
+            "record unrated W01 C1 [superseded]", "remove s1", "save s2", "prompt W01", "opened s2 until 32000",
+        ])
+    }
+
+    @Test("the same request again returns the same session and prompts again")
+    func repeatedRequest() {
+        #expect(run([.open(0, "W01", "C1", session: "s1"), .open(500, "W01", "C1", session: "s2")])[1] == [
+            "prompt W01", "opened s1 reused until 30000",
+        ])
+    }
+
+    @Test("a case open at one window cannot be opened at another")
+    func caseOpenElsewhere() {
+        #expect(run([.open(0, "W01", "C1", session: "s1"), .open(10, "W02", "C1", session: "s2")])[1] == [
+            "rejected caseOpenElsewhere(caseID: \"C1\", windowID: \"W01\")",
+        ])
+    }
+
+    @Test("batch business: one press rates the case and every batch case (R4)")
+    func batch() {
+        #expect(run([.open(0, "W01", "C1", batch: ["C2", "C3"], session: "s1"), .press(100, "bus1#3", 0)])[1] == [
+            "record rated W01 C1 dissatisfied batch=C2,C3 [needs_reason]", "save s1 rated", "ack bus1#3 0",
+        ])
+    }
+
+    @Test("cancel yields a cancelled record; nothing to cancel is rejected")
+    func cancel() {
+        #expect(run([.open(0, "W01", "C1", session: "s1"), .cancel(100, "W01"), .cancel(200, "W01")]) == [
+            ["save s1", "prompt W01", "opened s1 until 30000"],
+            ["record cancelled W01 C1", "remove s1", "cancelled s1"],
+            ["rejected nothingToCancel(windowID: \"W01\")"],
+        ])
+    }
+
+    @Test("unknown windows are rejected")
+    func unknownWindow() {
+        #expect(run([.open(0, "W99", "C1", session: "s1"), .cancel(0, "W99")]) == [
+            ["rejected unknownWindow(\"W99\")"], ["rejected unknownWindow(\"W99\")"],
+        ])
+    }
+
+    @Test("sessions restored after a restart still rate, and expire into unrated, flagged restored")
+    func restored() {
+        let s = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C1"), promptedAt: Millis(0), expiresAt: Millis(30_000))
+        #expect(run([.press(5000, "bus1#3", 3)], restoring: [s]) == [["record rated W01 C1 very_satisfied [restored]", "save s1 rated", "ack bus1#3 3"]])
+        #expect(run([.tick(40_000)], restoring: [s]) == [["record unrated W01 C1 [restored]", "remove s1"]])
+    }
+
+    @Test("two windows keep separate sessions")
+    func twoWindows() {
+        let out = run([
+            .open(0, "W01", "C1", session: "s1"), .open(0, "W02", "C2", session: "s2"),
+            .press(100, "bus1#4", 3), .press(200, "bus1#3", 1),
+        ])
+        #expect(out[2].first == "record rated W02 C2 very_satisfied")
+        #expect(out[3].first == "record rated W01 C1 basic")
+    }
+}
+
+@Suite("levels and time")
+struct LevelTests {
+    @Test("bad ratings are the last two levels (R1)")
+    func bad() {
+        #expect(Level.allCases.filter(\.isBad) == [.dissatisfied, .veryDissatisfied])
+        #expect(ScoreTable.standard.score(.verySatisfied) == 10)
+        #expect(ScoreTable.standard.score(.veryDissatisfied) == 0)
+    }
+
+    @Test("RFC 3339 with milliseconds, UTC", arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000Z"),
+        (Int64(1_795_000_000_123), "2026-11-18T11:06:40.123Z"),
+        (Int64(-1), "1969-12-31T23:59:59.999Z"),
+    ])
+    func rfc3339(ms: Int64, text: String) {
+        #expect(Millis(ms).rfc3339 == text)
+    }
+}
