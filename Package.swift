@@ -131,7 +131,8 @@ let package = Package(
         .testTarget(
             name: "EvaluatorDaemonTests",
             dependencies: [
-                "EvaluatorDaemon", "EvaluatorDevices", "EvaluatorStore", "EvaluatorUplink",
+                "EvaluatorDaemon", "EvaluatorDevices", "EvaluatorStore", "EvaluatorUplink", "EvaluatorAPI",
+                "EvaluatorCore", "EvaluatorProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -34,7 +34,7 @@ public enum EvaluatorAPI {
             let buffer: ByteBuffer
             do {
                 buffer = try await request.collectBody(upTo: maxBodyBytes)
-            } catch let e as HTTPError where e.status == .contentTooLarge {
+            } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
                 return failure(APIFailure(status: 413, code: "body_too_large", message: "request body is larger than \(maxBodyBytes) bytes"))
             } catch {
                 return failure(APIFailure(status: 400, code: "bad_body", message: "cannot read the request body: \(error)"))

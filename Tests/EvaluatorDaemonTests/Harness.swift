@@ -1,0 +1,204 @@
+import AsyncHTTPClient
+import EvaluatorCore
+import EvaluatorDaemon
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Log lines kept in memory, so tests can assert what operators would read.
+final class LogCapture: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var logger: Logger {
+        var l = Logger(label: "evaluatord-test") { _ in CapturingHandler(capture: self) }
+        l.logLevel = .debug
+        return l
+    }
+
+    func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
+}
+
+struct CapturingHandler: LogHandler {
+    let capture: LogCapture
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let meta = (event.metadata ?? [:]).merging(metadata) { a, _ in a }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        capture.lines.withLock { $0.append("\(event.level) \(event.message) \(meta)") }
+    }
+}
+
+/// A temporary folder per test.
+func temporaryFolder() -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evaluatord-e2e-\(UUID().uuidString.prefix(8))").path
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// The central store's far side: a real HTTP server on 127.0.0.1 that keeps every batch it
+/// accepts (with its Idempotency-Key).
+final class Receiver: Sendable {
+    struct Batch: Sendable {
+        var key: String
+        var body: Data
+    }
+
+    let batches = Mutex<[Batch]>([])
+    /// Answer this status instead of 200 while set.
+    let failWith = Mutex<Int?>(nil)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let portBox = Mutex<Int>(0)
+    var port: Int { portBox.withLock { $0 } }
+
+    /// Starts on `port` (0: any free port) and returns once it listens.
+    func start(port wanted: Int = 0) async throws {
+        let (stream, cont) = AsyncStream<Int>.makeStream()
+        let router = Router()
+        router.post("/ratings") { request, context -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 16 << 20)
+            if let status = self.failWith.withLock({ $0 }) {
+                return Response(status: .init(code: status))
+            }
+            let key = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value ?? ""
+            self.batches.withLock { $0.append(Batch(key: key, body: Data(buffer: body))) }
+            return Response(status: .ok)
+        }
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: wanted)),
+            onServerRunning: { channel in cont.yield(channel.localAddress?.port ?? 0) },
+            logger: Logger(label: "receiver", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        task.withLock { $0 = Task { try await app.runService(gracefulShutdownSignals: []) } }
+        var it = stream.makeAsyncIterator()
+        let bound = await it.next() ?? 0
+        portBox.withLock { $0 = bound }
+    }
+
+    func stop() async {
+        let t = task.withLock { t -> Task<Void, any Error>? in
+            defer { t = nil }
+            return t
+        }
+        t?.cancel()
+        _ = try? await t?.value
+    }
+
+    /// Every record received, in order of arrival.
+    var records: [[String: Any]] {
+        batches.withLock { $0 }.flatMap { b -> [[String: Any]] in
+            let obj = try? JSONSerialization.jsonObject(with: b.body) as? [String: Any]
+            return obj?["records"] as? [[String: Any]] ?? []
+        }
+    }
+
+    func records(case caseID: String) -> [[String: Any]] { records.filter { $0["case_id"] as? String == caseID } }
+}
+
+/// The real daemon, in this process, on a config written for the test.
+final class RunningDaemon: Sendable {
+    let task: Task<Void, any Error>
+    let api: String
+    let daemon: Daemon
+
+    init(config: GatewayConfig, logger: Logger) async throws {
+        let (stream, cont) = AsyncStream<String>.makeStream()
+        let daemon = try Daemon(config: config, logger: logger, onReady: { cont.yield($0) })
+        self.daemon = daemon
+        task = Task { try await daemon.run(signals: false) }
+        var it = stream.makeAsyncIterator()
+        api = "http://" + (await it.next() ?? "")
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> (Int, [String: Any]) {
+        var r = HTTPClientRequest(url: api + path)
+        r.method = method
+        if let json {
+            r.headers.add(name: "Content-Type", value: "application/json")
+            r.body = .bytes(ByteBuffer(string: json))
+        }
+        let resp = try await HTTPClient.shared.execute(r, timeout: .seconds(10))
+        let body = try await resp.body.collect(upTo: 1 << 20)
+        let obj = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+        return (Int(resp.status.code), obj)
+    }
+}
+
+func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30) throws -> GatewayConfig {
+    var text = """
+    [gateway]
+    id = "370211-test-01"
+    region = "370211"
+    state_dir = "\(dir)/state"
+
+    [api]
+    listen = "127.0.0.1:0"
+
+    [session]
+    timeout_s = \(timeoutS)
+    retransmit_window_ms = 1500
+
+    [[bus]]
+    id = "bus1"
+    port = "\(dir)/pad-bus1"
+    baud = 9600
+
+    [[window]]
+    id = "W01"
+    name = "不动产登记1号窗"
+    department = "自然资源局"
+    pad = { bus = "bus1", address = 3 }
+
+    [[window]]
+    id = "W02"
+    department = "市场监督管理局"
+    pad = { bus = "bus1", address = 4 }
+
+    """
+    if let receiverPort {
+        text += """
+        [uplink]
+        url = "http://127.0.0.1:\(receiverPort)/ratings"
+        batch_max = 50
+        flush_interval_ms = 100
+        backoff_initial_ms = 50
+        backoff_max_ms = 400
+        request_timeout_ms = 2000
+
+        """
+    }
+    return try GatewayConfig.parse(text, source: "e2e.toml")
+}
+
+/// A simulated pad linked where the config expects the bus port.
+func plugPad(dir: String) throws -> SimulatedPad {
+    let pad = try SimulatedPad()
+    let link = "\(dir)/pad-bus1"
+    try? FileManager.default.removeItem(atPath: link)
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pad.slavePath)
+    return pad
+}

@@ -1,0 +1,112 @@
+import EvaluatorCore
+import Foundation
+import Testing
+@testable import EvaluatorStore
+
+func tempDir() -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evaluatord-test-\(UUID().uuidString)").path
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func record(_ id: String, outcome: Outcome = .rated, caseID: String? = "C1", batch: [String] = [], level: Level? = .satisfied) -> RatingRecord {
+    RatingRecord(
+        recordID: id, gatewayID: "gw", region: "370211", recordedAt: Millis(1_000),
+        draft: RecordDraft(windowID: "W01", department: "d", caseID: caseID, batchCaseIDs: batch, outcome: outcome, level: level, score: 8, pad: "bus1#3")
+    )
+}
+
+@Suite("store (real SQLite file)")
+struct StoreTests {
+    @Test("opens in WAL with synchronous=FULL, and migrates")
+    func pragmas() throws {
+        let store = try Store(path: tempDir() + "/s/evaluatord.sqlite")
+        let p = try store.pragmas()
+        #expect(p.journalMode == "wal")
+        #expect(p.synchronous == 2)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
+    @Test("records, rated cases and sessions survive reopening")
+    func survivesReopen() throws {
+        let path = tempDir() + "/evaluatord.sqlite"
+        do {
+            let store = try Store(path: path)
+            let s = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C9", batchCaseIDs: ["C10"]),
+                            promptedAt: Millis(5), expiresAt: Millis(30_005))
+            try store.commit(records: [record("r1", batch: ["C2"])], saveSessions: [s])
+        }
+        let store = try Store(path: path)
+        #expect(try store.recordCount() == 1)
+        #expect(try store.firstRatedCase(among: ["X", "C2"]) == "C2")
+        #expect(try store.firstRatedCase(among: ["C1"]) == "C1")
+        #expect(try store.firstRatedCase(among: ["C9"]) == nil)
+        let sessions = try store.openSessions()
+        #expect(sessions.map(\.sessionID) == ["s1"])
+        #expect(sessions.first?.request.batchCaseIDs == ["C10"])
+        try store.commit(records: [], removeSessions: ["s1"])
+        #expect(try store.openSessions().isEmpty)
+    }
+
+    @Test("only rated records mark cases rated")
+    func unratedDoesNotMark() throws {
+        let store = try Store(path: tempDir() + "/e.sqlite")
+        try store.commit(records: [record("r1", outcome: .unrated, level: nil), record("r2", outcome: .cancelled, caseID: "C2", level: nil)])
+        #expect(try store.firstRatedCase(among: ["C1", "C2"]) == nil)
+    }
+
+    @Test("a record id is stored once; a failing commit stores nothing of its transaction")
+    func atomic() throws {
+        let store = try Store(path: tempDir() + "/e.sqlite")
+        try store.commit(records: [record("r1")])
+        #expect(throws: StoreError.self) { try store.commit(records: [record("r2", caseID: "C5"), record("r1")]) }
+        #expect(try store.recordCount() == 1)
+        #expect(try store.firstRatedCase(among: ["C5"]) == nil)
+    }
+
+    @Test("an assigned batch keeps its id and records until sent, across reopening")
+    func batchesAreStable() throws {
+        let path = tempDir() + "/e.sqlite"
+        var first: OutboxBatch?
+        do {
+            let store = try Store(path: path)
+            try store.commit(records: (1...5).map { record("r\($0)", caseID: "C\($0)") })
+            first = try store.nextBatch(max: 3, newBatchID: "b1", now: Millis(1))
+            #expect(first?.recordIDs == ["r1", "r2", "r3"])
+            // Asked again before it is sent: the same batch, not a new one.
+            #expect(try store.nextBatch(max: 3, newBatchID: "b2", now: Millis(2)) == first)
+        }
+        let store = try Store(path: path)
+        let again = try store.nextBatch(max: 3, newBatchID: "b3", now: Millis(3))
+        #expect(again?.batchID == "b1")
+        #expect(again?.bodies == first?.bodies)
+        try store.markSent(batchID: "b1", at: Millis(10))
+        #expect(try store.backlogCount() == 2)
+        let next = try store.nextBatch(max: 3, newBatchID: "b4", now: Millis(11))
+        #expect(next?.batchID == "b4")
+        #expect(next?.recordIDs == ["r4", "r5"])
+        try store.markSent(batchID: "b4", at: Millis(12))
+        #expect(try store.nextBatch(max: 3, newBatchID: "b5", now: Millis(13)) == nil)
+        #expect(try store.backlogCount() == 0)
+        #expect(try store.lastSentAt() == Millis(12))
+    }
+
+    @Test("stored bodies are the canonical record JSON with every field")
+    func body() throws {
+        let store = try Store(path: tempDir() + "/e.sqlite")
+        try store.commit(records: [record("r1")])
+        let body = try #require(try store.recentRecords(limit: 1).first?.body)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        let fields = ["record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids",
+                      "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "pad", "key",
+                      "prompted_at", "pressed_at", "recorded_at", "flags"]
+        #expect(Set(obj.keys) == Set(fields))
+        #expect(obj["recorded_at"] as? String == "1970-01-01T00:00:01.000Z")
+        #expect(obj["staff_id"] is NSNull)
+    }
+
+    @Test("the read-only view refuses a missing database with a clear message")
+    func readOnlyMissing() {
+        #expect(throws: StoreError.self) { try Store(readOnlyPath: "/nonexistent/evaluatord.sqlite") }
+    }
+}
