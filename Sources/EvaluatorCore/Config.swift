@@ -57,12 +57,66 @@ public struct BusConfig: Sendable, Hashable {
     public var proto: String
 }
 
+/// Which udev device a USB pad is: by physical port (`ID_PATH`, the default way — identical
+/// pads share vendor, product and serial) or by vendor/product/serial.
+public struct DeviceMatch: Sendable, Hashable, CustomStringConvertible {
+    public var idPath: String?
+    public var vendor: String?
+    public var product: String?
+    public var serial: String?
+
+    public init(idPath: String? = nil, vendor: String? = nil, product: String? = nil, serial: String? = nil) {
+        self.idPath = idPath
+        self.vendor = vendor
+        self.product = product
+        self.serial = serial
+    }
+
+    public var description: String {
+        [idPath.map { "id_path=\($0)" }, vendor.map { "vendor=\($0)" }, product.map { "product=\($0)" }, serial.map { "serial=\($0)" }]
+            .compactMap { $0 }.joined(separator: " ")
+    }
+}
+
+/// The kind of device node a USB HID pad is read from.
+public enum HIDNode: String, Sendable, Hashable { case evdev, hidraw }
+
+/// Whether an evdev pad is grabbed (EVIOCGRAB) so presses never type into the clerk's desktop.
+public enum GrabMode: String, Sendable, Hashable {
+    /// Do not grab.
+    case off
+    /// Grab; if another program holds the device, warn and keep reading.
+    case attempt = "try"
+    /// Grab; if it fails, the pad is unhealthy and not read.
+    case require
+}
+
+public enum PadSource: Sendable, Hashable {
+    case serial(bus: String, address: UInt8)
+    case hid(node: HIDNode, path: String)
+    case udev(node: HIDNode, match: DeviceMatch)
+}
+
 public struct PadConfig: Sendable, Hashable {
-    public var bus: String
-    public var address: UInt8
+    public var source: PadSource
     public var keymap: KeyMap
-    /// `bus1#3`: how records name the pad.
-    public var reference: String { "\(bus)#\(address)" }
+    public var grab: GrabMode
+    /// How records name the pad: `bus1#3` for a serial pad, `evdev:W01` / `hidraw:W01` for USB.
+    public var reference: String
+
+    public init(source: PadSource, keymap: KeyMap, grab: GrabMode = .attempt, reference: String) {
+        self.source = source
+        self.keymap = keymap
+        self.grab = grab
+        self.reference = reference
+    }
+
+    public static func serial(bus: String, address: UInt8, keymap: KeyMap) -> PadConfig {
+        PadConfig(source: .serial(bus: bus, address: address), keymap: keymap, grab: .off, reference: "\(bus)#\(address)")
+    }
+
+    public var bus: String? { if case let .serial(b, _) = source { b } else { nil } }
+    public var address: UInt8? { if case let .serial(_, a) = source { a } else { nil } }
 }
 
 public struct WindowConfig: Sendable, Hashable {
@@ -89,6 +143,7 @@ public struct GatewayConfig: Sendable, Hashable {
     public var apiMaxBodyBytes: Int
     public var sessionTimeoutMs: Int64
     public var retransmitWindowMs: Int64
+    public var reasonWindowMs: Int64
     public var scores: ScoreTable
     public var buses: [BusConfig]
     public var windows: [WindowConfig]
@@ -101,7 +156,8 @@ public struct GatewayConfig: Sendable, Hashable {
             windows: Dictionary(uniqueKeysWithValues: windows.map {
                 ($0.id, WindowInfo(id: $0.id, name: $0.name, department: $0.department, pad: $0.pad?.reference))
             }),
-            scores: scores, defaultTimeoutMs: sessionTimeoutMs, retransmitWindowMs: retransmitWindowMs
+            scores: scores, defaultTimeoutMs: sessionTimeoutMs, retransmitWindowMs: retransmitWindowMs,
+            reasonWindowMs: reasonWindowMs
         )
     }
 
@@ -258,10 +314,12 @@ struct ConfigReader {
 
         var timeoutMs: Int64 = 30_000
         var retransmitMs: Int64 = 1500
+        var reasonMs: Int64 = 10_000
         if let s = try table(root, "session", []) {
-            try onlyKeys(s, ["timeout_s", "retransmit_window_ms"], ["session"])
+            try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms"], ["session"])
             timeoutMs = Int64(try int(s, "timeout_s", ["session"], range: 1...3600) ?? 30) * 1000
             retransmitMs = Int64(try int(s, "retransmit_window_ms", ["session"], range: 0...60_000) ?? 1500)
+            reasonMs = Int64(try int(s, "reason_window_ms", ["session"], range: 0...120_000) ?? 10_000)
         }
 
         var scores = ScoreTable.standard
@@ -278,16 +336,27 @@ struct ConfigReader {
                 guard let t = km[name]?.table else { throw fail(.invalid, ["keymap", name], "must be a table of key = level") }
                 guard keymaps[name] == nil else { throw fail(.invalid, ["keymap", name], "redefines a built-in key map") }
                 var levels: [Int: Level] = [:]
-                for key in t.keys {
-                    guard let code = Int(key), (0...255).contains(code) else {
-                        throw fail(.invalid, ["keymap", name, key], "key codes are numbers 0…255 (write \"0\" = \"satisfied\")")
+                var reasons: [Int: String] = [:]
+                for key in t.keys.sorted() {
+                    guard let code = KeyNames.code(key) else {
+                        throw fail(.invalid, ["keymap", name, key], "a key is a code (\"0\", \"79\") or a Linux key name (\"KEY_KP1\", \"KP1\", \"KEY_F1\")")
                     }
-                    guard let s = t[key]?.string, let level = Level(rawValue: s) else {
-                        throw fail(.invalid, ["keymap", name, key], "must be one of: \(Level.allNames)")
+                    guard let s = t[key]?.string else {
+                        throw fail(.invalid, ["keymap", name, key], "must be a string: one of \(Level.allNames), or \"reason:CODE\"")
                     }
-                    levels[code] = level
+                    if let level = Level(rawValue: s) {
+                        levels[code] = level
+                    } else if s.hasPrefix("reason:"), case let r = String(s.dropFirst(7)), !r.isEmpty {
+                        reasons[code] = r
+                    } else {
+                        throw fail(.invalid, ["keymap", name, key], "\"\(s)\" is not one of \(Level.allNames), or \"reason:CODE\"")
+                    }
+                    if levels[code] != nil && reasons[code] != nil || (levels.count + reasons.count) != Set(levels.keys).union(reasons.keys).count {
+                        throw fail(.invalid, ["keymap", name, key], "key \(code) is mapped twice")
+                    }
                 }
-                keymaps[name] = KeyMap(name: name, levels: levels)
+                guard !levels.isEmpty else { throw fail(.invalid, ["keymap", name], "maps no key to a level") }
+                keymaps[name] = KeyMap(name: name, levels: levels, reasons: reasons)
             }
         }
 
@@ -327,21 +396,7 @@ struct ConfigReader {
                 let department = try string(t, "department", p, required: true)!
                 var pad: PadConfig?
                 if let pt = try table(t, "pad", p) {
-                    let pp = p + ["pad"]
-                    try onlyKeys(pt, ["bus", "address", "keymap"], pp)
-                    let bus = try string(pt, "bus", pp, required: true)!
-                    guard buses.contains(where: { $0.id == bus }) else {
-                        throw fail(.invalid, pp + ["bus"], "no [[bus]] has id \"\(bus)\" (known: \(buses.map(\.id).joined(separator: ", ")))")
-                    }
-                    guard let address = try int(pt, "address", pp, range: 0...255) else { throw fail(.missing, pp + ["address"], "is required") }
-                    let kmName = try string(pt, "keymap", pp) ?? KeyMap.framed68FourKey.name
-                    guard let km = keymaps[kmName] else {
-                        throw fail(.invalid, pp + ["keymap"], "unknown key map \"\(kmName)\" (known: \(keymaps.keys.sorted().joined(separator: ", ")))")
-                    }
-                    if let other = windows.first(where: { $0.pad?.bus == bus && $0.pad?.address == UInt8(address) }) {
-                        throw fail(.invalid, pp + ["address"], "\(bus)#\(address) already belongs to window \"\(other.id)\"")
-                    }
-                    pad = PadConfig(bus: bus, address: UInt8(address), keymap: km)
+                    pad = try readPad(pt, path: p + ["pad"], windowID: wid, buses: buses, keymaps: keymaps, windows: windows, base: baseDirectory)
                 }
                 windows.append(WindowConfig(id: wid, name: name, department: department, pad: pad))
             }
@@ -367,9 +422,78 @@ struct ConfigReader {
 
         return GatewayConfig(
             gatewayID: id, region: region, stateDir: stateDir, api: listen, apiMaxBodyBytes: maxBody,
-            sessionTimeoutMs: timeoutMs, retransmitWindowMs: retransmitMs, scores: scores, buses: buses,
+            sessionTimeoutMs: timeoutMs, retransmitWindowMs: retransmitMs, reasonWindowMs: reasonMs, scores: scores, buses: buses,
             windows: windows, uplink: uplink, source: source
         )
+    }
+}
+
+extension ConfigReader {
+    /// `pad = { bus, address, keymap }`, `{ evdev = PATH, keymap, grab }`, `{ hidraw = PATH, keymap }`
+    /// or `{ match = { id_path | vendor, product, serial }, node = "evdev" | "hidraw", keymap, grab }`.
+    func readPad(_ pt: TOMLTable, path pp: [String], windowID: String, buses: [BusConfig], keymaps: [String: KeyMap],
+                 windows: [WindowConfig], base: String) throws(ConfigError) -> PadConfig {
+        try onlyKeys(pt, ["bus", "address", "keymap", "evdev", "hidraw", "match", "node", "grab"], pp)
+        let kinds = ["bus", "evdev", "hidraw", "match"].filter { pt[$0] != nil }
+        guard kinds.count == 1 else {
+            throw fail(.invalid, pp, kinds.isEmpty
+                ? "needs one of: bus (serial), evdev, hidraw, match (USB by udev)"
+                : "has \(kinds.joined(separator: " and ")); give exactly one of bus, evdev, hidraw, match")
+        }
+        func keymap(default name: String) throws(ConfigError) -> KeyMap {
+            let kmName = try string(pt, "keymap", pp) ?? name
+            guard let km = keymaps[kmName] else {
+                throw fail(.invalid, pp + ["keymap"], "unknown key map \"\(kmName)\" (known: \(keymaps.keys.sorted().joined(separator: ", ")))")
+            }
+            return km
+        }
+        func grab() throws(ConfigError) -> GrabMode {
+            guard let g = try string(pt, "grab", pp) else { return .attempt }
+            guard let mode = GrabMode(rawValue: g) else { throw fail(.invalid, pp + ["grab"], "must be \"try\", \"require\" or \"off\", got \"\(g)\"") }
+            return mode
+        }
+        if kinds[0] == "bus" {
+            for k in ["node", "grab"] where pt[k] != nil { throw fail(.invalid, pp + [k], "applies to USB pads only") }
+            let bus = try string(pt, "bus", pp, required: true)!
+            guard buses.contains(where: { $0.id == bus }) else {
+                throw fail(.invalid, pp + ["bus"], "no [[bus]] has id \"\(bus)\" (known: \(buses.map(\.id).joined(separator: ", ")))")
+            }
+            guard let address = try int(pt, "address", pp, range: 0...255) else { throw fail(.missing, pp + ["address"], "is required") }
+            if let other = windows.first(where: { $0.pad?.bus == bus && $0.pad?.address == UInt8(address) }) {
+                throw fail(.invalid, pp + ["address"], "\(bus)#\(address) already belongs to window \"\(other.id)\"")
+            }
+            return .serial(bus: bus, address: UInt8(address), keymap: try keymap(default: KeyMap.framed68FourKey.name))
+        }
+        if pt["address"] != nil { throw fail(.invalid, pp + ["address"], "applies to serial pads (bus = …) only") }
+        let km = try keymap(default: KeyMap.keypadFive.name)
+        if kinds[0] == "match" {
+            guard let mt = try table(pt, "match", pp) else { throw fail(.invalid, pp + ["match"], "must be a table") }
+            try onlyKeys(mt, ["id_path", "vendor", "product", "serial"], pp + ["match"])
+            let m = DeviceMatch(
+                idPath: try string(mt, "id_path", pp + ["match"]), vendor: try string(mt, "vendor", pp + ["match"])?.lowercased(),
+                product: try string(mt, "product", pp + ["match"])?.lowercased(), serial: try string(mt, "serial", pp + ["match"])
+            )
+            guard m.idPath != nil || (m.vendor != nil && m.product != nil) else {
+                throw fail(.invalid, pp + ["match"], "needs id_path (the physical port, recommended) or vendor and product")
+            }
+            for hex in [m.vendor, m.product].compactMap({ $0 }) where hex.count != 4 || !hex.allSatisfy(\.isHexDigit) {
+                throw fail(.invalid, pp + ["match"], "vendor and product are 4 hex digits such as \"0627\", got \"\(hex)\"")
+            }
+            let nodeName = try string(pt, "node", pp) ?? "evdev"
+            guard let node = HIDNode(rawValue: nodeName) else { throw fail(.invalid, pp + ["node"], "must be \"evdev\" or \"hidraw\"") }
+            if let other = windows.first(where: { if case .udev(_, m) = $0.pad?.source { true } else { false } }) {
+                throw fail(.invalid, pp + ["match"], "the same match already belongs to window \"\(other.id)\"")
+            }
+            return PadConfig(source: .udev(node: node, match: m), keymap: km, grab: node == .evdev ? try grab() : .off, reference: "\(node.rawValue):\(windowID)")
+        }
+        if pt["node"] != nil { throw fail(.invalid, pp + ["node"], "applies to match = { … } only") }
+        let node: HIDNode = kinds[0] == "evdev" ? .evdev : .hidraw
+        let devicePath = absolute(try string(pt, kinds[0], pp, required: true)!, base)
+        if let other = windows.first(where: { if case .hid(_, devicePath) = $0.pad?.source { true } else { false } }) {
+            throw fail(.invalid, pp + [kinds[0]], "\(devicePath) already belongs to window \"\(other.id)\"")
+        }
+        if node == .hidraw && pt["grab"] != nil { throw fail(.invalid, pp + ["grab"], "applies to evdev pads only (hidraw cannot be grabbed)") }
+        return PadConfig(source: .hid(node: node, path: devicePath), keymap: km, grab: node == .evdev ? try grab() : .off, reference: "\(node.rawValue):\(windowID)")
     }
 }
 

@@ -36,17 +36,24 @@ public struct ScoreTable: Sendable, Hashable {
     public func score(_ level: Level) -> Int { points[level] ?? Self.standard.points[level]! }
 }
 
-/// Maps a pad's key codes to levels. Built-in maps have names; custom maps come from config.
+/// Maps a pad's key codes to levels and, for pads with reason keys, to reason codes (R2).
+/// Codes are the "68" key index for serial pads and Linux key codes (KEY_*) for USB HID pads;
+/// hidraw usages are translated to key codes first, so one map serves evdev and hidraw.
 public struct KeyMap: Sendable, Hashable {
     public var name: String
     public var levels: [Int: Level]
+    /// Key code → reason code (e.g. "207" for a 不满意 reason item).
+    public var reasons: [Int: String]
 
-    public init(name: String, levels: [Int: Level]) {
+    public init(name: String, levels: [Int: Level], reasons: [Int: String] = [:]) {
         self.name = name
         self.levels = levels
+        self.reasons = reasons
     }
 
     public func level(forKey key: Int) -> Level? { levels[key] }
+    public func reason(forKey key: Int) -> String? { reasons[key] }
+    public var hasReasonKeys: Bool { !reasons.isEmpty }
 
     /// The 4-key "68" evaluator: 0 = 不满意, 1 = 基本满意 (middle key), 2 = 满意, 3 = 非常满意.
     public static let framed68FourKey = KeyMap(name: "framed68-4key", levels: [
@@ -58,8 +65,51 @@ public struct KeyMap: Sendable, Hashable {
         0: .veryDissatisfied, 1: .dissatisfied, 2: .basic, 3: .satisfied, 4: .verySatisfied,
     ])
 
+    /// A USB keypad with five keys: KP1 (usage 0x59) = 非常不满意 … KP5 (0x5D) = 非常满意.
+    public static let keypadFive = KeyMap(name: "keypad-5", levels: [
+        KeyNames.kp1: .veryDissatisfied, KeyNames.kp2: .dissatisfied, KeyNames.kp3: .basic,
+        KeyNames.kp4: .satisfied, KeyNames.kp5: .verySatisfied,
+    ])
+
+    /// A USB keypad with four keys: KP1 = 不满意, KP2 = 基本满意, KP3 = 满意, KP4 = 非常满意.
+    public static let keypadFour = KeyMap(name: "keypad-4", levels: [
+        KeyNames.kp1: .dissatisfied, KeyNames.kp2: .basic, KeyNames.kp3: .satisfied, KeyNames.kp4: .verySatisfied,
+    ])
+
     public static let builtIn: [String: KeyMap] = [
         framed68FourKey.name: framed68FourKey,
         framed68FiveKey.name: framed68FiveKey,
+        keypadFive.name: keypadFive,
+        keypadFour.name: keypadFour,
     ]
+}
+
+/// Linux key names (as in linux/input-event-codes.h) for the keys pads use.
+public enum KeyNames {
+    public static let kp1 = 79, kp2 = 80, kp3 = 81, kp4 = 75, kp5 = 76
+
+    public static let codes: [String: Int] = {
+        var t: [String: Int] = [
+            "KEY_KP0": 82, "KEY_KP1": 79, "KEY_KP2": 80, "KEY_KP3": 81, "KEY_KP4": 75, "KEY_KP5": 76,
+            "KEY_KP6": 77, "KEY_KP7": 71, "KEY_KP8": 72, "KEY_KP9": 73, "KEY_KPENTER": 96, "KEY_ENTER": 28,
+            "KEY_0": 11, "KEY_F11": 87, "KEY_F12": 88,
+        ]
+        for d in 1...9 { t["KEY_\(d)"] = d + 1 }
+        for f in 1...10 { t["KEY_F\(f)"] = 58 + f }
+        let letters: [Int] = [30, 48, 46, 32, 18, 33, 34, 35, 23, 36, 37, 38, 50, 49, 24, 25, 16, 19, 31, 20, 22, 47, 17, 45, 21, 44]
+        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZ".enumerated() { t["KEY_\(c)"] = letters[i] }
+        return t
+    }()
+
+    /// A key written in a key map: a number (the code itself) or a name such as `KEY_KP1`
+    /// or `KP1`.
+    public static func code(_ text: String) -> Int? {
+        if let n = Int(text) { return (0...767).contains(n) ? n : nil }
+        let upper = text.uppercased()
+        return codes[upper] ?? codes["KEY_" + upper]
+    }
+
+    public static func name(_ code: Int) -> String {
+        codes.filter { $0.value == code }.map(\.key).sorted().first ?? "\(code)"
+    }
 }

@@ -46,6 +46,8 @@ public struct RecordDraft: Sendable, Hashable {
     public var key: Int?
     public var promptedAt: Millis?
     public var pressedAt: Millis?
+    /// The reason code of a bad rating, from a reason key (R2).
+    public var reason: String?
     public var flags: [RecordFlag]
 
     public init(
@@ -53,8 +55,9 @@ public struct RecordDraft: Sendable, Hashable {
         batchCaseIDs: [String] = [], matterCode: String? = nil, matterName: String? = nil,
         sessionID: String? = nil, outcome: Outcome, level: Level? = nil, score: Int? = nil,
         pad: String? = nil, key: Int? = nil, promptedAt: Millis? = nil, pressedAt: Millis? = nil,
-        flags: [RecordFlag] = []
+        reason: String? = nil, flags: [RecordFlag] = []
     ) {
+        self.reason = reason
         self.windowID = windowID
         self.department = department
         self.staffID = staffID
@@ -96,7 +99,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case recordID = "record_id", gatewayID = "gateway_id", region
         case windowID = "window_id", department, staffID = "staff_id", caseID = "case_id"
         case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
-        case sessionID = "session_id", outcome, level, score, bad, pad, key
+        case sessionID = "session_id", outcome, level, score, bad, reason, pad, key
         case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
     }
 
@@ -119,6 +122,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         try c.encode(d.level, forKey: .level)
         try c.encode(d.score, forKey: .score)
         try c.encode(d.isBad, forKey: .bad)
+        try c.encode(d.reason, forKey: .reason)
         try c.encode(d.pad, forKey: .pad)
         try c.encode(d.key, forKey: .key)
         try c.encode(d.promptedAt?.rfc3339, forKey: .promptedAt)

@@ -60,10 +60,12 @@ public struct Session: Sendable, Hashable, Codable {
     public var ratedAt: Millis?
     /// True when this session was loaded from disk after a restart.
     public var restored: Bool
+    /// A bad rating from a pad with reason keys, waiting (durably) for its reason key (R2).
+    public var pending: PendingRating?
 
     public init(
         sessionID: String, windowID: String, request: EvaluationRequest, promptedAt: Millis,
-        expiresAt: Millis, ratedAt: Millis? = nil, restored: Bool = false
+        expiresAt: Millis, ratedAt: Millis? = nil, restored: Bool = false, pending: PendingRating? = nil
     ) {
         self.sessionID = sessionID
         self.windowID = windowID
@@ -72,7 +74,18 @@ public struct Session: Sendable, Hashable, Codable {
         self.expiresAt = expiresAt
         self.ratedAt = ratedAt
         self.restored = restored
+        self.pending = pending
     }
+}
+
+/// A bad rating held for `reason_window_ms` so that a reason key pressed right after it is
+/// attached to the same record (R2). Stored with the session: a crash loses nothing.
+public struct PendingRating: Sendable, Hashable, Codable {
+    public var level: Level
+    public var pad: String
+    public var key: Int
+    public var pressedAt: Millis
+    public var reasonDeadline: Millis
 }
 
 public enum SessionEvent: Sendable, Hashable {
@@ -81,6 +94,8 @@ public enum SessionEvent: Sendable, Hashable {
     /// A pad reported a key. `windowID` nil: no configured window owns this pad.
     /// `level` nil: the pad's key map has no level for this key.
     case press(windowID: String?, pad: String, key: Int, level: Level?, at: Millis)
+    /// A pad with reason keys reported a key: a level key, a reason key (R2), or neither.
+    case keyPress(windowID: String, pad: String, key: Int, level: Level?, reason: String?, at: Millis)
     /// The business system withdraws the open evaluation at a window.
     case cancel(windowID: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
@@ -94,6 +109,8 @@ public enum Rejection: Sendable, Hashable, Error {
     case nothingToCancel(windowID: String)
     /// Unknown window id.
     case unknownWindow(String)
+    /// The case (or one of its batch) was already rated in a session still open (R3).
+    case alreadyRated(caseID: String)
 }
 
 public enum Decision: Sendable, Hashable {
@@ -114,6 +131,8 @@ public enum Decision: Sendable, Hashable {
     case rejected(Rejection)
     /// A key the pad's key map does not know; acked, logged, not a rating.
     case unknownKey(pad: String, key: Int)
+    /// A reason key with no bad rating waiting for it; logged, not a rating.
+    case strayReason(pad: String, key: Int, reason: String)
 }
 
 public struct SessionPolicyConfig: Sendable, Hashable {
@@ -121,12 +140,16 @@ public struct SessionPolicyConfig: Sendable, Hashable {
     public var scores: ScoreTable
     public var defaultTimeoutMs: Int64
     public var retransmitWindowMs: Int64
+    /// How long a bad rating waits for a reason key (pads with reason keys only).
+    public var reasonWindowMs: Int64
 
-    public init(windows: [String: WindowInfo], scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64) {
+    public init(windows: [String: WindowInfo], scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
+                reasonWindowMs: Int64 = 10_000) {
         self.windows = windows
         self.scores = scores
         self.defaultTimeoutMs = defaultTimeoutMs
         self.retransmitWindowMs = retransmitWindowMs
+        self.reasonWindowMs = reasonWindowMs
     }
 }
 
@@ -146,14 +169,18 @@ public struct WindowSessions: Sendable {
     }
 
     /// The earliest deadline of any open session: when the next `.tick` has work to do.
-    public var nextDeadline: Millis? { sessions.values.map(\.expiresAt).min() }
+    public var nextDeadline: Millis? {
+        sessions.values.flatMap { [$0.expiresAt] + ($0.pending.map { [$0.reasonDeadline] } ?? []) }.min()
+    }
 
     public mutating func handle(_ event: SessionEvent) -> [Decision] {
         switch event {
         case let .open(windowID, sessionID, request, at):
             return open(windowID: windowID, sessionID: sessionID, request: request, at: at)
         case let .press(windowID, pad, key, level, at):
-            return press(windowID: windowID, pad: pad, key: key, level: level, at: at)
+            return press(windowID: windowID, pad: pad, key: key, level: level, reason: nil, holdsReasons: false, at: at)
+        case let .keyPress(windowID, pad, key, level, reason, at):
+            return press(windowID: windowID, pad: pad, key: key, level: level, reason: reason, holdsReasons: true, at: at)
         case let .cancel(windowID, at):
             return cancel(windowID: windowID, at: at)
         case let .tick(at):
@@ -175,6 +202,11 @@ public struct WindowSessions: Sendable {
     private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, at: Millis) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
         let wanted = Set(request.allCaseIDs)
+        for other in sessions.values where other.ratedAt != nil {
+            if let rated = other.request.allCaseIDs.first(where: wanted.contains) {
+                return [.rejected(.alreadyRated(caseID: rated))]
+            }
+        }
         for other in sessions.values where other.windowID != windowID && other.ratedAt == nil {
             if let clash = other.request.allCaseIDs.first(where: wanted.contains) {
                 return [.rejected(.caseOpenElsewhere(caseID: clash, windowID: other.windowID))]
@@ -190,6 +222,9 @@ public struct WindowSessions: Sendable {
             if current.ratedAt == nil {
                 out.append(.record(draft(current, outcome: .unrated, extraFlags: [.superseded])))
             }
+            if let pending = current.pending {
+                out.append(.record(pendingRecord(current, pending, reason: nil)))
+            }
             out.append(.removeSession(sessionID: current.sessionID))
             sessions[windowID] = nil
         }
@@ -204,7 +239,27 @@ public struct WindowSessions: Sendable {
         return out
     }
 
-    private mutating func press(windowID: String?, pad: String, key: Int, level: Level?, at: Millis) -> [Decision] {
+    /// The rated record of a session: `level` etc. from the press, `reason` when a reason key
+    /// gave one; without a reason, a bad rating is flagged `needs_reason` (R2).
+    private func ratedRecord(_ session: Session, level: Level, pad: String, key: Int, pressedAt: Millis, reason: String?) -> RecordDraft {
+        var d = draft(session, outcome: .rated)
+        d.level = level
+        d.score = config.scores.score(level)
+        d.pad = pad
+        d.key = key
+        d.pressedAt = pressedAt
+        d.reason = reason
+        if level.isBad && reason == nil { d.flags.append(.needsReason) }
+        return d
+    }
+
+    private func pendingRecord(_ session: Session, _ p: PendingRating, reason: String?) -> RecordDraft {
+        ratedRecord(session, level: p.level, pad: p.pad, key: p.key, pressedAt: p.pressedAt, reason: reason)
+    }
+
+    private mutating func press(
+        windowID: String?, pad: String, key: Int, level: Level?, reason: String?, holdsReasons: Bool, at: Millis
+    ) -> [Decision] {
         // A pad that got no acknowledgement sends the same press again: the repeat is acked
         // again but counted once. Repeats extend the window, so a pad retrying every 500 ms
         // for several seconds is still one press.
@@ -214,13 +269,23 @@ public struct WindowSessions: Sendable {
         }
         lastPress[pad] = (key, at)
 
-        guard let level else {
+        guard level != nil || reason != nil else {
             return [.unknownKey(pad: pad, key: key), .ack(pad: pad, key: key, repeated: false)]
         }
-        let score = config.scores.score(level)
         var out: [Decision] = []
         // A session past its deadline no longer takes presses, even if no tick ran yet.
         out += expire(at: at)
+
+        if let reason {
+            guard let windowID, var session = sessions[windowID], let pending = session.pending else {
+                return out + [.strayReason(pad: pad, key: key, reason: reason), .ack(pad: pad, key: key, repeated: false)]
+            }
+            session.pending = nil
+            sessions[windowID] = session
+            return out + [.record(pendingRecord(session, pending, reason: reason)), .saveSession(session), .ack(pad: pad, key: key, repeated: false)]
+        }
+        guard let level else { return out }
+        let score = config.scores.score(level)
 
         guard let windowID, let window = config.windows[windowID] else {
             let d = RecordDraft(
@@ -231,17 +296,14 @@ public struct WindowSessions: Sendable {
         }
         if var session = sessions[windowID] {
             if session.ratedAt == nil {
-                var d = draft(session, outcome: .rated)
-                d.level = level
-                d.score = score
-                d.pad = pad
-                d.key = key
-                d.pressedAt = at
-                // "68" pads have no reason keys: a bad rating must be followed up for one (R2).
-                if level.isBad { d.flags.append(.needsReason) }
                 session.ratedAt = at
+                if level.isBad && holdsReasons {
+                    // Wait for a reason key; the pending rating is durable with the session.
+                    session.pending = PendingRating(level: level, pad: pad, key: key, pressedAt: at, reasonDeadline: at + config.reasonWindowMs)
+                } else {
+                    out.append(.record(ratedRecord(session, level: level, pad: pad, key: key, pressedAt: at, reason: nil)))
+                }
                 sessions[windowID] = session
-                out.append(.record(d))
                 out.append(.saveSession(session))
             } else {
                 // R3: one rating per case. The press is kept as evidence (R9, R17), not a rating.
@@ -278,7 +340,15 @@ public struct WindowSessions: Sendable {
 
     private mutating func expire(at: Millis) -> [Decision] {
         var out: [Decision] = []
-        for (windowID, session) in sessions.sorted(by: { $0.key < $1.key }) where session.expiresAt <= at {
+        for (windowID, var session) in sessions.sorted(by: { $0.key < $1.key }) {
+            if let pending = session.pending, pending.reasonDeadline <= at || session.expiresAt <= at {
+                // No reason key came: the bad rating stands, flagged needs_reason (R2).
+                out.append(.record(pendingRecord(session, pending, reason: nil)))
+                session.pending = nil
+                sessions[windowID] = session
+                if session.expiresAt > at { out.append(.saveSession(session)) }
+            }
+            guard session.expiresAt <= at else { continue }
             if session.ratedAt == nil {
                 out.append(.record(draft(session, outcome: .unrated)))
             }

@@ -128,8 +128,10 @@ public actor Gateway: EvaluationService {
     }
 
     private func prompt(windowID: String) {
-        guard let pad = config.windows.first(where: { $0.id == windowID })?.pad else { return }
-        send(.startRating(address: pad.address), bus: pad.bus, what: "start-rating \(pad.reference)")
+        guard let pad = config.windows.first(where: { $0.id == windowID })?.pad, let bus = pad.bus, let address = pad.address else {
+            return // USB HID pads have no prompt channel.
+        }
+        send(.startRating(address: address), bus: bus, what: "start-rating \(pad.reference)")
     }
 
     private func ack(pad: String, key: Int, repeated: Bool) {

@@ -60,7 +60,7 @@ struct ConfigTests {
         #expect(c.sessionTimeoutMs == 30_000)
         #expect(c.retransmitWindowMs == 1500)
         #expect(c.buses == [BusConfig(id: "bus1", port: "/dev/ttyUSB0", baud: 9600, proto: "framed68")])
-        #expect(c.windows.first?.pad == PadConfig(bus: "bus1", address: 3, keymap: .framed68FourKey))
+        #expect(c.windows.first?.pad == PadConfig.serial(bus: "bus1", address: 3, keymap: .framed68FourKey))
         #expect(c.uplink?.url == "http://127.0.0.1:9000/ratings")
         #expect(c.uplink?.batchMax == 500)
         #expect(c.window(bus: "bus1", address: 3)?.id == "W01")
@@ -93,7 +93,7 @@ struct ConfigTests {
         ("id = \"370211-hall-01\"", "id = \"\"", "test.toml:2: gateway.id: must not be empty"),
         ("region = \"370211\"", "region = \"3702\"", "test.toml:3: gateway.region: must be a 6-digit 行政区划代码 such as \"370211\", got \"3702\""),
         ("pad = { bus = \"bus1\"", "pad = { bus = \"bus9\"", "test.toml:30: window[1].pad.bus: no [[bus]] has id \"bus9\" (known: bus1)"),
-        ("keymap = \"framed68-4key\"", "keymap = \"nine-key\"", "test.toml:30: window[1].pad.keymap: unknown key map \"nine-key\" (known: framed68-4key, framed68-5key)"),
+        ("keymap = \"framed68-4key\"", "keymap = \"nine-key\"", "test.toml:30: window[1].pad.keymap: unknown key map \"nine-key\" (known: framed68-4key, framed68-5key, keypad-4, keypad-5)"),
         ("baud = 9600", "baud = 9601", "test.toml:23: bus[1].baud: 9601 is not a supported baud rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)"),
         ("timeout_s = 30", "timeout_s = 0", "test.toml:10: session.timeout_s: 0 is out of range (1…3600)"),
         ("timeout_s = 30", "timeout_s = \"30\"", "test.toml:10: session.timeout_s: must be an integer, got string"),
@@ -120,6 +120,57 @@ struct ConfigTests {
     func duplicatePad() {
         let text = exampleConfig + "\n[[window]]\nid = \"W02\"\ndepartment = \"x\"\npad = { bus = \"bus1\", address = 3 }\n"
         #expect(configError(text)?.description == "test.toml:39: window[2].pad.address: bus1#3 already belongs to window \"W01\"")
+    }
+
+    @Test("USB pad forms: evdev, hidraw, udev match; reason keys by name")
+    func usbPads() throws {
+        let text = exampleConfig + """
+
+        [[window]]
+        id = "W02"
+        department = "d"
+        pad = { evdev = "/dev/input/by-path/pci-0000:00:05.0-usb-0:1:1.0-event-kbd", keymap = "keypad-5", grab = "require" }
+
+        [[window]]
+        id = "W03"
+        department = "d"
+        pad = { hidraw = "/dev/hidraw0", keymap = "kp-reasons" }
+
+        [[window]]
+        id = "W04"
+        department = "d"
+        pad = { match = { id_path = "pci-0000:00:05.0-usb-0:2:1.0" } }
+
+        [keymap.kp-reasons]
+        KP1 = "very_dissatisfied"
+        KEY_KP2 = "dissatisfied"
+        KP5 = "very_satisfied"
+        KEY_F1 = "reason:207"
+        "60" = "reason:208"
+        """
+        let c = try GatewayConfig.parse(text, source: "t")
+        #expect(c.windows[1].pad?.source == .hid(node: .evdev, path: "/dev/input/by-path/pci-0000:00:05.0-usb-0:1:1.0-event-kbd"))
+        #expect(c.windows[1].pad?.grab == .require)
+        #expect(c.windows[1].pad?.reference == "evdev:W02")
+        #expect(c.windows[2].pad?.source == .hid(node: .hidraw, path: "/dev/hidraw0"))
+        #expect(c.windows[2].pad?.keymap.reasons == [59: "207", 60: "208"])
+        #expect(c.windows[2].pad?.keymap.level(forKey: 79) == .veryDissatisfied)
+        #expect(c.windows[3].pad?.source == .udev(node: .evdev, match: DeviceMatch(idPath: "pci-0000:00:05.0-usb-0:2:1.0")))
+        #expect(c.windows[3].pad?.keymap == .keypadFive)
+        #expect(c.windows[3].pad?.grab == .attempt)
+    }
+
+    @Test("USB pad errors", arguments: [
+        ("pad = { evdev = \"/dev/input/event3\", bus = \"bus1\" }", "window[2].pad: has bus and evdev; give exactly one of bus, evdev, hidraw, match"),
+        ("pad = { evdev = \"/dev/input/event3\", grab = \"always\" }", "window[2].pad.grab: must be \"try\", \"require\" or \"off\", got \"always\""),
+        ("pad = { hidraw = \"/dev/hidraw0\", grab = \"try\" }", "window[2].pad.grab: applies to evdev pads only (hidraw cannot be grabbed)"),
+        ("pad = { match = { serial = \"x\" } }", "window[2].pad.match: needs id_path (the physical port, recommended) or vendor and product"),
+        ("pad = { match = { vendor = \"627\", product = \"0001\" } }", "window[2].pad.match: vendor and product are 4 hex digits such as \"0627\", got \"627\""),
+        ("pad = { evdev = \"/dev/input/event3\", address = 3 }", "window[2].pad.address: applies to serial pads (bus = …) only"),
+    ])
+    func usbPadErrors(pad: String, message: String) {
+        let text = exampleConfig + "\n[[window]]\nid = \"W02\"\ndepartment = \"d\"\n\(pad)\n"
+        #expect(configError(text)?.description.hasSuffix(message) == true, "\(configError(text)?.description ?? "no error")")
     }
 
     @Test("a missing file is named")

@@ -8,7 +8,12 @@ enum Step {
     case press(Int64, String, Int)
     case cancel(Int64, String)
     case tick(Int64)
+    /// A USB pad with reason keys at W02 (`evdev:W02`), keymap `reasonPad`.
+    case key(Int64, Int)
 }
+
+/// KP1..KP5 levels; F1/F2 reasons 207/208.
+let reasonPad = KeyMap(name: "r", levels: KeyMap.keypadFive.levels, reasons: [59: "207", 60: "208"])
 
 func compact(_ d: Decision) -> String {
     switch d {
@@ -16,6 +21,7 @@ func compact(_ d: Decision) -> String {
         var s = "record \(r.outcome.rawValue) \(r.windowID ?? "-") \(r.caseID ?? "-")"
         if let l = r.level { s += " \(l.rawValue)" }
         if !r.batchCaseIDs.isEmpty { s += " batch=\(r.batchCaseIDs.joined(separator: ","))" }
+        if let reason = r.reason { s += " reason=\(reason)" }
         if !r.flags.isEmpty { s += " [\(r.flags.map(\.rawValue).joined(separator: ","))]" }
         return s
     case let .saveSession(s): return "save \(s.sessionID)\(s.ratedAt != nil ? " rated" : "")"
@@ -26,6 +32,7 @@ func compact(_ d: Decision) -> String {
     case let .cancelled(s): return "cancelled \(s.sessionID)"
     case let .rejected(r): return "rejected \(r)"
     case let .unknownKey(p, k): return "unknown-key \(p) \(k)"
+    case let .strayReason(p, k, r): return "stray-reason \(p) \(k) \(r)"
     }
 }
 
@@ -37,7 +44,7 @@ let padWindow = ["bus1#3": "W01", "bus1#4": "W02"]
 
 func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
     var policy = WindowSessions(
-        config: SessionPolicyConfig(windows: windows, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500),
+        config: SessionPolicyConfig(windows: windows, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000),
         restoring: restoring
     )
     return steps.map { step in
@@ -49,6 +56,8 @@ func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
             event = .press(windowID: padWindow[pad], pad: pad, key: key, level: KeyMap.framed68FourKey.level(forKey: key), at: Millis(t))
         case let .cancel(t, w): event = .cancel(windowID: w, at: Millis(t))
         case let .tick(t): event = .tick(at: Millis(t))
+        case let .key(t, code):
+            event = .keyPress(windowID: "W02", pad: "evdev:W02", key: code, level: reasonPad.level(forKey: code), reason: reasonPad.reason(forKey: code), at: Millis(t))
         }
         return policy.handle(event).map(compact)
     }
@@ -183,6 +192,43 @@ struct WindowSessionsTests {
         let s = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C1"), promptedAt: Millis(0), expiresAt: Millis(30_000))
         #expect(run([.press(5000, "bus1#3", 3)], restoring: [s]) == [["record rated W01 C1 very_satisfied [restored]", "save s1 rated", "ack bus1#3 3"]])
         #expect(run([.tick(40_000)], restoring: [s]) == [["record unrated W01 C1 [restored]", "remove s1"]])
+    }
+
+    @Test("R2: a reason key right after a bad rating attaches its code to the same record")
+    func reasonAttached() {
+        #expect(run([.open(0, "W02", "C1", session: "s1"), .key(1000, 80), .key(2000, 59), .key(2500, 60)]) == [
+            ["save s1", "prompt W02", "opened s1 until 30000"],
+            ["save s1 rated", "ack evdev:W02 80"],
+            ["record rated W02 C1 dissatisfied reason=207", "save s1 rated", "ack evdev:W02 59"],
+            ["stray-reason evdev:W02 60 208", "ack evdev:W02 60"],
+        ])
+    }
+
+    @Test("R2: no reason within the window: the bad rating is recorded with needs_reason")
+    func reasonTimesOut() {
+        let out = run([.open(0, "W02", "C1", session: "s1"), .key(1000, 79), .tick(5999), .tick(6000), .key(6100, 59)])
+        #expect(out[2] == [])
+        #expect(out[3] == ["record rated W02 C1 very_dissatisfied [needs_reason]", "save s1 rated"])
+        #expect(out[4] == ["stray-reason evdev:W02 59 207", "ack evdev:W02 59"])
+    }
+
+    @Test("R2: a good rating from a reason pad is recorded at once; the case cannot be reopened while pending")
+    func reasonPadGoodRating() {
+        let out = run([.open(0, "W02", "C1", session: "s1"), .key(100, 76), .open(200, "W01", "C1", session: "s2")])
+        #expect(out[1] == ["record rated W02 C1 very_satisfied", "save s1 rated", "ack evdev:W02 76"])
+        #expect(out[2] == ["rejected alreadyRated(caseID: \"C1\")"])
+        let pending = run([.open(0, "W02", "C1", session: "s1"), .key(100, 80), .open(200, "W01", "C1", session: "s2")])
+        #expect(pending[2] == ["rejected alreadyRated(caseID: \"C1\")"])
+    }
+
+    @Test("R2: a pending bad rating is recorded before its session is superseded or expires")
+    func pendingFlushed() {
+        #expect(run([.open(0, "W02", "C1", session: "s1"), .key(100, 80), .open(200, "W02", "C2", session: "s2")])[2] == [
+            "record rated W02 C1 dissatisfied [needs_reason]", "remove s1", "save s2", "prompt W02", "opened s2 until 30200",
+        ])
+        #expect(run([.open(0, "W02", "C1", timeoutS: 2, session: "s1"), .key(1900, 80), .tick(2000)])[2] == [
+            "record rated W02 C1 dissatisfied [needs_reason]", "remove s1",
+        ])
     }
 
     @Test("two windows keep separate sessions")
