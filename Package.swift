@@ -28,6 +28,8 @@ let package = Package(
     targets: [
         // libudev, linked now so the build proves it (device discovery hangs off it).
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        // The evdev ioctls (EVIOCGRAB, EVIOCGKEY): ioctl(2) is variadic, so C wraps it once.
+        .target(name: "CLinuxInput"),
 
         // Pure: bytes in, frames out. No I/O, no clocks.
         .target(name: "EvaluatorProtocol", swiftSettings: swiftSettings),
@@ -57,7 +59,9 @@ let package = Package(
             name: "EvaluatorDevices",
             dependencies: [
                 "EvaluatorProtocol",
+                "EvaluatorCore",
                 "CUdev",
+                "CLinuxInput",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],

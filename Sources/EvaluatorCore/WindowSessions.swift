@@ -94,8 +94,10 @@ public enum SessionEvent: Sendable, Hashable {
     /// A pad reported a key. `windowID` nil: no configured window owns this pad.
     /// `level` nil: the pad's key map has no level for this key.
     case press(windowID: String?, pad: String, key: Int, level: Level?, at: Millis)
-    /// A pad with reason keys reported a key: a level key, a reason key (R2), or neither.
-    case keyPress(windowID: String, pad: String, key: Int, level: Level?, reason: String?, at: Millis)
+    /// A USB HID pad reported a key: a level key, a reason key (R2), or neither. The kernel
+    /// reports real key-downs, so there is no retransmit to fold. `holdsReasons`: the pad has
+    /// reason keys, so a bad rating waits `reasonWindowMs` for one.
+    case keyPress(windowID: String, pad: String, key: Int, level: Level?, reason: String?, holdsReasons: Bool, at: Millis)
     /// The business system withdraws the open evaluation at a window.
     case cancel(windowID: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
@@ -178,9 +180,9 @@ public struct WindowSessions: Sendable {
         case let .open(windowID, sessionID, request, at):
             return open(windowID: windowID, sessionID: sessionID, request: request, at: at)
         case let .press(windowID, pad, key, level, at):
-            return press(windowID: windowID, pad: pad, key: key, level: level, reason: nil, holdsReasons: false, at: at)
-        case let .keyPress(windowID, pad, key, level, reason, at):
-            return press(windowID: windowID, pad: pad, key: key, level: level, reason: reason, holdsReasons: true, at: at)
+            return press(windowID: windowID, pad: pad, key: key, level: level, reason: nil, holdsReasons: false, foldRepeats: true, at: at)
+        case let .keyPress(windowID, pad, key, level, reason, holdsReasons, at):
+            return press(windowID: windowID, pad: pad, key: key, level: level, reason: reason, holdsReasons: holdsReasons, foldRepeats: false, at: at)
         case let .cancel(windowID, at):
             return cancel(windowID: windowID, at: at)
         case let .tick(at):
@@ -258,12 +260,12 @@ public struct WindowSessions: Sendable {
     }
 
     private mutating func press(
-        windowID: String?, pad: String, key: Int, level: Level?, reason: String?, holdsReasons: Bool, at: Millis
+        windowID: String?, pad: String, key: Int, level: Level?, reason: String?, holdsReasons: Bool, foldRepeats: Bool, at: Millis
     ) -> [Decision] {
         // A pad that got no acknowledgement sends the same press again: the repeat is acked
         // again but counted once. Repeats extend the window, so a pad retrying every 500 ms
         // for several seconds is still one press.
-        if let last = lastPress[pad], last.key == key, at - last.at <= config.retransmitWindowMs, at >= last.at {
+        if foldRepeats, let last = lastPress[pad], last.key == key, at - last.at <= config.retransmitWindowMs, at >= last.at {
             lastPress[pad] = (key, at)
             return [.ack(pad: pad, key: key, repeated: true)]
         }

@@ -41,8 +41,19 @@ public struct Daemon: Sendable {
         for bus in config.buses {
             services.append(SerialBusService(bus: bus, gateway: gateway, logger: logger))
         }
+        for window in config.windows {
+            guard let pad = window.pad else { continue }
+            switch pad.source {
+            case .serial: continue
+            case let .hid(node, path):
+                services.append(HIDPadService(window: window, node: node, path: path, grabMode: pad.grab, gateway: gateway, logger: logger))
+            case let .udev(node, match):
+                logger.error("pad bound by udev match is not supported yet; use an explicit path (evdev = …, hidraw = …)",
+                             metadata: ["window": "\(window.id)", "node": "\(node.rawValue)", "match": "\(match)"])
+            }
+        }
         if Udev.isRunning {
-            logger.info("udev is running; serial buses use their configured paths")
+            logger.info("udev is running")
         } else {
             logger.info("udev is not running: hotplug is off; configured device paths are opened directly")
         }

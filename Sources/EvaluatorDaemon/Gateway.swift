@@ -12,6 +12,8 @@ struct PadState {
     var presses = 0
     var lastPressAt: Millis?
     var errors = 0
+    /// USB pads: the node being read, nil while detached.
+    var attachedPath: String?
 }
 
 struct BusState {
@@ -34,6 +36,7 @@ public actor Gateway: EvaluationService {
     private var policy: WindowSessions
     private var buses: [String: BusState] = [:]
     private var pads: [String: PadState] = [:]
+    private var loggedUnknownKeys: Set<String> = []
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, uplinkWake: Signal = Signal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
@@ -96,7 +99,11 @@ public actor Gateway: EvaluationService {
             case let .prompt(windowID): prompt(windowID: windowID)
             case let .ack(pad, key, repeated): ack(pad: pad, key: key, repeated: repeated)
             case let .unknownKey(pad, key):
-                logger.warning("pad sent a key its key map does not know; ignored", metadata: ["pad": "\(pad)", "key": "\(key)"])
+                if loggedUnknownKeys.insert("\(pad)/\(key)").inserted {
+                    logger.warning("unknown key ignored (logged once per key)", metadata: ["pad": "\(pad)", "key": "\(key)"])
+                }
+            case let .strayReason(pad, key, reason):
+                logger.notice("reason key with no bad rating waiting for it; ignored", metadata: ["pad": "\(pad)", "key": "\(key)", "reason": "\(reason)"])
             default: break
             }
         }
@@ -171,6 +178,47 @@ public actor Gateway: EvaluationService {
         } catch {
             pads[padRef, default: PadState()].errors += 1
         }
+    }
+
+    /// A USB HID pad (evdev or hidraw) reported a key-down, as a Linux key code.
+    public func handleKey(windowID: String, code: UInt16) {
+        guard let window = config.windows.first(where: { $0.id == windowID }), let pad = window.pad else { return }
+        let key = Int(code)
+        let level = pad.keymap.level(forKey: key)
+        let reason = pad.keymap.reason(forKey: key)
+        if level == nil && reason == nil {
+            // Logged once per key and pad; the press is not a rating.
+            if loggedUnknownKeys.insert("\(pad.reference)/\(key)").inserted {
+                logger.warning("unknown key ignored (logged once per key)", metadata: [
+                    "window": "\(windowID)", "pad": "\(pad.reference)", "key": "\(KeyNames.name(key))", "keymap": "\(pad.keymap.name)",
+                ])
+            }
+            return
+        }
+        let now = clock()
+        do {
+            try apply(.keyPress(windowID: windowID, pad: pad.reference, key: key, level: level, reason: reason,
+                                holdsReasons: pad.keymap.hasReasonKeys, at: now))
+            pads[pad.reference, default: PadState()].presses += 1
+            pads[pad.reference, default: PadState()].lastPressAt = now
+        } catch {
+            pads[pad.reference, default: PadState()].errors += 1
+        }
+    }
+
+    public func padAttached(windowID: String, path: String) {
+        guard let ref = config.windows.first(where: { $0.id == windowID })?.pad?.reference else { return }
+        pads[ref, default: PadState()].attachedPath = path
+    }
+
+    public func padDetached(windowID: String) {
+        guard let ref = config.windows.first(where: { $0.id == windowID })?.pad?.reference else { return }
+        pads[ref, default: PadState()].attachedPath = nil
+    }
+
+    public func padError(windowID: String) {
+        guard let ref = config.windows.first(where: { $0.id == windowID })?.pad?.reference else { return }
+        pads[ref, default: PadState()].errors += 1
     }
 
     // MARK: Session clock
@@ -257,6 +305,20 @@ public actor Gateway: EvaluationService {
                     errors: p.errors + (buses[bus.id]?.errors ?? 0)
                 ))
             }
+        }
+        for w in config.windows {
+            guard let pad = w.pad, pad.bus == nil else { continue }
+            let p = pads[pad.reference] ?? PadState()
+            let path: String
+            switch pad.source {
+            case let .hid(_, configured): path = p.attachedPath ?? configured
+            case let .udev(_, match): path = p.attachedPath ?? "udev: \(match)"
+            case .serial: path = ""
+            }
+            views.append(PadView(
+                pad: pad.reference, window_id: w.id, bus: "usb", path: path, state: p.attachedPath != nil ? "attached" : "detached",
+                last_press_at: p.lastPressAt?.rfc3339, presses: p.presses, errors: p.errors
+            ))
         }
         return views
     }

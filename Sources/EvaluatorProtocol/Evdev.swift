@@ -152,8 +152,8 @@ public struct HidrawDecoder: Sendable {
             offset += Self.reportSize
             // 0x01..0x03 are error codes (roll-over): the report says nothing about keys.
             if slots.contains(where: { (1...3).contains($0) }) { continue }
-            let now = Set(slots.filter { $0 != 0 })
-            for u in slots where u != 0 && !previous.contains(u) && !pressed.contains(u) { pressed.append(u) }
+            var now: Set<UInt8> = []
+            for u in slots where u != 0 && now.insert(u).inserted && !previous.contains(u) { pressed.append(u) }
             previous = now
         }
         pending.removeFirst(offset)

@@ -57,7 +57,7 @@ func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
         case let .cancel(t, w): event = .cancel(windowID: w, at: Millis(t))
         case let .tick(t): event = .tick(at: Millis(t))
         case let .key(t, code):
-            event = .keyPress(windowID: "W02", pad: "evdev:W02", key: code, level: reasonPad.level(forKey: code), reason: reasonPad.reason(forKey: code), at: Millis(t))
+            event = .keyPress(windowID: "W02", pad: "evdev:W02", key: code, level: reasonPad.level(forKey: code), reason: reasonPad.reason(forKey: code), holdsReasons: true, at: Millis(t))
         }
         return policy.handle(event).map(compact)
     }

@@ -61,6 +61,8 @@ struct EvdevHidrawTests {
         #expect(usages == [0x59, 0x5A, 0x5B, 0x5C, 0x5D, 0x5C, 0x1E, 0x1E, 0x3A])
         #expect(usages.compactMap(HidrawDecoder.keyCode(forUsage:)) == fixturePresses)
         #expect(d.held.isEmpty)
+        var whole = HidrawDecoder()
+        #expect(whole.decode(bytes) == usages, "all reports in one read")
     }
 
     @Test("hidraw: a second key joining a held one is a press; roll-over error reports are ignored")

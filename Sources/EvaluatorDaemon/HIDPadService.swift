@@ -1,0 +1,140 @@
+import EvaluatorCore
+import EvaluatorDevices
+import EvaluatorProtocol
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// One USB HID pad read from a configured path (`pad = { evdev = … }` or `{ hidraw = … }`).
+/// The node may come and go: while it is missing or not yet accessible (EACCES before udev
+/// applies permissions) it is retried, quickly at first, then with backoff up to 10 s. The
+/// window's open session is untouched by detach and re-attach. A FIFO or regular file is read
+/// the same way, without ioctls; its EOF means "disconnected".
+struct HIDPadService: Service {
+    let window: WindowConfig
+    let node: HIDNode
+    let path: String
+    let grabMode: GrabMode
+    let gateway: Gateway
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private var baseMeta: Logger.Metadata {
+        ["window": "\(window.id)", "pad": "\(window.pad?.reference ?? "-")", "path": "\(path)"]
+    }
+
+    private func loop() async {
+        var delayMs: Int64 = 250
+        var lastOpenError: String?
+        while !Task.isCancelled {
+            let device: InputDevice
+            do {
+                device = try InputDevice.open(path: path)
+            } catch {
+                if error.description != lastOpenError {
+                    let hint = error.errno == .permissionDenied ? " (not accessible yet; udev may still be applying permissions, or add the service user to group 'input')" : ""
+                    logger.warning("pad cannot be opened; retrying\(hint)", metadata: baseMeta.merging(["error": "\(error)"]) { $1 })
+                    lastOpenError = error.description
+                }
+                try? await Task.sleep(for: .milliseconds(delayMs))
+                delayMs = min(delayMs * 2, 10_000)
+                continue
+            }
+            lastOpenError = nil
+            delayMs = 250
+            var meta = baseMeta
+            if device.isCharacterDevice, let idPath = Udev.properties(ofDeviceNode: path)?["ID_PATH"] {
+                meta["id_path"] = "\(idPath)"
+            }
+            meta["node"] = "\(node.rawValue)\(device.isCharacterDevice ? "" : " (file or FIFO: no ioctls)")"
+            await read(device, meta: meta)
+            device.close()
+            await gateway.padDetached(windowID: window.id)
+            if Task.isCancelled { break }
+            logger.notice("pad detached", metadata: meta)
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func read(_ device: InputDevice, meta: Logger.Metadata) async {
+        let reader: DescriptorReader
+        do {
+            reader = try DescriptorReader(fd: device.fd, path: path)
+        } catch {
+            logger.error("cannot start reading pad", metadata: meta.merging(["error": "\(error)"]) { $1 })
+            return
+        }
+        defer { reader.stopAndWait() }
+        var tracker = EvdevKeyTracker()
+        var events = EvdevDecoder()
+        var reports = HidrawDecoder()
+        var grab = GrabPolicy(mode: node == .evdev && device.isCharacterDevice ? grabMode : .off)
+        if node == .evdev {
+            _ = tracker.resync(held: (try? device.heldKeys()) ?? [])
+        }
+
+        // Grab only when no key is held, or the desktop sees a stuck key.
+        func tryGrab() -> Bool {
+            guard grab.shouldGrab(keysHeld: !tracker.isIdle) else { return true }
+            do {
+                try device.grab()
+                _ = grab.grabResult(succeeded: true)
+                logger.info("pad grabbed: presses no longer reach the desktop", metadata: meta)
+                return true
+            } catch {
+                switch grab.grabResult(succeeded: false) {
+                case .unhealthy:
+                    logger.error("pad grab failed and grab = \"require\": pad is unhealthy and not read. Another program holds it (see `fuser -v \(path)`); stop it or set grab = \"try\"", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                    return false
+                default:
+                    logger.warning("pad grab failed: presses also reach the desktop. Another program holds it (see `fuser -v \(path)`); reading goes on (grab = \"try\")", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                    return true
+                }
+            }
+        }
+
+        guard tryGrab() else {
+            await gateway.padError(windowID: window.id)
+            // Unhealthy: keep the node open (so detach is still seen) but do not rate from it.
+            do { for try await _ in reader.stream {} } catch {}
+            return
+        }
+        await gateway.padAttached(windowID: window.id, path: path)
+        logger.notice("pad attached", metadata: meta)
+        do {
+            for try await chunk in reader.stream {
+                switch node {
+                case .evdev:
+                    for event in events.decode(chunk) {
+                        for out in tracker.handle(event) {
+                            switch out {
+                            case let .press(code):
+                                await gateway.handleKey(windowID: window.id, code: code)
+                            case .resyncNeeded:
+                                logger.warning("pad events dropped by the kernel (SYN_DROPPED); key state resynchronised", metadata: meta)
+                                for case let .press(code) in tracker.resync(held: (try? device.heldKeys()) ?? tracker.held) {
+                                    await gateway.handleKey(windowID: window.id, code: code)
+                                }
+                            }
+                        }
+                    }
+                    if !tryGrab() { return }
+                case .hidraw:
+                    for usage in reports.decode(chunk) {
+                        if let code = HidrawDecoder.keyCode(forUsage: usage) {
+                            await gateway.handleKey(windowID: window.id, code: code)
+                        } else {
+                            logger.debug("hidraw usage with no key code ignored", metadata: meta.merging(["usage": "\(usage)"]) { $1 })
+                        }
+                    }
+                }
+            }
+        } catch {
+            logger.warning("pad read error", metadata: meta.merging(["error": "\(error)"]) { $1 })
+            await gateway.padError(windowID: window.id)
+        }
+    }
+}
