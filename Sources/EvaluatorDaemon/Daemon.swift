@@ -19,6 +19,7 @@ public struct Daemon: Sendable {
     public let config: GatewayConfig
     public let gateway: Gateway
     public let store: Store
+    public let registry: DeviceRegistry
     let services: [any Service]
     let logger: Logger
 
@@ -41,22 +42,23 @@ public struct Daemon: Sendable {
         for bus in config.buses {
             services.append(SerialBusService(bus: bus, gateway: gateway, logger: logger))
         }
+        let registry = DeviceRegistry(windows: config.windows, logger: logger)
+        self.registry = registry
+        var needsUdev = false
+        var padServices: [any Service] = []
         for window in config.windows {
             guard let pad = window.pad else { continue }
             switch pad.source {
             case .serial: continue
             case let .hid(node, path):
-                services.append(HIDPadService(window: window, node: node, path: path, grabMode: pad.grab, gateway: gateway, logger: logger))
+                padServices.append(HIDPadService(window: window, node: node, location: .fixed(path), grabMode: pad.grab, gateway: gateway, logger: logger))
             case let .udev(node, match):
-                logger.error("pad bound by udev match is not supported yet; use an explicit path (evdev = …, hidraw = …)",
-                             metadata: ["window": "\(window.id)", "node": "\(node.rawValue)", "match": "\(match)"])
+                needsUdev = true
+                padServices.append(HIDPadService(window: window, node: node, location: .udev(registry, match), grabMode: pad.grab, gateway: gateway, logger: logger))
             }
         }
-        if Udev.isRunning {
-            logger.info("udev is running")
-        } else {
-            logger.info("udev is not running: hotplug is off; configured device paths are opened directly")
-        }
+        services.append(UdevService(registry: registry, logger: logger, needed: needsUdev))
+        services += padServices
         if let uplink = config.uplink {
             services.append(UplinkService(config: uplink, gatewayID: config.gatewayID, store: store, logger: logger,
                                           wake: wake, monitor: monitor, clock: clock))

@@ -11,9 +11,15 @@ import ServiceLifecycle
 /// window's open session is untouched by detach and re-attach. A FIFO or regular file is read
 /// the same way, without ioctls; its EOF means "disconnected".
 struct HIDPadService: Service {
+    /// Where the pad's node is: a configured path, or whatever udev binds to the window.
+    enum Location: Sendable {
+        case fixed(String)
+        case udev(DeviceRegistry, DeviceMatch)
+    }
+
     let window: WindowConfig
     let node: HIDNode
-    let path: String
+    let location: Location
     let grabMode: GrabMode
     let gateway: Gateway
     let logger: Logger
@@ -22,14 +28,29 @@ struct HIDPadService: Service {
         await cancelWhenGracefulShutdown { await loop() }
     }
 
-    private var baseMeta: Logger.Metadata {
+    private func meta(_ path: String) -> Logger.Metadata {
         ["window": "\(window.id)", "pad": "\(window.pad?.reference ?? "-")", "path": "\(path)"]
+    }
+
+    /// The path to open now; waits while a udev-matched pad is absent.
+    private func currentPath() async -> String? {
+        switch location {
+        case let .fixed(p): return p
+        case let .udev(registry, _):
+            while !Task.isCancelled {
+                if let p = await registry.path(for: window.id) { return p }
+                await registry.waitForChange(ms: 5000)
+            }
+            return nil
+        }
     }
 
     private func loop() async {
         var delayMs: Int64 = 250
         var lastOpenError: String?
         while !Task.isCancelled {
+            guard let path = await currentPath() else { break }
+            let baseMeta = meta(path)
             let device: InputDevice
             do {
                 device = try InputDevice.open(path: path)
@@ -50,7 +71,7 @@ struct HIDPadService: Service {
                 meta["id_path"] = "\(idPath)"
             }
             meta["node"] = "\(node.rawValue)\(device.isCharacterDevice ? "" : " (file or FIFO: no ioctls)")"
-            await read(device, meta: meta)
+            await read(device, path: path, meta: meta)
             device.close()
             await gateway.padDetached(windowID: window.id)
             if Task.isCancelled { break }
@@ -59,7 +80,7 @@ struct HIDPadService: Service {
         }
     }
 
-    private func read(_ device: InputDevice, meta: Logger.Metadata) async {
+    private func read(_ device: InputDevice, path: String, meta: Logger.Metadata) async {
         let reader: DescriptorReader
         do {
             reader = try DescriptorReader(fd: device.fd, path: path)

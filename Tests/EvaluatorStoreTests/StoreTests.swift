@@ -98,7 +98,7 @@ struct StoreTests {
         let body = try #require(try store.recentRecords(limit: 1).first?.body)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let fields = ["record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids",
-                      "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "pad", "key",
+                      "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key",
                       "prompted_at", "pressed_at", "recorded_at", "flags"]
         #expect(Set(obj.keys) == Set(fields))
         #expect(obj["recorded_at"] as? String == "1970-01-01T00:00:01.000Z")
