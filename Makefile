@@ -30,3 +30,17 @@ demo: build
 
 clean:
 	rm -rf .build .demo
+
+# Device end-to-end tests in a real Linux kernel (../shared/vm): USB keypad via udev, FTDI
+# USB-serial "68" bus, plug/unplug. Needs qemu-system-x86, linux-image-amd64, busybox-static, udev.
+VM_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static udev
+
+.PHONY: test-vm
+test-vm: build
+	@missing=""; for p in $(VM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	python3 Tests/vm/run.py .build/debug

@@ -25,6 +25,9 @@ public enum EvaluatorAPI {
         router.get("/v1/status") { _, _ in
             await respond { () async throws(APIFailure) in try await service.statusView() }
         }
+        router.get("/v1/devices") { _, _ in
+            json(200, await service.devicesView())
+        }
         router.get("/v1/windows") { _, _ in
             json(200, ["windows": await service.windowViews()])
         }

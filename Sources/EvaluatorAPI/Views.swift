@@ -77,9 +77,12 @@ public struct PadView: Encodable, Sendable {
     public var state: String
     public var last_press_at: String?
     public var presses: Int
+    public var presses_today: Int
     public var errors: Int
 
-    public init(pad: String, window_id: String?, bus: String, path: String, state: String, last_press_at: String?, presses: Int, errors: Int) {
+    public init(pad: String, window_id: String?, bus: String, path: String, state: String, last_press_at: String?, presses: Int,
+                presses_today: Int, errors: Int) {
+        self.presses_today = presses_today
         self.pad = pad
         self.window_id = window_id
         self.bus = bus
@@ -134,10 +137,43 @@ public struct StatusView: Encodable, Sendable {
     }
 }
 
+/// A device that looks like a keypad but no window uses, with the line that would bind it.
+public struct UnconfiguredDeviceView: Encodable, Sendable {
+    public var path: String
+    public var id_path: String?
+    public var vendor: String?
+    public var product: String?
+    public var model: String?
+    public var config_line: String?
+
+    public init(path: String, id_path: String?, vendor: String?, product: String?, model: String?, config_line: String?) {
+        self.path = path
+        self.id_path = id_path
+        self.vendor = vendor
+        self.product = product
+        self.model = model
+        self.config_line = config_line
+    }
+}
+
+public struct DevicesView: Encodable, Sendable {
+    public var pads: [PadView]
+    public var unconfigured: [UnconfiguredDeviceView]
+    /// "on" (udev followed), "off" (no udev: explicit paths only).
+    public var hotplug: String
+
+    public init(pads: [PadView], unconfigured: [UnconfiguredDeviceView], hotplug: String) {
+        self.pads = pads
+        self.unconfigured = unconfigured
+        self.hotplug = hotplug
+    }
+}
+
 /// What the API needs from the gateway. The daemon's `Gateway` actor implements it.
 public protocol EvaluationService: Sendable {
     func openEvaluation(windowID: String, request: EvaluationRequest) async throws(APIFailure) -> (Session, reused: Bool)
     func cancelEvaluation(windowID: String) async throws(APIFailure) -> Session
     func windowViews() async -> [WindowView]
     func statusView() async throws(APIFailure) -> StatusView
+    func devicesView() async -> DevicesView
 }

@@ -49,6 +49,46 @@ public enum Control {
         return (Int(response.status.code), String(buffer: body))
     }
 
+    /// `/v1/devices` as an operator reads it.
+    public static func devicesTable(json: String) throws -> String {
+        struct Pad: Decodable {
+            var pad: String
+            var window_id: String?
+            var path: String
+            var state: String
+            var last_press_at: String?
+            var presses_today: Int
+            var errors: Int
+        }
+        struct Free: Decodable {
+            var path: String
+            var model: String?
+            var config_line: String?
+        }
+        struct View: Decodable {
+            var pads: [Pad]
+            var unconfigured: [Free]
+            var hotplug: String
+        }
+        let v = try JSONDecoder().decode(View.self, from: Data(json.utf8))
+        var out = ["window  pad           state     today  errors  last press                path"]
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        for p in v.pads {
+            out.append(pad(p.window_id ?? "-", 8) + pad(p.pad, 14) + pad(p.state, 10) + pad("\(p.presses_today)", 7) + pad("\(p.errors)", 8)
+                       + pad(p.last_press_at ?? "-", 26) + p.path)
+        }
+        out.append("hotplug: \(v.hotplug)")
+        if !v.unconfigured.isEmpty {
+            out.append("")
+            out.append("unconfigured keypads (add the line to a [[window]] to bind one):")
+            for f in v.unconfigured {
+                out.append("  \(f.path) \(f.model ?? "")")
+                out.append("    \(f.config_line ?? "(no ID_PATH: bind it with evdev = \"\(f.path)\")")")
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
     /// Recent records as a table. Shows identities of window and case, never rater data (R10).
     public static func recordsTable(config: GatewayConfig, limit: Int) throws -> String {
         let store = try Store(readOnlyPath: config.databasePath)

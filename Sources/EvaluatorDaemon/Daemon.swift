@@ -35,15 +35,15 @@ public struct Daemon: Sendable {
         store = try Store(path: config.databasePath)
         let wake = Signal()
         let monitor = UplinkMonitor()
-        gateway = try Gateway(config: config, store: store, logger: logger, uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
+        let registry = DeviceRegistry(windows: config.windows, logger: logger)
+        self.registry = registry
+        gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
 
         var services: [any Service] = [SessionClockService(gateway: gateway, clock: clock)]
         for bus in config.buses {
             services.append(SerialBusService(bus: bus, gateway: gateway, logger: logger))
         }
-        let registry = DeviceRegistry(windows: config.windows, logger: logger)
-        self.registry = registry
         var needsUdev = false
         var padServices: [any Service] = []
         for window in config.windows {

@@ -10,6 +10,9 @@ import Logging
 /// Device-side state of one pad, for status and health logs.
 struct PadState {
     var presses = 0
+    /// Presses on `day` (the box's local calendar day).
+    var pressesToday = 0
+    var day = ""
     var lastPressAt: Millis?
     var errors = 0
     /// USB pads: the node being read, nil while detached.
@@ -33,13 +36,15 @@ public actor Gateway: EvaluationService {
     let uplinkWake: Signal
     let uplinkMonitor: UplinkMonitor
     let startedAt: Millis
+    let registry: DeviceRegistry?
     private var policy: WindowSessions
     private var buses: [String: BusState] = [:]
     private var pads: [String: PadState] = [:]
     private var loggedUnknownKeys: Set<String> = []
 
     public init(
-        config: GatewayConfig, store: Store, logger: Logger, uplinkWake: Signal = Signal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
+        config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
+        uplinkWake: Signal = Signal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
         makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
     ) throws(StoreError) {
@@ -50,6 +55,7 @@ public actor Gateway: EvaluationService {
         self.makeID = makeID
         self.uplinkWake = uplinkWake
         self.uplinkMonitor = uplinkMonitor
+        self.registry = registry
         self.startedAt = clock()
         let restored = try store.openSessions()
         policy = WindowSessions(config: config.policyConfig, restoring: restored)
@@ -172,8 +178,7 @@ public actor Gateway: EvaluationService {
         do {
             let decisions = try apply(.press(windowID: window?.id, pad: padRef, key: Int(key), level: level, at: now))
             if decisions.contains(where: { if case .ack(_, _, false) = $0 { true } else { false } }) {
-                pads[padRef, default: PadState()].presses += 1
-                pads[padRef, default: PadState()].lastPressAt = now
+                countPress(padRef, at: now)
             }
         } catch {
             pads[padRef, default: PadState()].errors += 1
@@ -199,11 +204,25 @@ public actor Gateway: EvaluationService {
         do {
             try apply(.keyPress(windowID: windowID, pad: pad.reference, key: key, level: level, reason: reason,
                                 holdsReasons: pad.keymap.hasReasonKeys, at: now))
-            pads[pad.reference, default: PadState()].presses += 1
-            pads[pad.reference, default: PadState()].lastPressAt = now
+            countPress(pad.reference, at: now)
         } catch {
             pads[pad.reference, default: PadState()].errors += 1
         }
+    }
+
+    private func countPress(_ ref: String, at now: Millis) {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        let day = f.string(from: now.date)
+        var p = pads[ref] ?? PadState()
+        if p.day != day {
+            p.day = day
+            p.pressesToday = 0
+        }
+        p.presses += 1
+        p.pressesToday += 1
+        p.lastPressAt = now
+        pads[ref] = p
     }
 
     public func padAttached(windowID: String, path: String) {
@@ -301,7 +320,7 @@ public actor Gateway: EvaluationService {
                 let p = pads[ref] ?? PadState()
                 views.append(PadView(
                     pad: ref, window_id: config.windows.first { $0.pad?.reference == ref }?.id, bus: bus.id, path: bus.port,
-                    state: attached ? "attached" : "detached", last_press_at: p.lastPressAt?.rfc3339, presses: p.presses,
+                    state: attached ? "attached" : "detached", last_press_at: p.lastPressAt?.rfc3339, presses: p.presses, presses_today: p.pressesToday,
                     errors: p.errors + (buses[bus.id]?.errors ?? 0)
                 ))
             }
@@ -317,10 +336,20 @@ public actor Gateway: EvaluationService {
             }
             views.append(PadView(
                 pad: pad.reference, window_id: w.id, bus: "usb", path: path, state: p.attachedPath != nil ? "attached" : "detached",
-                last_press_at: p.lastPressAt?.rfc3339, presses: p.presses, errors: p.errors
+                last_press_at: p.lastPressAt?.rfc3339, presses: p.presses, presses_today: p.pressesToday, errors: p.errors
             ))
         }
         return views
+    }
+
+    public func devicesView() async -> DevicesView {
+        let devices = await registry?.snapshot() ?? []
+        let free = DeviceMatcher.unconfiguredKeypads(windows: config.windows, devices: devices).sorted { $0.devnode < $1.devnode }
+        let hotplug = await registry?.available == true ? "on" : "off"
+        return DevicesView(pads: padViews(), unconfigured: free.map { d in
+            UnconfiguredDeviceView(path: d.devnode, id_path: d.idPath, vendor: d.properties["ID_VENDOR_ID"], product: d.properties["ID_MODEL_ID"],
+                                   model: d.properties["ID_MODEL"], config_line: DeviceMatcher.suggestedPadLine(for: d))
+        }, hotplug: hotplug)
     }
 
     public func statusView() async throws(APIFailure) -> StatusView {

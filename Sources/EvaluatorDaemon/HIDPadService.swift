@@ -153,6 +153,8 @@ struct HIDPadService: Service {
                     }
                 }
             }
+        } catch let e as DeviceError where e.errno == .operationNotSupportedByDevice {
+            logger.info("pad removed", metadata: meta) // unplugged: ENODEV is how the kernel says so
         } catch {
             logger.warning("pad read error", metadata: meta.merging(["error": "\(error)"]) { $1 })
             await gateway.padError(windowID: window.id)

@@ -9,7 +9,7 @@ struct EvaluatorCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
-        subcommands: [CheckConfig.self, Status.self, Records.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Simulate.self]
     )
 }
 
@@ -52,6 +52,21 @@ struct Status: AsyncParsableCommand {
         let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/status")
         print(body)
         if code != 200 { throw ExitCode(1) }
+    }
+}
+
+struct Devices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List pads (window, state, path, last press, presses today, errors) and unconfigured keypads with the config line that binds them.")
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Print the daemon's JSON instead of a table.") var json = false
+
+    func run() async throws {
+        let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/devices")
+        guard code == 200 else {
+            print(body)
+            throw ExitCode(1)
+        }
+        print(json ? body : try Control.devicesTable(json: body))
     }
 }
 
