@@ -133,6 +133,18 @@ public struct UplinkConfig: Sendable, Hashable {
     public var backoffInitialMs: Int64
     public var backoffMaxMs: Int64
     public var requestTimeoutMs: Int64
+    public var connectTimeoutMs: Int64
+
+    public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
+                backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000) {
+        self.url = url
+        self.batchMax = batchMax
+        self.flushIntervalMs = flushIntervalMs
+        self.backoffInitialMs = backoffInitialMs
+        self.backoffMaxMs = backoffMaxMs
+        self.requestTimeoutMs = requestTimeoutMs
+        self.connectTimeoutMs = connectTimeoutMs
+    }
 }
 
 public struct GatewayConfig: Sendable, Hashable {
@@ -405,7 +417,7 @@ struct ConfigReader {
         var uplink: UplinkConfig?
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
-            try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms"], p)
+            try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms", "connect_timeout_ms"], p)
             let url = try string(u, "url", p, required: true)!
             guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
                 throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
@@ -416,7 +428,8 @@ struct ConfigReader {
                 flushIntervalMs: Int64(try int(u, "flush_interval_ms", p, range: 10...3_600_000) ?? 1000),
                 backoffInitialMs: Int64(try int(u, "backoff_initial_ms", p, range: 10...600_000) ?? 500),
                 backoffMaxMs: Int64(try int(u, "backoff_max_ms", p, range: 100...86_400_000) ?? 300_000),
-                requestTimeoutMs: Int64(try int(u, "request_timeout_ms", p, range: 100...600_000) ?? 30_000)
+                requestTimeoutMs: Int64(try int(u, "request_timeout_ms", p, range: 100...600_000) ?? 30_000),
+                connectTimeoutMs: Int64(try int(u, "connect_timeout_ms", p, range: 100...600_000) ?? 10_000)
             )
         }
 

@@ -49,6 +49,24 @@ public enum Control {
         return (Int(response.status.code), String(buffer: body))
     }
 
+    /// Unsent (or quarantined) records as a table.
+    public static func pendingTable(config: GatewayConfig, quarantined: Bool, limit: Int) throws -> String {
+        let store = try Store(readOnlyPath: config.databasePath)
+        let rows = try store.pending(quarantined: quarantined, limit: limit)
+        var out = ["recorded_at               outcome    bad  window  case                 record_id                             " + (quarantined ? "refused with" : "batch")]
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        for r in rows {
+            out.append(pad(r.recordedAt.rfc3339, 26) + pad(r.outcome, 11) + pad(r.bad ? "yes" : "no", 5) + pad(r.windowID ?? "-", 8)
+                       + pad(r.caseID ?? "-", 21) + pad(r.recordID, 38) + (quarantined ? (r.quarantineReason ?? "") : (r.batchID ?? "-")))
+        }
+        out.append("\(rows.count) shown; \(try store.backlogCount()) waiting, \(try store.quarantinedCount()) quarantined")
+        return out.joined(separator: "\n")
+    }
+
+    public static func resend(config: GatewayConfig, recordIDs: [String]?) throws -> Int {
+        try Store(path: config.databasePath).resend(recordIDs: recordIDs)
+    }
+
     /// `/v1/devices` as an operator reads it.
     public static func devicesTable(json: String) throws -> String {
         struct Pad: Decodable {

@@ -115,6 +115,16 @@ public final class Store: Sendable {
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("v2-quarantine") { db in
+            // A record the central store refuses on its own (a poison record) is quarantined:
+            // kept, listed, re-sendable, never silently dropped.
+            try db.execute(sql: """
+                ALTER TABLE record ADD COLUMN quarantined_at INTEGER;
+                ALTER TABLE record ADD COLUMN quarantine_reason TEXT;
+                ALTER TABLE batch ADD COLUMN parent TEXT;
+                CREATE INDEX record_pending ON record(bad DESC, seq) WHERE sent_at IS NULL AND quarantined_at IS NULL;
+                """)
+        }
         return m
     }
 
@@ -199,7 +209,11 @@ public final class Store: Sendable {
     }
 
     public func backlogCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE sent_at IS NULL") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE sent_at IS NULL AND quarantined_at IS NULL") ?? 0 }
+    }
+
+    public func quarantinedCount() throws(StoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE quarantined_at IS NOT NULL AND sent_at IS NULL") ?? 0 }
     }
 
     public func recordCount() throws(StoreError) -> Int {
@@ -237,34 +251,135 @@ public final class Store: Sendable {
     // MARK: Outbox
 
     /// The batch to send next: the batch already assigned and unsent (so a re-send after a
-    /// crash carries the same key and records), else a new batch of up to `max` unsent records.
+    /// crash carries the same key and records), else a new batch of up to `max` unsent
+    /// records — bad ratings first (R13), then oldest first. Quarantined records are skipped.
     public func nextBatch(max: Int, newBatchID: @autoclosure () -> String, now: Millis) throws(StoreError) -> OutboxBatch? {
         do {
             return try db.write { db -> OutboxBatch? in
                 var batchID = try String.fetchOne(db, sql: """
                     SELECT b.batch_id FROM batch b
-                    WHERE EXISTS (SELECT 1 FROM record r WHERE r.batch_id = b.batch_id AND r.sent_at IS NULL)
-                    ORDER BY b.created_at, b.rowid LIMIT 1
+                    WHERE EXISTS (SELECT 1 FROM record r WHERE r.batch_id = b.batch_id AND r.sent_at IS NULL AND r.quarantined_at IS NULL)
+                    ORDER BY b.rowid LIMIT 1
                     """)
                 if batchID == nil {
                     let seqs = try Int64.fetchAll(db, sql: """
-                        SELECT seq FROM record WHERE sent_at IS NULL AND batch_id IS NULL ORDER BY seq LIMIT ?
+                        SELECT seq FROM record WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL
+                        ORDER BY bad DESC, seq LIMIT ?
                         """, arguments: [max])
-                    guard let first = seqs.first, let last = seqs.last else { return nil }
+                    guard !seqs.isEmpty else { return nil }
                     let id = newBatchID()
                     try db.execute(sql: "INSERT INTO batch (batch_id, created_at) VALUES (?, ?)", arguments: [id, now.value])
-                    try db.execute(sql: """
-                        UPDATE record SET batch_id = ? WHERE seq BETWEEN ? AND ? AND sent_at IS NULL AND batch_id IS NULL
-                        """, arguments: [id, first, last])
+                    for seq in seqs {
+                        try db.execute(sql: "UPDATE record SET batch_id = ? WHERE seq = ?", arguments: [id, seq])
+                    }
                     batchID = id
                 }
                 guard let batchID else { return nil }
-                let rows = try Row.fetchAll(db, sql: "SELECT record_id, body FROM record WHERE batch_id = ? ORDER BY seq", arguments: [batchID])
-                let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM batch WHERE batch_id = ?", arguments: [batchID]) ?? 0
-                return OutboxBatch(batchID: batchID, recordIDs: rows.map { $0["record_id"] }, bodies: rows.map { $0["body"] }, attempts: attempts)
+                return try Self.batch(db, batchID)
             }
         } catch {
             throw StoreError(code: .write, path: path, message: "cannot take the next batch: \(error)")
+        }
+    }
+
+    private static func batch(_ db: Database, _ batchID: String) throws -> OutboxBatch {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT record_id, body FROM record WHERE batch_id = ? AND sent_at IS NULL AND quarantined_at IS NULL ORDER BY bad DESC, seq
+            """, arguments: [batchID])
+        let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM batch WHERE batch_id = ?", arguments: [batchID]) ?? 0
+        return OutboxBatch(batchID: batchID, recordIDs: rows.map { $0["record_id"] }, bodies: rows.map { $0["body"] }, attempts: attempts)
+    }
+
+    /// The central store refused a whole batch as malformed: split it in two new batches (new
+    /// keys: nothing of the old one was accepted), persisted so that a crash in the middle of
+    /// a bisection re-sends the same halves. Returns the halves, first half first.
+    public func split(batchID: String, into ids: (String, String), now: Millis) throws(StoreError) -> [OutboxBatch] {
+        do {
+            return try db.write { db in
+                let seqs = try Int64.fetchAll(db, sql: """
+                    SELECT seq FROM record WHERE batch_id = ? AND sent_at IS NULL AND quarantined_at IS NULL ORDER BY bad DESC, seq
+                    """, arguments: [batchID])
+                let half = (seqs.count + 1) / 2
+                for (id, part) in [(ids.0, seqs.prefix(half)), (ids.1, seqs.dropFirst(half))] where !part.isEmpty {
+                    try db.execute(sql: "INSERT INTO batch (batch_id, created_at, parent) VALUES (?, ?, ?)", arguments: [id, now.value, batchID])
+                    for seq in part {
+                        try db.execute(sql: "UPDATE record SET batch_id = ? WHERE seq = ?", arguments: [id, seq])
+                    }
+                }
+                return try [ids.0, ids.1].map { try Self.batch(db, $0) }.filter { !$0.recordIDs.isEmpty }
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "cannot split batch \(batchID): \(error)")
+        }
+    }
+
+    /// Sets a poison record aside: kept, listed by `evaluatorctl pending --quarantined`,
+    /// re-sendable with `evaluatorctl resend`.
+    public func quarantine(batchID: String, reason: String, at: Millis) throws(StoreError) {
+        do {
+            try db.write { db in
+                try db.execute(sql: """
+                    UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND sent_at IS NULL
+                    """, arguments: [at.value, reason, batchID])
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "cannot quarantine batch \(batchID): \(error)")
+        }
+    }
+
+    /// Puts quarantined records (all, or those named) back in the queue, in new batches.
+    /// Returns how many.
+    @discardableResult
+    public func resend(recordIDs: [String]? = nil) throws(StoreError) -> Int {
+        do {
+            return try db.write { db in
+                if let ids = recordIDs {
+                    var n = 0
+                    for id in ids {
+                        try db.execute(sql: """
+                            UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL
+                            WHERE record_id = ? AND quarantined_at IS NOT NULL AND sent_at IS NULL
+                            """, arguments: [id])
+                        n += db.changesCount
+                    }
+                    return n
+                }
+                try db.execute(sql: """
+                    UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL
+                    WHERE quarantined_at IS NOT NULL AND sent_at IS NULL
+                    """)
+                return db.changesCount
+            }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "cannot re-queue records: \(error)")
+        }
+    }
+
+    public struct PendingRecord: Sendable, Hashable {
+        public var recordID: String
+        public var windowID: String?
+        public var caseID: String?
+        public var outcome: String
+        public var bad: Bool
+        public var recordedAt: Millis
+        public var batchID: String?
+        public var quarantinedAt: Millis?
+        public var quarantineReason: String?
+    }
+
+    /// Unsent records (or only the quarantined ones), oldest first.
+    public func pending(quarantined: Bool, limit: Int) throws(StoreError) -> [PendingRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT record_id, window_id, case_id, outcome, bad, recorded_at, batch_id, quarantined_at, quarantine_reason
+                FROM record WHERE sent_at IS NULL AND (quarantined_at IS NOT NULL OR ? = 0) ORDER BY seq LIMIT ?
+                """, arguments: [quarantined, limit]).map { r in
+                PendingRecord(
+                    recordID: r["record_id"], windowID: r["window_id"], caseID: r["case_id"], outcome: r["outcome"], bad: r["bad"],
+                    recordedAt: Millis(r["recorded_at"]), batchID: r["batch_id"],
+                    quarantinedAt: (r["quarantined_at"] as Int64?).map(Millis.init), quarantineReason: r["quarantine_reason"]
+                )
+            }
         }
     }
 

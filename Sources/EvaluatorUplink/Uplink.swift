@@ -75,9 +75,12 @@ public struct UplinkService: Service {
     let wake: Signal
     let monitor: UplinkMonitor
     let clock: @Sendable () -> Millis
+    /// Waits between retries; a test passes a virtual one to live through a day-long outage.
+    let sleep: @Sendable (Int64) async -> Void
 
     public init(config: UplinkConfig, gatewayID: String, store: Store, logger: Logger, wake: Signal, monitor: UplinkMonitor,
-                clock: @escaping @Sendable () -> Millis) {
+                clock: @escaping @Sendable () -> Millis,
+                sleep: @escaping @Sendable (Int64) async -> Void = { try? await Task.sleep(for: .milliseconds($0)) }) {
         self.config = config
         self.gatewayID = gatewayID
         self.store = store
@@ -85,19 +88,47 @@ public struct UplinkService: Service {
         self.wake = wake
         self.monitor = monitor
         self.clock = clock
+        self.sleep = sleep
     }
 
     public func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var clientConfig = HTTPClient.Configuration()
+        clientConfig.timeout = .init(connect: .milliseconds(config.connectTimeoutMs), read: .milliseconds(config.requestTimeoutMs))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
         await cancelWhenGracefulShutdown {
             await loop(client: client)
         }
         try? await client.shutdown()
     }
 
-    enum Outcome {
-        case sent
-        case failed(String, retryAfterMs: Int64?)
+    /// What an answer means for a batch.
+    public enum Verdict: Sendable, Equatable {
+        case accepted
+        /// Try the same batch again later (network errors, timeouts, 408, 425, 429, 5xx, and
+        /// answers that are about us rather than the records: 401, 403, 404 …).
+        case retry(String, retryAfterMs: Int64?)
+        /// The central store refuses the content (400, 413, 422): bisect to find the poison.
+        case reject(String)
+    }
+
+    /// Classifies an HTTP status. Pure.
+    public static func verdict(status: Int, retryAfter: String?, body: String, now: Millis) -> Verdict {
+        if (200..<300).contains(status) { return .accepted }
+        let message = "HTTP \(status): \(body.prefix(200))"
+        if [400, 413, 422].contains(status) { return .reject(message) }
+        return .retry(message, retryAfterMs: retryAfter.flatMap { parseRetryAfter($0, now: now) })
+    }
+
+    /// `Retry-After` as delta-seconds or an HTTP date, in ms from `now` (never negative).
+    public static func parseRetryAfter(_ value: String, now: Millis) -> Int64? {
+        let v = value.trimmingCharacters(in: .whitespaces)
+        if let s = Int64(v) { return max(0, s) * 1000 }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = f.date(from: v) else { return nil }
+        return max(0, Millis(date: date) - now)
     }
 
     func loop(client: HTTPClient) async {
@@ -109,44 +140,60 @@ public struct UplinkService: Service {
                 batch = try store.nextBatch(max: config.batchMax, newBatchID: UUID().uuidString.lowercased(), now: clock())
             } catch {
                 logger.error("uplink cannot read the outbox", metadata: ["error": "\(error)"])
-                await wake.wait(milliseconds: backoff.nextDelay(using: &rng))
+                await sleep(backoff.nextDelay(using: &rng))
                 continue
             }
             guard let batch else {
                 await wake.wait(milliseconds: config.flushIntervalMs)
                 continue
             }
+            let meta: Logger.Metadata = ["uplink.batch_id": "\(batch.batchID)", "uplink.records": "\(batch.bodies.count)"]
             switch await send(batch, client: client) {
-            case .sent:
+            case .accepted:
                 do {
                     try store.markSent(batchID: batch.batchID, at: clock())
                     monitor.succeeded(at: clock())
-                    if backoff.failures > 0 {
-                        logger.notice("uplink recovered", metadata: ["uplink.batch_id": "\(batch.batchID)"])
-                    }
+                    if backoff.failures > 0 { logger.notice("uplink recovered", metadata: meta) }
                     backoff.reset()
-                    logger.debug("uplink batch sent", metadata: ["uplink.batch_id": "\(batch.batchID)", "uplink.records": "\(batch.bodies.count)"])
+                    logger.debug("uplink batch sent", metadata: meta)
                 } catch {
                     logger.error("uplink sent a batch but cannot mark it sent; it will be re-sent with the same Idempotency-Key",
-                                 metadata: ["uplink.batch_id": "\(batch.batchID)", "error": "\(error)"])
-                    await wake.wait(milliseconds: backoff.nextDelay(using: &rng))
+                                 metadata: meta.merging(["error": "\(error)"]) { $1 })
+                    await sleep(backoff.nextDelay(using: &rng))
                 }
-            case let .failed(message, retryAfter):
+            case let .reject(message):
+                // Nothing of the batch was accepted. Split it until the record(s) the central
+                // store refuses are alone, then set those aside; the good ones still go.
+                do {
+                    if batch.recordIDs.count <= 1 {
+                        try store.quarantine(batchID: batch.batchID, reason: message, at: clock())
+                        logger.error("uplink: the central store refuses this record; quarantined (see `evaluatorctl pending --quarantined`, re-send with `evaluatorctl resend`)",
+                                     metadata: meta.merging(["record_id": "\(batch.recordIDs.first ?? "-")", "uplink.error": "\(message)"]) { $1 })
+                    } else {
+                        let halves = try store.split(batchID: batch.batchID, into: (UUID().uuidString.lowercased(), UUID().uuidString.lowercased()), now: clock())
+                        logger.warning("uplink: batch refused; bisecting to find the record(s) it refuses",
+                                       metadata: meta.merging(["uplink.error": "\(message)", "uplink.halves": "\(halves.map(\.recordIDs.count))"]) { $1 })
+                    }
+                } catch {
+                    logger.error("uplink cannot bisect or quarantine", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                    await sleep(backoff.nextDelay(using: &rng))
+                }
+            case let .retry(message, retryAfter):
                 monitor.failed(message)
                 try? store.noteFailure(batchID: batch.batchID, error: message)
                 var delay = backoff.nextDelay(using: &rng)
-                if let retryAfter { delay = max(delay, min(retryAfter, config.backoffMaxMs)) }
+                // The server's Retry-After is honoured (up to an hour, against absurd values).
+                if let retryAfter { delay = max(delay, min(retryAfter, 3_600_000)) }
                 let level: Logger.Level = backoff.failures == 1 || backoff.failures % 20 == 0 ? .warning : .debug
-                logger.log(level: level, "uplink batch not accepted; will retry", metadata: [
-                    "uplink.batch_id": "\(batch.batchID)", "uplink.records": "\(batch.bodies.count)",
+                logger.log(level: level, "uplink batch not accepted; will retry", metadata: meta.merging([
                     "uplink.error": "\(message)", "uplink.retry_in_ms": "\(delay)", "uplink.failures": "\(backoff.failures)",
-                ])
-                try? await Task.sleep(for: .milliseconds(delay))
+                ]) { $1 })
+                await sleep(delay)
             }
         }
     }
 
-    func send(_ batch: OutboxBatch, client: HTTPClient) async -> Outcome {
+    func send(_ batch: OutboxBatch, client: HTTPClient) async -> Verdict {
         var request = HTTPClientRequest(url: config.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
@@ -155,16 +202,10 @@ public struct UplinkService: Service {
         do {
             let response = try await client.execute(request, timeout: .milliseconds(config.requestTimeoutMs))
             let body = try await response.body.collect(upTo: 64 * 1024)
-            let code = Int(response.status.code)
-            if (200..<300).contains(code) { return .sent }
-            var retryAfter: Int64?
-            if let v = response.headers.first(name: "Retry-After"), let s = Int64(v.trimmingCharacters(in: .whitespaces)) {
-                retryAfter = s * 1000
-            }
-            let text = String(buffer: body).prefix(200)
-            return .failed("HTTP \(code) from \(config.url): \(text)", retryAfterMs: retryAfter)
+            return Self.verdict(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
+                                body: String(buffer: body), now: clock())
         } catch {
-            return .failed("\(config.url): \(error)", retryAfterMs: nil)
+            return .retry("\(config.url): \(error)", retryAfterMs: nil)
         }
     }
 }

@@ -9,7 +9,7 @@ struct EvaluatorCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
-        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Simulate.self]
     )
 }
 
@@ -77,6 +77,28 @@ struct Records: ParsableCommand {
 
     func run() throws {
         print(try Control.recordsTable(config: try options.load(), limit: limit))
+    }
+}
+
+struct Pending: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List records not yet accepted by the central store (or only the quarantined ones).")
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Only records the central store refused (poison records), with its answer.") var quarantined = false
+    @Option(name: .long, help: "How many records.") var limit = 50
+
+    func run() throws {
+        print(try Control.pendingTable(config: try options.load(), quarantined: quarantined, limit: limit))
+    }
+}
+
+struct Resend: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Put quarantined records back in the queue (after the central store was fixed).")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "record_id values to re-send; none: every quarantined record.") var recordIDs: [String] = []
+
+    func run() throws {
+        let n = try Control.resend(config: try options.load(), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
+        print("\(n) record(s) queued again; the running daemon sends them with its next batch")
     }
 }
 

@@ -1,0 +1,179 @@
+import EvaluatorCore
+import EvaluatorStore
+import EvaluatorUplink
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+func makeRecords(_ n: Int, prefix: String = "r", bad: Set<Int> = []) -> [RatingRecord] {
+    (0..<n).map { i in
+        RatingRecord(recordID: "\(prefix)\(i)", gatewayID: "gw", region: "370211", recordedAt: Millis(Int64(i)),
+                     draft: RecordDraft(windowID: "W01", caseID: "C\(i)", outcome: .rated, level: bad.contains(i) ? .dissatisfied : .satisfied, score: 8))
+    }
+}
+
+/// Runs the real UplinkService against `server` until `done()` or `seconds` pass.
+func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, requestTimeoutMs: Int64 = 2000, backoffMaxMs: Int64 = 300,
+               clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
+               sleep: (@Sendable (Int64) async -> Void)? = nil, logs: LogCapture = LogCapture(),
+               seconds: Double = 20, until done: @escaping () -> Bool) async -> Bool {
+    let config = UplinkConfig(url: server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
+                              requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000)
+    let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: Signal(), monitor: UplinkMonitor(),
+                                clock: clock, sleep: sleep ?? { try? await Task.sleep(for: .milliseconds($0)) })
+    let task = Task { try await service.run() }
+    let ok = await eventually(seconds) { done() }
+    task.cancel()
+    _ = try? await task.value
+    return ok
+}
+
+func newStore() throws -> Store { try Store(path: temporaryFolder() + "/evaluatord.sqlite") }
+
+@Suite("uplink against a scripted loopback central store (R13 R16)", .serialized)
+struct UplinkTests {
+    @Test("503 with Retry-After: the next try waits at least that long, then the batch goes once")
+    func retryAfter() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(3))
+        let server = try ScriptedServer { _, i in i == 0 ? .answer(503, headers: ["Retry-After": "1"], commit: false) : .answer(200, commit: true) }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server) { server.committed.withLock { $0.count } == 3 })
+        let r = server.requests.withLock { $0 }
+        #expect(r.count == 2)
+        #expect(r[1].at.timeIntervalSince(r[0].at) >= 0.95)
+        #expect(r[0].key == r[1].key, "the retry carries the same Idempotency-Key")
+        #expect(try store.backlogCount() == 0)
+    }
+
+    @Test("429, a burst of 500s, a reset connection and a hang past the timeout are all retried; each record arrives once")
+    func transientFailures() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(10))
+        let server = try ScriptedServer { _, i in
+            switch i {
+            case 0: .answer(429, commit: false)
+            case 1...5: .answer(500, commit: false)
+            case 6: .reset
+            case 7: .hang(ms: 1500)
+            default: .answer(200, commit: true)
+            }
+        }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server, requestTimeoutMs: 400) { (try? store.backlogCount()) == 0 })
+        let ids = server.committed.withLock { $0 }
+        // The hung request may have committed after our timeout: its key is the same, so the
+        // server recognises the re-send and does not commit twice.
+        #expect(Set(ids).count == 10)
+        #expect(ids.count == 10)
+        #expect(Set(server.requests.withLock { $0.map(\.key) }).count == 1, "one batch, one key, however many tries")
+    }
+
+    @Test("a server that commits but answers 500: the re-send has the same key and is recognised as a duplicate")
+    func commitThen500() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(5))
+        let server = try ScriptedServer { _, i in i == 0 ? .answer(500, commit: true) : .answer(200, commit: true) }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server) { (try? store.backlogCount()) == 0 })
+        let keys = server.requests.withLock { $0.map(\.key) }
+        #expect(keys.count == 2 && keys[0] == keys[1])
+        #expect(server.committed.withLock { $0 }.count == 5)
+    }
+
+    @Test("a 400 for one record in a batch of 100: bisection delivers 99 and quarantines 1, which can be re-sent")
+    func poisonRecord() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(100))
+        let refuse = Mutex(true)
+        let server = try ScriptedServer { req, _ in
+            req.recordIDs.contains("r37") && refuse.withLock({ $0 }) ? .answer(400, commit: false) : .answer(200, commit: true)
+        }
+        defer { server.stop() }
+        let logs = LogCapture()
+        #expect(await runUplink(store: store, server: server, logs: logs) { server.committed.withLock { $0.count } == 99 && (try? store.quarantinedCount()) == 1 })
+        #expect(server.count("r37") == 0)
+        #expect(Set(server.committed.withLock { $0 }).count == 99)
+        let q = try store.pending(quarantined: true, limit: 10)
+        #expect(q.map(\.recordID) == ["r37"])
+        #expect(q.first?.quarantineReason?.hasPrefix("HTTP 400") == true)
+        #expect(try store.backlogCount() == 0)
+        #expect(logs.contains("quarantined"))
+        let requests = server.requests.withLock { $0.count }
+        #expect(requests <= 16, "bisection of 100 takes about 2·log2(100) requests, took \(requests)")
+
+        // The central store is fixed; the operator re-sends.
+        refuse.withLock { $0 = false }
+        #expect(try store.resend() == 1)
+        #expect(await runUplink(store: store, server: server) { server.count("r37") == 1 })
+        #expect(try store.quarantinedCount() == 0)
+    }
+
+    @Test("bad ratings skip the queue: they go in the first batch however old the backlog")
+    func badFirst() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(30, bad: [25, 29]))
+        let server = try ScriptedServer { _, _ in .answer(200, commit: true) }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server, batchMax: 10) { server.committed.withLock { $0.count } == 30 })
+        #expect(server.requests.withLock { $0[0].recordIDs.prefix(2) } == ["r25", "r29"])
+    }
+
+    @Test("a simulated 24-hour outage (virtual clock): every record arrives, each record_id exactly once")
+    func dayLongOutage() async throws {
+        let store = try newStore()
+        let virtualNow = Mutex<Int64>(0)
+        let day: Int64 = 24 * 3600 * 1000
+        let server = try ScriptedServer { _, _ in
+            virtualNow.withLock { $0 } < day ? .answer(503, commit: false) : .answer(200, commit: true)
+        }
+        defer { server.stop() }
+        // Presses keep coming during the outage: 10 records every virtual hour.
+        let added = Mutex(0)
+        try store.commit(records: makeRecords(10, prefix: "h0-"))
+        added.withLock { $0 = 10 }
+        let sleep: @Sendable (Int64) async -> Void = { ms in
+            let (before, after) = virtualNow.withLock { v -> (Int64, Int64) in
+                let b = v
+                v += ms
+                return (b, v)
+            }
+            for hour in (before / 3_600_000 + 1)...max(before / 3_600_000 + 1, after / 3_600_000) where hour * 3_600_000 <= after && hour <= 24 {
+                try? store.commit(records: makeRecords(10, prefix: "h\(hour)-"))
+                added.withLock { $0 += 10 }
+            }
+            await Task.yield()
+        }
+        let ok = await runUplink(store: store, server: server, backoffMaxMs: 300_000, clock: { Millis(virtualNow.withLock { $0 }) },
+                                 sleep: sleep, seconds: 60) {
+            added.withLock { $0 } == 250 && server.committed.withLock { $0.count } == 250
+        }
+        #expect(ok)
+        let ids = server.committed.withLock { $0 }
+        #expect(Set(ids).count == ids.count, "no duplicates")
+        #expect(ids.count == 250)
+        let attempts = server.requests.withLock { $0.count }
+        // Backoff doubles to its 5-minute cap and retries all day: about one try every
+        // 2.5–5 minutes, never given up, never hammering.
+        #expect((24 * 60 / 5)...(24 * 60 / 2 + 40) ~= attempts, "\(attempts) tries in 24 h")
+    }
+
+    @Test("Retry-After as seconds or an HTTP date; status classes", arguments: [
+        ("120", Int64(120_000)), ("0", 0), ("Thu, 01 Jan 1970 00:02:00 GMT", 60_000), ("garbage", nil),
+    ])
+    func retryAfterParsing(value: String, expected: Int64?) {
+        #expect(UplinkService.parseRetryAfter(value, now: Millis(60_000)) == expected)
+    }
+
+    @Test("which answers retry, which bisect")
+    func verdicts() {
+        #expect(UplinkService.verdict(status: 201, retryAfter: nil, body: "", now: Millis(0)) == .accepted)
+        for s in [400, 413, 422] {
+            if case .reject = UplinkService.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should bisect") }
+        }
+        for s in [401, 403, 404, 408, 425, 429, 500, 502, 503, 504] {
+            if case .retry = UplinkService.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should retry") }
+        }
+    }
+}
