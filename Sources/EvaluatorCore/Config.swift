@@ -134,9 +134,16 @@ public struct UplinkConfig: Sendable, Hashable {
     public var backoffMaxMs: Int64
     public var requestTimeoutMs: Int64
     public var connectTimeoutMs: Int64
+    /// The upstream format (default generic-json).
+    public var profile: UpstreamProfile
+    /// The HMAC key, for a profile that signs.
+    public var signingKey: [UInt8]?
 
     public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
-                backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000) {
+                backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000,
+                profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil) {
+        self.profile = profile
+        self.signingKey = signingKey
         self.url = url
         self.batchMax = batchMax
         self.flushIntervalMs = flushIntervalMs
@@ -227,6 +234,22 @@ struct ConfigReader {
     /// first `key =` line inside it.
     func line(of path: [String]) -> Int? {
         guard let first = path.first else { return nil }
+        // A dotted table header such as [record.fields] or [keymap.my-5key], then the key.
+        if path.count >= 3 || (path.count == 2 && !first.contains("[")) {
+            for split in stride(from: path.count - 1, through: 1, by: -1) {
+                let header = "[" + path[0..<split].joined(separator: ".") + "]"
+                guard let h = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == header }) else { continue }
+                let key = path[split]
+                var i = h + 1
+                while i < lines.count {
+                    let l = lines[i].trimmingCharacters(in: .whitespaces)
+                    if l.hasPrefix("[") { break }
+                    if l.hasPrefix(key + " ") || l.hasPrefix(key + "=") || l.hasPrefix("\"\(key)\"") { return i + 1 }
+                    i += 1
+                }
+                return h + 1
+            }
+        }
         var section = first
         var wantedIndex = 0
         if let open = first.firstIndex(of: "["), let idx = Int(first[first.index(after: open)...].dropLast()) {
@@ -417,7 +440,23 @@ struct ConfigReader {
         var uplink: UplinkConfig?
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
-            try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms", "connect_timeout_ms"], p)
+            try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
+                             "connect_timeout_ms", "profile", "signing_key_file"], p)
+            var profile = UpstreamProfile.genericJSON
+            if let name = try string(u, "profile", p), name != "generic-json" {
+                profile = try UpstreamProfile.load(path: absolute(name, baseDirectory))
+            }
+            var key: [UInt8]?
+            if let keyFile = try string(u, "signing_key_file", p) {
+                let path = absolute(keyFile, baseDirectory)
+                guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else {
+                    throw fail(.invalid, p + ["signing_key_file"], "cannot read the key file \(path)")
+                }
+                key = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            }
+            if profile.signingHeader != nil && key == nil {
+                throw fail(.missing, p + ["signing_key_file"], "profile \"\(profile.name)\" signs its requests: give the HMAC key file")
+            }
             let url = try string(u, "url", p, required: true)!
             guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
                 throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
@@ -429,7 +468,8 @@ struct ConfigReader {
                 backoffInitialMs: Int64(try int(u, "backoff_initial_ms", p, range: 10...600_000) ?? 500),
                 backoffMaxMs: Int64(try int(u, "backoff_max_ms", p, range: 100...86_400_000) ?? 300_000),
                 requestTimeoutMs: Int64(try int(u, "request_timeout_ms", p, range: 100...600_000) ?? 30_000),
-                connectTimeoutMs: Int64(try int(u, "connect_timeout_ms", p, range: 100...600_000) ?? 10_000)
+                connectTimeoutMs: Int64(try int(u, "connect_timeout_ms", p, range: 100...600_000) ?? 10_000),
+                profile: profile, signingKey: key
             )
         }
 

@@ -19,6 +19,13 @@ public struct OutboxBatch: Sendable, Hashable {
     /// Canonical JSON of each record, in order.
     public var bodies: [String]
     public var attempts: Int
+
+    public init(batchID: String, recordIDs: [String], bodies: [String], attempts: Int) {
+        self.batchID = batchID
+        self.recordIDs = recordIDs
+        self.bodies = bodies
+        self.attempts = attempts
+    }
 }
 
 public struct StoredRecordSummary: Sendable, Hashable {

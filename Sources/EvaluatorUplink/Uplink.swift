@@ -27,15 +27,6 @@ public final class UplinkMonitor: Sendable {
     }
 }
 
-/// The body the generic-json profile sends: `{"gateway_id", "batch_id", "records": [...]}`.
-/// Records are inserted as the exact JSON that was stored.
-public func genericJSONBody(gatewayID: String, batch: OutboxBatch) -> String {
-    func quoted(_ s: String) -> String {
-        String(decoding: try! JSONEncoder().encode(s), as: UTF8.self)
-    }
-    return "{\"batch_id\":\(quoted(batch.batchID)),\"gateway_id\":\(quoted(gatewayID)),\"records\":[\(batch.bodies.joined(separator: ","))]}"
-}
-
 /// Exponential backoff with full jitter and a cap (R16: retry forever, never drop).
 public struct Backoff: Sendable {
     public var initialMs: Int64
@@ -198,7 +189,15 @@ public struct UplinkService: Service {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.headers.add(name: "Idempotency-Key", value: batch.batchID)
-        request.body = .bytes(ByteBuffer(string: genericJSONBody(gatewayID: gatewayID, batch: batch)))
+        let renderer = ProfileRenderer(profile: config.profile, gatewayID: gatewayID, signingKey: config.signingKey)
+        let body: String
+        do {
+            body = try renderer.body(batch: batch, now: clock())
+        } catch {
+            return .reject("cannot render the batch in profile \(config.profile.name): \(error)")
+        }
+        if let (header, value) = renderer.signature(of: body) { request.headers.add(name: header, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
         do {
             let response = try await client.execute(request, timeout: .milliseconds(config.requestTimeoutMs))
             let body = try await response.body.collect(upTo: 64 * 1024)

@@ -22,6 +22,8 @@ final class ScriptedServer: @unchecked Sendable {
         var key: String
         var recordIDs: [String]
         var at: Date
+        var body: String = ""
+        var signature: String?
     }
 
     let port: Int
@@ -94,10 +96,13 @@ final class ScriptedServer: @unchecked Sendable {
         let head = String(decoding: data[0..<headerEnd!], as: UTF8.self)
         let key = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("idempotency-key:") }
             .map { String($0.dropFirst(16)).trimmingCharacters(in: .whitespaces) } ?? ""
+        let signature = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-signature:") }
+            .map { String($0.dropFirst(12)).trimmingCharacters(in: .whitespaces) }
         let body = Data(data[headerEnd!...])
-        let obj = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-        let ids = (obj?["records"] as? [[String: Any]] ?? []).compactMap { $0["record_id"] as? String }
-        let request = Request(key: key, recordIDs: ids, at: Date())
+        let parsed = try? JSONSerialization.jsonObject(with: body)
+        let records = (parsed as? [String: Any])?["records"] as? [[String: Any]] ?? (parsed as? [[String: Any]]) ?? []
+        let ids = records.compactMap { ($0["record_id"] ?? $0["id"]) as? String }
+        let request = Request(key: key, recordIDs: ids, at: Date(), body: String(decoding: body, as: UTF8.self), signature: signature)
         let index = requests.withLock { r -> Int in
             r.append(request)
             return r.count - 1

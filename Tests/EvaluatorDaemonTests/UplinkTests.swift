@@ -15,11 +15,12 @@ func makeRecords(_ n: Int, prefix: String = "r", bad: Set<Int> = []) -> [RatingR
 
 /// Runs the real UplinkService against `server` until `done()` or `seconds` pass.
 func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, requestTimeoutMs: Int64 = 2000, backoffMaxMs: Int64 = 300,
+               profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil,
                clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
                sleep: (@Sendable (Int64) async -> Void)? = nil, logs: LogCapture = LogCapture(),
                seconds: Double = 20, until done: @escaping () -> Bool) async -> Bool {
     let config = UplinkConfig(url: server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
-                              requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000)
+                              requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000, profile: profile, signingKey: signingKey)
     let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: Signal(), monitor: UplinkMonitor(),
                                 clock: clock, sleep: sleep ?? { try? await Task.sleep(for: .milliseconds($0)) })
     let task = Task { try await service.run() }
@@ -157,6 +158,21 @@ struct UplinkTests {
         // Backoff doubles to its 5-minute cap and retries all day: about one try every
         // 2.5–5 minutes, never given up, never hammering.
         #expect((24 * 60 / 5)...(24 * 60 / 2 + 40) ~= attempts, "\(attempts) tries in 24 h")
+    }
+
+    @Test("a signing profile: the server gets the profile's body and a valid HMAC-SHA256 signature")
+    func signed() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(4, bad: [2]))
+        let server = try ScriptedServer { _, _ in .answer(200, commit: true) }
+        defer { server.stop() }
+        let profile = try shippedProfile("reversed-signed")
+        let key = Array("s3cret".utf8)
+        #expect(await runUplink(store: store, server: server, profile: profile, signingKey: key) { (try? store.backlogCount()) == 0 })
+        let req = try #require(server.requests.withLock { $0.first })
+        #expect(req.recordIDs == ["r2", "r0", "r1", "r3"], "bad rating first, records as a bare array")
+        #expect(req.body.contains("\"pjdj\":\"2\""), "不满意 is 2 in the reversed coding")
+        #expect(req.signature == ProfileRenderer(profile: profile, gatewayID: "gw", signingKey: key).signature(of: req.body)?.value)
     }
 
     @Test("Retry-After as seconds or an HTTP date; status classes", arguments: [

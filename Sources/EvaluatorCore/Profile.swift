@@ -1,0 +1,164 @@
+import Foundation
+import TOMLKit
+
+/// An upstream format, as data: how records and the batch envelope look to one provincial
+/// interface (R16). Profiles live in TOML files (`Config/profiles/*.toml`); `generic-json`, the
+/// product's own record format, is built in.
+public struct UpstreamProfile: Sendable, Hashable {
+    /// A value in the output: where it comes from.
+    public enum Source: Sendable, Hashable {
+        /// A field of the stored record (`case_id`, `window_id`, `score`, …).
+        case field(String)
+        /// The record's level through the profile's `[levels]` table.
+        case levelCode
+        /// A record time (`pressed_at`, `prompted_at`, `recorded_at`) in the profile's format.
+        case time(String)
+        /// The time the batch is sent (envelope only).
+        case now
+        /// The batch id / gateway id / number of records (envelope only).
+        case batchID, gatewayID, count
+        /// A fixed value.
+        case literal(LiteralValue)
+    }
+
+    public enum LiteralValue: Sendable, Hashable {
+        case string(String), int(Int), bool(Bool)
+    }
+
+    public var name: String
+    /// nil: records are sent as stored (the generic-json record format).
+    public var recordFields: [(String, Source)]?
+    public var levels: [Level: LiteralValue]
+    /// Key of the records array in the envelope; nil: the body is the bare array.
+    public var recordsKey: String?
+    public var envelope: [(String, Source)]
+    /// `rfc3339`, or a date pattern such as `yyyy-MM-dd HH:mm:ss` in `timeZone`.
+    public var timestampFormat: String
+    public var timeZone: String
+    /// Omit null values from records instead of sending `null`.
+    public var omitNulls: Bool
+    /// HMAC-SHA256 of the body, in this header, hex or base64.
+    public var signingHeader: String?
+    public var signingEncoding: String
+
+    public static func == (a: UpstreamProfile, b: UpstreamProfile) -> Bool { a.name == b.name }
+    public func hash(into h: inout Hasher) { h.combine(name) }
+
+    public static let genericJSON = UpstreamProfile(
+        name: "generic-json", recordFields: nil, levels: [:], recordsKey: "records",
+        envelope: [("gateway_id", .gatewayID), ("batch_id", .batchID)], timestampFormat: "rfc3339", timeZone: "UTC",
+        omitNulls: false, signingHeader: nil, signingEncoding: "hex"
+    )
+
+    static func source(_ text: String, envelope: Bool) -> Source? {
+        if text.hasPrefix("=") { return .literal(.string(String(text.dropFirst()))) }
+        if text == "level_code" { return envelope ? nil : .levelCode }
+        if text.hasPrefix("time:") {
+            let f = String(text.dropFirst(5))
+            if f == "now" { return .now }
+            return envelope ? nil : (["pressed_at", "prompted_at", "recorded_at"].contains(f) ? .time(f) : nil)
+        }
+        if envelope {
+            switch text {
+            case "batch_id": return .batchID
+            case "gateway_id": return .gatewayID
+            case "count": return .count
+            default: return nil
+            }
+        }
+        return RatingRecord.fieldNames.contains(text) ? .field(text) : nil
+    }
+
+    /// Parses a profile file's text. Errors name the file, the line and the key.
+    public static func parse(_ text: String, source file: String) throws(ConfigError) -> UpstreamProfile {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ConfigError(code: .syntax, file: file, line: e.source.begin.line, key: "", message: "TOML syntax error: \(e.description)")
+        } catch {
+            throw ConfigError(code: .syntax, file: file, line: nil, key: "", message: "TOML syntax error: \(error)")
+        }
+        let r = ConfigReader(source: file, lines: text.components(separatedBy: "\n"))
+        try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "signing"], [])
+        var p = genericJSON
+        p.name = try r.string(root, "name", [], required: true)!
+        p.timestampFormat = try r.string(root, "timestamp_format", []) ?? "rfc3339"
+        p.timeZone = try r.string(root, "time_zone", []) ?? "Asia/Shanghai"
+        guard TimeZone(identifier: p.timeZone) != nil else { throw r.fail(.invalid, ["time_zone"], "unknown time zone \"\(p.timeZone)\"") }
+        p.omitNulls = root["omit_nulls"]?.bool ?? false
+
+        func literal(_ v: any TOMLValueConvertible, _ path: [String]) throws(ConfigError) -> LiteralValue {
+            if let i = v.int { return .int(i) }
+            if let b = v.bool { return .bool(b) }
+            if let s = v.string { return .string(s) }
+            throw r.fail(.invalid, path, "must be a string, an integer or a boolean")
+        }
+        func mapping(_ t: TOMLTable, _ path: [String], envelope: Bool) throws(ConfigError) -> [(String, Source)] {
+            var out: [(String, Source)] = []
+            for key in t.keys.sorted() {
+                let v = t[key]!
+                if let s = v.string {
+                    guard let src = source(s, envelope: envelope) else {
+                        throw r.fail(.invalid, path + [key], "unknown source \"\(s)\" (a record field such as case_id, level_code, time:pressed_at, time:now, \(envelope ? "batch_id, gateway_id, count, " : "")or =literal)")
+                    }
+                    out.append((key, src))
+                } else {
+                    out.append((key, .literal(try literal(v, path + [key]))))
+                }
+            }
+            return out
+        }
+
+        if let env = try r.table(root, "envelope", []) {
+            try r.onlyKeys(env, ["records_key", "fields"], ["envelope"])
+            let key = try r.string(env, "records_key", ["envelope"]) ?? "records"
+            p.recordsKey = key.isEmpty ? nil : key
+            p.envelope = try r.table(env, "fields", ["envelope"]).map { t throws(ConfigError) in try mapping(t, ["envelope", "fields"], envelope: true) } ?? []
+        }
+        if let rec = try r.table(root, "record", []) {
+            try r.onlyKeys(rec, ["fields"], ["record"])
+            if let t = try r.table(rec, "fields", ["record"]) {
+                p.recordFields = try mapping(t, ["record", "fields"], envelope: false)
+            }
+        }
+        if let lv = try r.table(root, "levels", []) {
+            try r.onlyKeys(lv, Set(Level.allCases.map(\.rawValue)), ["levels"])
+            for level in Level.allCases {
+                guard let v = lv[level.rawValue] else { throw r.fail(.missing, ["levels", level.rawValue], "every level needs a code") }
+                p.levels[level] = try literal(v, ["levels", level.rawValue])
+            }
+        }
+        if p.recordFields?.contains(where: { if case .levelCode = $0.1 { true } else { false } }) == true && p.levels.isEmpty {
+            throw r.fail(.missing, ["levels"], "record.fields uses level_code: a [levels] table is required")
+        }
+        if let sg = try r.table(root, "signing", []) {
+            try r.onlyKeys(sg, ["algorithm", "header", "encoding"], ["signing"])
+            let alg = try r.string(sg, "algorithm", ["signing"]) ?? "hmac-sha256"
+            guard alg == "hmac-sha256" else { throw r.fail(.invalid, ["signing", "algorithm"], "only hmac-sha256 is supported") }
+            p.signingHeader = try r.string(sg, "header", ["signing"], required: true)
+            p.signingEncoding = try r.string(sg, "encoding", ["signing"]) ?? "hex"
+            guard ["hex", "base64"].contains(p.signingEncoding) else { throw r.fail(.invalid, ["signing", "encoding"], "must be \"hex\" or \"base64\"") }
+        }
+        return p
+    }
+
+    public static func load(path: String) throws(ConfigError) -> UpstreamProfile {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read the profile (\(error.localizedDescription))")
+        }
+        return try parse(text, source: path)
+    }
+}
+
+extension RatingRecord {
+    /// Every field of the record format, as named in JSON.
+    public static let fieldNames: Set<String> = [
+        "record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids", "matter_code",
+        "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key", "prompted_at", "pressed_at",
+        "recorded_at", "flags",
+    ]
+}

@@ -1,0 +1,126 @@
+import Crypto
+import EvaluatorCore
+import EvaluatorStore
+import Foundation
+
+/// A JSON value with a writer that sorts keys, so bodies are byte-for-byte reproducible.
+public indirect enum JSONValue: Sendable, Hashable, Decodable {
+    case string(String), int(Int), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public var text: String {
+        switch self {
+        case let .string(s): return Self.quote(s)
+        case let .int(i): return String(i)
+        case let .bool(b): return b ? "true" : "false"
+        case .null: return "null"
+        case let .array(a): return "[" + a.map(\.text).joined(separator: ",") + "]"
+        case let .object(o): return "{" + o.keys.sorted().map { Self.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(s), as: UTF8.self)
+    }
+}
+
+/// Renders a batch in an upstream profile, and signs it. Pure but for the clock value passed in.
+public struct ProfileRenderer: Sendable {
+    public let profile: UpstreamProfile
+    public let gatewayID: String
+    /// HMAC key, when the profile signs.
+    public let signingKey: [UInt8]?
+
+    public init(profile: UpstreamProfile, gatewayID: String, signingKey: [UInt8]? = nil) {
+        self.profile = profile
+        self.gatewayID = gatewayID
+        self.signingKey = signingKey
+    }
+
+    func literal(_ v: UpstreamProfile.LiteralValue) -> JSONValue {
+        switch v {
+        case let .string(s): .string(s)
+        case let .int(i): .int(i)
+        case let .bool(b): .bool(b)
+        }
+    }
+
+    func format(_ ms: Millis) -> String {
+        if profile.timestampFormat == "rfc3339" { return ms.rfc3339 }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: profile.timeZone)
+        f.dateFormat = profile.timestampFormat
+        return f.string(from: ms.date)
+    }
+
+    static func parseRFC3339(_ s: String) -> Millis? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+        return f.date(from: s).map { Millis(date: $0) }
+    }
+
+    /// One stored record (canonical JSON) in the profile's shape.
+    public func record(_ stored: String) throws -> String {
+        guard let fields = profile.recordFields else { return stored }
+        guard case let .object(r) = try JSONDecoder().decode(JSONValue.self, from: Data(stored.utf8)) else { return stored }
+        var out: [String: JSONValue] = [:]
+        for (name, source) in fields {
+            let value: JSONValue
+            switch source {
+            case let .field(f): value = r[f] ?? .null
+            case .levelCode:
+                if case let .string(l) = r["level"], let level = Level(rawValue: l), let code = profile.levels[level] { value = literal(code) } else { value = .null }
+            case let .time(f):
+                if case let .string(t) = r[f], let ms = Self.parseRFC3339(t) { value = .string(format(ms)) } else { value = .null }
+            case let .literal(l): value = literal(l)
+            case .now, .batchID, .gatewayID, .count: value = .null
+            }
+            if profile.omitNulls && value == .null { continue }
+            out[name] = value
+        }
+        return JSONValue.object(out).text
+    }
+
+    /// The request body for a batch.
+    public func body(batch: OutboxBatch, now: Millis) throws -> String {
+        let records = "[" + (try batch.bodies.map(record)).joined(separator: ",") + "]"
+        guard let recordsKey = profile.recordsKey else { return records }
+        var parts: [(String, String)] = [(recordsKey, records)]
+        for (name, source) in profile.envelope {
+            let v: JSONValue
+            switch source {
+            case .batchID: v = .string(batch.batchID)
+            case .gatewayID: v = .string(gatewayID)
+            case .count: v = .int(batch.bodies.count)
+            case .now: v = .string(format(now))
+            case let .literal(l): v = literal(l)
+            case .field, .levelCode, .time: v = .null
+            }
+            parts.append((name, v.text))
+        }
+        return "{" + parts.sorted { $0.0 < $1.0 }.map { JSONValue.quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+
+    /// The signature header for a body, when the profile signs: HMAC-SHA256 with the key.
+    public func signature(of body: String) -> (header: String, value: String)? {
+        guard let header = profile.signingHeader, let key = signingKey else { return nil }
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: key))
+        let bytes = Array(mac)
+        let value = profile.signingEncoding == "base64" ? Data(bytes).base64EncodedString() : bytes.map { String(format: "%02x", $0) }.joined()
+        return (header, value)
+    }
+}
