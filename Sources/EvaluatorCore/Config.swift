@@ -138,6 +138,11 @@ public struct UplinkConfig: Sendable, Hashable {
     public var profile: UpstreamProfile
     /// The HMAC key, for a profile that signs.
     public var signingKey: [UInt8]?
+    /// TLS: certificate verification is always on. A CA file replaces the system roots (a
+    /// provincial private CA); a client certificate and key enable mTLS.
+    public var tlsCAFile: String?
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
 
     public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
                 backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000,
@@ -441,7 +446,18 @@ struct ConfigReader {
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
             try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
-                             "connect_timeout_ms", "profile", "signing_key_file"], p)
+                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file"], p)
+            var tlsFiles: [String: String] = [:]
+            for k in ["tls_ca_file", "tls_cert_file", "tls_key_file"] {
+                guard let f = try string(u, k, p) else { continue }
+                let path = absolute(f, baseDirectory)
+                guard FileManager.default.isReadableFile(atPath: path) else { throw fail(.invalid, p + [k], "cannot read \(path)") }
+                tlsFiles[k] = path
+            }
+            if (tlsFiles["tls_cert_file"] == nil) != (tlsFiles["tls_key_file"] == nil) {
+                throw fail(.invalid, p + [tlsFiles["tls_cert_file"] == nil ? "tls_cert_file" : "tls_key_file"],
+                           "mTLS needs both tls_cert_file and tls_key_file")
+            }
             var profile = UpstreamProfile.genericJSON
             if let name = try string(u, "profile", p), name != "generic-json" {
                 profile = try UpstreamProfile.load(path: absolute(name, baseDirectory))
@@ -461,7 +477,7 @@ struct ConfigReader {
             guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
                 throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
             }
-            uplink = UplinkConfig(
+            var up = UplinkConfig(
                 url: url,
                 batchMax: try int(u, "batch_max", p, range: 1...10_000) ?? 500,
                 flushIntervalMs: Int64(try int(u, "flush_interval_ms", p, range: 10...3_600_000) ?? 1000),
@@ -471,6 +487,10 @@ struct ConfigReader {
                 connectTimeoutMs: Int64(try int(u, "connect_timeout_ms", p, range: 100...600_000) ?? 10_000),
                 profile: profile, signingKey: key
             )
+            up.tlsCAFile = tlsFiles["tls_ca_file"]
+            up.tlsCertFile = tlsFiles["tls_cert_file"]
+            up.tlsKeyFile = tlsFiles["tls_key_file"]
+            uplink = up
         }
 
         return GatewayConfig(

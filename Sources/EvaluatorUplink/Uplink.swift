@@ -4,6 +4,7 @@ import EvaluatorStore
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -85,11 +86,34 @@ public struct UplinkService: Service {
     public func run() async throws {
         var clientConfig = HTTPClient.Configuration()
         clientConfig.timeout = .init(connect: .milliseconds(config.connectTimeoutMs), read: .milliseconds(config.requestTimeoutMs))
+        do {
+            clientConfig.tlsConfiguration = try Self.tlsConfiguration(config)
+        } catch {
+            // Config validation read these files; if they went bad since, say so and keep
+            // everything queued (never fall back to an unverified connection).
+            logger.error("uplink TLS files cannot be loaded; nothing is sent until they are fixed and the daemon restarted",
+                         metadata: ["error": "\(error)"])
+            try? await gracefulShutdown()
+            return
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
         await cancelWhenGracefulShutdown {
             await loop(client: client)
         }
         try? await client.shutdown()
+    }
+
+    /// Certificate verification stays on (full verification, hostname checked); a CA file
+    /// replaces the system roots; a client certificate and key give mTLS.
+    static func tlsConfiguration(_ config: UplinkConfig) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if let ca = config.tlsCAFile { tls.trustRoots = .file(ca) }
+        if let cert = config.tlsCertFile, let key = config.tlsKeyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return tls
     }
 
     /// What an answer means for a batch.
