@@ -1,7 +1,7 @@
 # EvaluatorGateway. Quick start: `make demo`, `make test`.
 SWIFT ?= swift
 # Debian packages the build, the tests and the demo need.
-APT_PACKAGES := libudev-dev libsqlite3-dev pkg-config sqlite3 curl python3
+APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl python3 openssl
 
 .PHONY: all deps build release test demo clean
 

@@ -30,6 +30,8 @@ let package = Package(
     targets: [
         // libudev, linked now so the build proves it (device discovery hangs off it).
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        // zlib, for optional gzip of uplink bodies.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The evdev ioctls (EVIOCGRAB, EVIOCGKEY): ioctl(2) is variadic, so C wraps it once.
         .target(name: "CLinuxInput"),
 
@@ -76,6 +78,7 @@ let package = Package(
             dependencies: [
                 "EvaluatorCore",
                 "EvaluatorStore",
+                "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -143,6 +143,8 @@ public struct UplinkConfig: Sendable, Hashable {
     public var tlsCAFile: String?
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
+    /// Send bodies gzip-compressed (`Content-Encoding: gzip`), for slow links and big backlogs.
+    public var gzip = false
 
     public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
                 backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000,
@@ -446,7 +448,7 @@ struct ConfigReader {
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
             try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
-                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file"], p)
+                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip"], p)
             var tlsFiles: [String: String] = [:]
             for k in ["tls_ca_file", "tls_cert_file", "tls_key_file"] {
                 guard let f = try string(u, k, p) else { continue }
@@ -490,6 +492,10 @@ struct ConfigReader {
             up.tlsCAFile = tlsFiles["tls_ca_file"]
             up.tlsCertFile = tlsFiles["tls_cert_file"]
             up.tlsKeyFile = tlsFiles["tls_key_file"]
+            if let g = u["gzip"] {
+                guard let b = g.bool else { throw fail(.invalid, p + ["gzip"], "must be true or false") }
+                up.gzip = b
+            }
             uplink = up
         }
 

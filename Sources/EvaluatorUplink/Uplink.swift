@@ -220,8 +220,14 @@ public struct UplinkService: Service {
         } catch {
             return .reject("cannot render the batch in profile \(config.profile.name): \(error)")
         }
+        // The signature covers the JSON body as rendered, before any transfer compression.
         if let (header, value) = renderer.signature(of: body) { request.headers.add(name: header, value: value) }
-        request.body = .bytes(ByteBuffer(string: body))
+        if config.gzip, let packed = try? Gzip.compress(Array(body.utf8)) {
+            request.headers.add(name: "Content-Encoding", value: "gzip")
+            request.body = .bytes(ByteBuffer(bytes: packed))
+        } else {
+            request.body = .bytes(ByteBuffer(string: body))
+        }
         do {
             let response = try await client.execute(request, timeout: .milliseconds(config.requestTimeoutMs))
             let body = try await response.body.collect(upTo: 64 * 1024)

@@ -1,3 +1,4 @@
+import EvaluatorUplink
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -24,6 +25,7 @@ final class ScriptedServer: @unchecked Sendable {
         var at: Date
         var body: String = ""
         var signature: String?
+        var gzipped = false
     }
 
     let port: Int
@@ -98,11 +100,14 @@ final class ScriptedServer: @unchecked Sendable {
             .map { String($0.dropFirst(16)).trimmingCharacters(in: .whitespaces) } ?? ""
         let signature = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-signature:") }
             .map { String($0.dropFirst(12)).trimmingCharacters(in: .whitespaces) }
-        let body = Data(data[headerEnd!...])
+        var body = Data(data[headerEnd!...])
+        let gzipped = head.lowercased().contains("content-encoding: gzip")
+        if gzipped, let plain = try? Gzip.decompress([UInt8](body)) { body = Data(plain) }
         let parsed = try? JSONSerialization.jsonObject(with: body)
         let records = (parsed as? [String: Any])?["records"] as? [[String: Any]] ?? (parsed as? [[String: Any]]) ?? []
         let ids = records.compactMap { ($0["record_id"] ?? $0["id"]) as? String }
-        let request = Request(key: key, recordIDs: ids, at: Date(), body: String(decoding: body, as: UTF8.self), signature: signature)
+        let request = Request(key: key, recordIDs: ids, at: Date(), body: String(decoding: body, as: UTF8.self), signature: signature,
+                              gzipped: gzipped)
         let index = requests.withLock { r -> Int in
             r.append(request)
             return r.count - 1

@@ -15,12 +15,13 @@ func makeRecords(_ n: Int, prefix: String = "r", bad: Set<Int> = []) -> [RatingR
 
 /// Runs the real UplinkService against `server` until `done()` or `seconds` pass.
 func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, requestTimeoutMs: Int64 = 2000, backoffMaxMs: Int64 = 300,
-               profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil,
+               profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil, gzip: Bool = false,
                clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
                sleep: (@Sendable (Int64) async -> Void)? = nil, logs: LogCapture = LogCapture(),
                seconds: Double = 20, until done: @escaping () -> Bool) async -> Bool {
-    let config = UplinkConfig(url: server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
+    var config = UplinkConfig(url: server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
                               requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000, profile: profile, signingKey: signingKey)
+    config.gzip = gzip
     let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: Signal(), monitor: UplinkMonitor(),
                                 clock: clock, sleep: sleep ?? { try? await Task.sleep(for: .milliseconds($0)) })
     let task = Task { try await service.run() }
@@ -173,6 +174,19 @@ struct UplinkTests {
         #expect(req.recordIDs == ["r2", "r0", "r1", "r3"], "bad rating first, records as a bare array")
         #expect(req.body.contains("\"pjdj\":\"2\""), "不满意 is 2 in the reversed coding")
         #expect(req.signature == ProfileRenderer(profile: profile, gatewayID: "gw", signingKey: key).signature(of: req.body)?.value)
+    }
+
+    @Test("gzip: the body arrives compressed and inflates to the same records")
+    func gzipBodies() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(200))
+        let server = try ScriptedServer { _, _ in .answer(200, commit: true) }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server, gzip: true) { (try? store.backlogCount()) == 0 })
+        let req = try #require(server.requests.withLock { $0.first })
+        #expect(req.gzipped)
+        #expect(req.recordIDs.count == 200)
+        #expect(Set(server.committed.withLock { $0 }).count == 200)
     }
 
     @Test("Retry-After as seconds or an HTTP date; status classes", arguments: [
