@@ -1,7 +1,7 @@
 # EvaluatorGateway. Quick start: `make demo`, `make test`.
 SWIFT ?= swift
 # Debian packages the build, the tests and the demo need.
-APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl python3 openssl
+APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl python3 openssl postgresql
 
 .PHONY: all deps build release test demo clean
 
@@ -22,8 +22,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# A throw-away PostgreSQL on 127.0.0.1:54329 serves the PostgreSQL sink tests.
 test: deps
-	$(SWIFT) test
+	@url=$$(bash scripts/test-postgres.sh start) || { echo "PostgreSQL could not start: its tests will be skipped"; url=""; }; \
+	EVALUATORD_TEST_POSTGRES=$$url $(SWIFT) test; rc=$$?; \
+	bash scripts/test-postgres.sh stop; exit $$rc
 
 demo: build
 	bash scripts/demo.sh

@@ -145,6 +145,8 @@ public struct UplinkConfig: Sendable, Hashable {
     public var tlsKeyFile: String?
     /// Send bodies gzip-compressed (`Content-Encoding: gzip`), for slow links and big backlogs.
     public var gzip = false
+    /// `kind = "postgres"`: insert into this PostgreSQL table instead of POSTing.
+    public var postgres: PostgresTarget?
 
     public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
                 backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000,
@@ -448,7 +450,9 @@ struct ConfigReader {
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
             try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
-                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip"], p)
+                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table"], p)
+            let kind = try string(u, "kind", p) ?? "http"
+            guard ["http", "postgres"].contains(kind) else { throw fail(.invalid, p + ["kind"], "must be \"http\" or \"postgres\", got \"\(kind)\"") }
             var tlsFiles: [String: String] = [:]
             for k in ["tls_ca_file", "tls_cert_file", "tls_key_file"] {
                 guard let f = try string(u, k, p) else { continue }
@@ -476,8 +480,21 @@ struct ConfigReader {
                 throw fail(.missing, p + ["signing_key_file"], "profile \"\(profile.name)\" signs its requests: give the HMAC key file")
             }
             let url = try string(u, "url", p, required: true)!
-            guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-                throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
+            var postgres: PostgresTarget?
+            if kind == "postgres" {
+                let table = try string(u, "table", p) ?? "evaluator_records"
+                guard table.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+                    throw fail(.invalid, p + ["table"], "\"\(table)\" is not a plain lower-case SQL name")
+                }
+                guard let target = PostgresTarget.parse(url: url, table: table) else {
+                    throw fail(.invalid, p + ["url"], "\"\(url)\" is not postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+                }
+                postgres = target
+            } else {
+                if u["table"] != nil { throw fail(.invalid, p + ["table"], "applies to kind = \"postgres\" only") }
+                guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                    throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
+                }
             }
             var up = UplinkConfig(
                 url: url,
@@ -492,6 +509,7 @@ struct ConfigReader {
             up.tlsCAFile = tlsFiles["tls_ca_file"]
             up.tlsCertFile = tlsFiles["tls_cert_file"]
             up.tlsKeyFile = tlsFiles["tls_key_file"]
+            up.postgres = postgres
             if let g = u["gzip"] {
                 guard let b = g.bool else { throw fail(.invalid, p + ["gzip"], "must be true or false") }
                 up.gzip = b

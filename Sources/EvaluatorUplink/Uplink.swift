@@ -84,6 +84,17 @@ public struct UplinkService: Service {
     }
 
     public func run() async throws {
+        if let target = config.postgres {
+            let sink = PostgresSink(config: target, logger: logger)
+            await withDiscardingTaskGroup { group in
+                group.addTask { await sink.client.run() }
+                await cancelWhenGracefulShutdown {
+                    await loop { await sink.deliver($0) }
+                }
+                group.cancelAll()
+            }
+            return
+        }
         var clientConfig = HTTPClient.Configuration()
         clientConfig.timeout = .init(connect: .milliseconds(config.connectTimeoutMs), read: .milliseconds(config.requestTimeoutMs))
         do {
@@ -98,7 +109,7 @@ public struct UplinkService: Service {
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
         await cancelWhenGracefulShutdown {
-            await loop(client: client)
+            await loop { await send($0, client: client) }
         }
         try? await client.shutdown()
     }
@@ -146,7 +157,7 @@ public struct UplinkService: Service {
         return max(0, Millis(date: date) - now)
     }
 
-    func loop(client: HTTPClient) async {
+    func loop(deliver: (OutboxBatch) async -> Verdict) async {
         var backoff = Backoff(initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs)
         var rng = SystemRandomNumberGenerator()
         while !Task.isCancelled {
@@ -163,7 +174,7 @@ public struct UplinkService: Service {
                 continue
             }
             let meta: Logger.Metadata = ["uplink.batch_id": "\(batch.batchID)", "uplink.records": "\(batch.bodies.count)"]
-            switch await send(batch, client: client) {
+            switch await deliver(batch) {
             case .accepted:
                 do {
                     try store.markSent(batchID: batch.batchID, at: clock())

@@ -1,0 +1,81 @@
+import EvaluatorCore
+import EvaluatorStore
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// The optional second sink, for cities that run their own store: records are inserted into
+/// PostgreSQL with `ON CONFLICT (record_id) DO NOTHING` (a re-sent batch changes nothing), the
+/// table created on first use.
+public final class PostgresSink: Sendable {
+    public let client: PostgresClient
+    public let table: String
+    let logger: Logger
+    private let schemaReady = Mutex(false)
+
+    public init(config: PostgresTarget, logger: Logger) {
+        var tls = PostgresClient.Configuration.TLS.disable
+        if config.requireTLS {
+            var t = TLSConfiguration.makeClientConfiguration()
+            t.certificateVerification = .fullVerification
+            tls = .require(t)
+        }
+        let pc = PostgresClient.Configuration(host: config.host, port: config.port, username: config.user, password: config.password,
+                                              database: config.database, tls: tls)
+        client = PostgresClient(configuration: pc, backgroundLogger: logger)
+        table = config.table
+        self.logger = logger
+    }
+
+    func ensureSchema() async throws {
+        if schemaReady.withLock({ $0 }) { return }
+        try await client.query(PostgresQuery(unsafeSQL: """
+            CREATE TABLE IF NOT EXISTS \(table) (
+                record_id text PRIMARY KEY,
+                gateway_id text NOT NULL,
+                region text NOT NULL,
+                window_id text,
+                case_id text,
+                outcome text NOT NULL,
+                level text,
+                bad boolean NOT NULL,
+                recorded_at timestamptz NOT NULL,
+                body jsonb NOT NULL,
+                received_at timestamptz NOT NULL DEFAULT now()
+            )
+            """), logger: logger)
+        schemaReady.withLock { $0 = true }
+    }
+
+    public func deliver(_ batch: OutboxBatch) async -> UplinkService.Verdict {
+        do {
+            try await ensureSchema()
+            let json = "[" + batch.bodies.joined(separator: ",") + "]"
+            try await client.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO \(table) (record_id, gateway_id, region, window_id, case_id, outcome, level, bad, recorded_at, body)
+                SELECT r->>'record_id', r->>'gateway_id', r->>'region', r->>'window_id', r->>'case_id', r->>'outcome',
+                       r->>'level', (r->>'bad')::boolean, (r->>'recorded_at')::timestamptz, r
+                FROM jsonb_array_elements($1::jsonb) AS r
+                ON CONFLICT (record_id) DO NOTHING
+                """, binds: try Self.binds(json)), logger: logger)
+            return .accepted
+        } catch let e as PSQLError {
+            let state = e.serverInfo?[.sqlState] ?? ""
+            let message = "PostgreSQL \(state): \(e.serverInfo?[.message] ?? String(reflecting: e.code))"
+            // Data exceptions (22…) and integrity violations (23…) are about the records: bisect.
+            if state.hasPrefix("22") || state.hasPrefix("23") { return .reject(message) }
+            return .retry(message, retryAfterMs: nil)
+        } catch {
+            return .retry("PostgreSQL: \(error)", retryAfterMs: nil)
+        }
+    }
+
+    static func binds(_ json: String) throws -> PostgresBindings {
+        var b = PostgresBindings()
+        b.append(json)
+        return b
+    }
+}
+
