@@ -147,6 +147,8 @@ public struct UplinkConfig: Sendable, Hashable {
     public var gzip = false
     /// `kind = "postgres"`: insert into this PostgreSQL table instead of POSTing.
     public var postgres: PostgresTarget?
+    /// Batches sent at once while draining a backlog (1: strictly one after another).
+    public var maxInFlight = 1
 
     public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
                 backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000,
@@ -450,7 +452,7 @@ struct ConfigReader {
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
             try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
-                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table"], p)
+                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table", "max_in_flight"], p)
             let kind = try string(u, "kind", p) ?? "http"
             guard ["http", "postgres"].contains(kind) else { throw fail(.invalid, p + ["kind"], "must be \"http\" or \"postgres\", got \"\(kind)\"") }
             var tlsFiles: [String: String] = [:]
@@ -510,6 +512,7 @@ struct ConfigReader {
             up.tlsCertFile = tlsFiles["tls_cert_file"]
             up.tlsKeyFile = tlsFiles["tls_key_file"]
             up.postgres = postgres
+            up.maxInFlight = try int(u, "max_in_flight", p, range: 1...8) ?? 1
             if let g = u["gzip"] {
                 guard let b = g.bool else { throw fail(.invalid, p + ["gzip"], "must be true or false") }
                 up.gzip = b

@@ -260,14 +260,15 @@ public final class Store: Sendable {
     /// The batch to send next: the batch already assigned and unsent (so a re-send after a
     /// crash carries the same key and records), else a new batch of up to `max` unsent
     /// records — bad ratings first (R13), then oldest first. Quarantined records are skipped.
-    public func nextBatch(max: Int, newBatchID: @autoclosure () -> String, now: Millis) throws(StoreError) -> OutboxBatch? {
+    /// `excluding`: batches other senders are working on right now (several in flight).
+    public func nextBatch(max: Int, newBatchID: @autoclosure () -> String, now: Millis, excluding: Set<String> = []) throws(StoreError) -> OutboxBatch? {
         do {
             return try db.write { db -> OutboxBatch? in
-                var batchID = try String.fetchOne(db, sql: """
+                var batchID = try String.fetchAll(db, sql: """
                     SELECT b.batch_id FROM batch b
                     WHERE EXISTS (SELECT 1 FROM record r WHERE r.batch_id = b.batch_id AND r.sent_at IS NULL AND r.quarantined_at IS NULL)
-                    ORDER BY b.rowid LIMIT 1
-                    """)
+                    ORDER BY b.rowid LIMIT ?
+                    """, arguments: [excluding.count + 1]).first { !excluding.contains($0) }
                 if batchID == nil {
                     let seqs = try Int64.fetchAll(db, sql: """
                         SELECT seq FROM record WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL

@@ -1,11 +1,12 @@
 import Synchronization
 
-/// A wake-up flag one task waits on and others fire. Firing while nobody waits is remembered
-/// once, so no wake-up is lost.
+/// A wake-up flag that tasks wait on and others fire. Firing wakes every waiter; firing while
+/// nobody waits is remembered once, so no wake-up is lost.
 public final class Signal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var nextID = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
 
     private let state = Mutex(State())
@@ -13,15 +14,15 @@ public final class Signal: Sendable {
     public init() {}
 
     public func fire() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if let w = s.waiter {
-                s.waiter = nil
-                return w
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            if s.waiters.isEmpty {
+                s.pending = true
+                return []
             }
-            s.pending = true
-            return nil
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
         }
-        waiter?.resume()
+        for w in waiters { w.resume() }
     }
 
     /// Returns when fired, when `milliseconds` passed, or when the task is cancelled.
@@ -35,6 +36,10 @@ public final class Signal: Sendable {
     }
 
     private func waitForever() async {
+        let id = state.withLock { s -> Int in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
@@ -43,16 +48,13 @@ public final class Signal: Sendable {
                         return true
                     }
                     if Task.isCancelled { return true }
-                    s.waiter = c
+                    s.waiters[id] = c
                     return false
                 }
                 if resumeNow { c.resume() }
             }
         } onCancel: {
-            let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                defer { s.waiter = nil }
-                return s.waiter
-            }
+            let w = state.withLock { s in s.waiters.removeValue(forKey: id) }
             w?.resume()
         }
     }

@@ -157,22 +157,41 @@ public struct UplinkService: Service {
         return max(0, Millis(date: date) - now)
     }
 
-    func loop(deliver: (OutboxBatch) async -> Verdict) async {
+    /// Runs `uplink.max_in_flight` senders; each takes a batch no other sender holds.
+    func loop(deliver: @escaping @Sendable (OutboxBatch) async -> Verdict) async {
+        let claimed = Claims()
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<max(1, config.maxInFlight) {
+                group.addTask { await sender(deliver: deliver, claimed: claimed) }
+            }
+        }
+    }
+
+    final class Claims: Sendable {
+        let ids = Mutex<Set<String>>([])
+        func snapshot() -> Set<String> { ids.withLock { $0 } }
+        func claim(_ id: String) -> Bool { ids.withLock { $0.insert(id).inserted } }
+        func release(_ id: String) { _ = ids.withLock { $0.remove(id) } }
+    }
+
+    func sender(deliver: (OutboxBatch) async -> Verdict, claimed: Claims) async {
         var backoff = Backoff(initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs)
         var rng = SystemRandomNumberGenerator()
         while !Task.isCancelled {
             let batch: OutboxBatch?
             do {
-                batch = try store.nextBatch(max: config.batchMax, newBatchID: UUID().uuidString.lowercased(), now: clock())
+                batch = try store.nextBatch(max: config.batchMax, newBatchID: UUID().uuidString.lowercased(), now: clock(),
+                                            excluding: claimed.snapshot())
             } catch {
                 logger.error("uplink cannot read the outbox", metadata: ["error": "\(error)"])
                 await sleep(backoff.nextDelay(using: &rng))
                 continue
             }
-            guard let batch else {
+            guard let batch, claimed.claim(batch.batchID) else {
                 await wake.wait(milliseconds: config.flushIntervalMs)
                 continue
             }
+            defer { claimed.release(batch.batchID) }
             let meta: Logger.Metadata = ["uplink.batch_id": "\(batch.batchID)", "uplink.records": "\(batch.bodies.count)"]
             switch await deliver(batch) {
             case .accepted:

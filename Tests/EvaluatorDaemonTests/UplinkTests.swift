@@ -15,13 +15,14 @@ func makeRecords(_ n: Int, prefix: String = "r", bad: Set<Int> = []) -> [RatingR
 
 /// Runs the real UplinkService against `server` until `done()` or `seconds` pass.
 func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, requestTimeoutMs: Int64 = 2000, backoffMaxMs: Int64 = 300,
-               profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil, gzip: Bool = false,
+               profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil, gzip: Bool = false, maxInFlight: Int = 1,
                clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
                sleep: (@Sendable (Int64) async -> Void)? = nil, logs: LogCapture = LogCapture(),
                seconds: Double = 20, until done: @escaping () -> Bool) async -> Bool {
     var config = UplinkConfig(url: server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
                               requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000, profile: profile, signingKey: signingKey)
     config.gzip = gzip
+    config.maxInFlight = maxInFlight
     let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: Signal(), monitor: UplinkMonitor(),
                                 clock: clock, sleep: sleep ?? { try? await Task.sleep(for: .milliseconds($0)) })
     let task = Task { try await service.run() }
@@ -187,6 +188,42 @@ struct UplinkTests {
         #expect(req.gzipped)
         #expect(req.recordIDs.count == 200)
         #expect(Set(server.committed.withLock { $0 }).count == 200)
+    }
+
+    @Test("several batches in flight drain a backlog together, each record once")
+    func inFlight() async throws {
+        let store = try newStore()
+        try store.commit(records: makeRecords(1000))
+        let server = try ScriptedServer { _, _ in .hang(ms: 200) }
+        defer { server.stop() }
+        let start = Date()
+        #expect(await runUplink(store: store, server: server, batchMax: 50, maxInFlight: 4) { (try? store.backlogCount()) == 0 })
+        let elapsed = Date().timeIntervalSince(start)
+        let ids = server.committed.withLock { $0 }
+        #expect(ids.count == 1000 && Set(ids).count == 1000)
+        let times = server.requests.withLock { $0.map(\.at) }.sorted()
+        let overlapping = zip(times, times.dropFirst()).filter { $1.timeIntervalSince($0) < 0.1 }.count
+        #expect(overlapping >= 10, "requests overlap: \(overlapping) of \(times.count) started < 100 ms after another")
+        #expect(elapsed < 3.5, "20 batches × 200 ms in 4 lanes took \(elapsed) s")
+    }
+
+    @Test("Signal: one fire wakes every waiter; a fire with no waiter is remembered once")
+    func signal() async {
+        let signal = Signal()
+        let start = Date()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 { group.addTask { await signal.wait(milliseconds: 5000) } }
+            try? await Task.sleep(for: .milliseconds(100))
+            signal.fire()
+        }
+        #expect(Date().timeIntervalSince(start) < 2)
+        signal.fire()
+        let t = Date()
+        await signal.wait(milliseconds: 5000)
+        #expect(Date().timeIntervalSince(t) < 1, "the remembered fire")
+        let t2 = Date()
+        await signal.wait(milliseconds: 200)
+        #expect(Date().timeIntervalSince(t2) >= 0.19, "remembered once only")
     }
 
     @Test("Retry-After as seconds or an HTTP date; status classes", arguments: [
