@@ -116,6 +116,8 @@ public struct StatusView: Encodable, Sendable {
     public var started_at: String
     public var records: Int
     public var backlog: Int
+    /// Records the central store refused, set aside (`evaluatorctl pending --quarantined`).
+    public var quarantined: Int = 0
     public var last_upload_at: String?
     public var last_upload_error: String?
     public var uplink: String

@@ -356,12 +356,15 @@ public actor Gateway: EvaluationService {
         do {
             let up = uplinkMonitor.snapshot
             let lastSent = try store.lastSentAt()
-            return StatusView(
+            var view = StatusView(
                 gateway_id: config.gatewayID, region: config.region, started_at: startedAt.rfc3339,
                 records: try store.recordCount(), backlog: try store.backlogCount(),
                 last_upload_at: (up.lastSuccessAt ?? lastSent)?.rfc3339, last_upload_error: up.lastError,
-                uplink: config.uplink?.url ?? "none (records kept locally)", open_sessions: policy.sessions.count, pads: padViews()
+                uplink: config.uplink.map { $0.postgres != nil ? "postgres: \($0.postgres!.host):\($0.postgres!.port)/\($0.postgres!.database) table \($0.postgres!.table)" : $0.url } ?? "none (records kept locally)",
+                open_sessions: policy.sessions.count, pads: padViews()
             )
+            view.quarantined = try store.quarantinedCount()
+            return view
         } catch {
             throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
         }

@@ -45,12 +45,12 @@ public struct Backoff: Sendable {
         return min(maxMs, initialMs << shift)
     }
 
-    /// Records a failure and returns the delay to wait: uniform in [initial/2, ceiling].
+    /// Records a failure and returns the delay to wait: full jitter, uniform in [0, ceiling]
+    /// (so many gateways coming back after one outage do not retry in step).
     public mutating func nextDelay<R: RandomNumberGenerator>(using rng: inout R) -> Int64 {
         let ceiling = ceilingMs
         failures += 1
-        let floor = min(initialMs / 2, ceiling)
-        return Int64.random(in: floor...ceiling, using: &rng)
+        return Int64.random(in: 0...ceiling, using: &rng)
     }
 
     public mutating func reset() { failures = 0 }

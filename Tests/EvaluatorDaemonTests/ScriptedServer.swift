@@ -15,6 +15,8 @@ final class ScriptedServer: @unchecked Sendable {
         case answer(Int, headers: [String: String] = [:], commit: Bool)
         /// Read the request, then reset the connection (RST) without answering.
         case reset
+        /// Start a 200 answer, send half of its body, then reset the connection.
+        case resetMidBody
         /// Wait this long before answering 200 (and committing).
         case hang(ms: Int)
     }
@@ -126,6 +128,12 @@ final class ScriptedServer: @unchecked Sendable {
         case let .answer(status, headers, doCommit):
             if doCommit { commit() }
             answer(status, headers)
+        case .resetMidBody:
+            let text = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"accepted\": tr"
+            _ = text.utf8CString.withUnsafeBufferPointer { write(c, $0.baseAddress, $0.count - 1) }
+            usleep(50_000)
+            var l = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(c, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
         case .reset:
             var l = linger(l_onoff: 1, l_linger: 0)
             setsockopt(c, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
