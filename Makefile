@@ -47,3 +47,14 @@ test-vm: build
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 	python3 Tests/vm/run.py .build/debug
+
+# libFuzzer over the pure decoders (framed-68, evdev, hidraw); FUZZ_SECONDS each (default 60).
+.PHONY: fuzz
+fuzz:
+	bash Fuzz/run.sh
+
+# Crash harness: kill -9 the real daemon at random moments while presses stream in over a pty
+# and the uplink drains; FAULT_ROUNDS rounds (default 200).
+.PHONY: faults
+faults: build
+	python3 scripts/faults.py .build/debug
