@@ -58,3 +58,10 @@ fuzz:
 .PHONY: faults
 faults: build
 	python3 scripts/faults.py .build/debug
+
+# Benchmarks (never in make test). Part 1: decoder throughput, -O, from the pure sources.
+.PHONY: bench
+bench:
+	mkdir -p .build/bench
+	swiftc -O -parse-as-library -module-name EvaluatorProtocol Sources/EvaluatorProtocol/*.swift Bench/DecoderBench.swift -o .build/bench/decoders
+	.build/bench/decoders .build/bench/decoders.json
