@@ -7,14 +7,9 @@ APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl py
 
 all: build
 
-# Installs what is missing (as root, or through sudo when it is there).
+# Installs the Debian packages that are missing (as root, or through sudo when it is there).
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	bash scripts/ensure-packages.sh $(APT_PACKAGES)
 
 build: deps
 	$(SWIFT) build
@@ -40,12 +35,7 @@ VM_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static udev
 
 .PHONY: test-vm
 test-vm: build
-	@missing=""; for p in $(VM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	bash scripts/ensure-packages.sh $(VM_PACKAGES)
 	python3 Tests/vm/run.py .build/debug
 
 # libFuzzer over the pure decoders (framed-68, evdev, hidraw); FUZZ_SECONDS each (default 60).
