@@ -50,8 +50,11 @@ faults: build
 	python3 scripts/faults.py .build/debug
 
 # Benchmarks (never in make test). Part 1: decoder throughput, -O, from the pure sources.
+# Part 2: the release daemon from outside (latency, ingest, drain, idle, start-up) + a plot.
 .PHONY: bench
-bench:
+bench: release
 	mkdir -p .build/bench
 	swiftc -O -parse-as-library -module-name EvaluatorProtocol Sources/EvaluatorProtocol/*.swift Bench/DecoderBench.swift -o .build/bench/decoders
 	.build/bench/decoders .build/bench/decoders.json
+	python3 -c 'import matplotlib' 2>/dev/null || pip install -q matplotlib || true
+	python3 Bench/daemon_bench.py .build/release .build/bench

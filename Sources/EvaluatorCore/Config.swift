@@ -115,8 +115,35 @@ public struct PadConfig: Sendable, Hashable {
         PadConfig(source: .serial(bus: bus, address: address), keymap: keymap, grab: .off, reference: "\(bus)#\(address)")
     }
 
-    public var bus: String? { if case let .serial(b, _) = source { b } else { nil } }
-    public var address: UInt8? { if case let .serial(_, a) = source { a } else { nil } }
+    public var bus: String? {
+        switch source {
+        case let .serial(b, _): return b
+        default: return nil
+        }
+    }
+
+    public var address: UInt8? {
+        switch source {
+        case let .serial(_, a): return a
+        default: return nil
+        }
+    }
+
+    /// The configured node path of an explicit USB pad.
+    public var hidPath: String? {
+        switch source {
+        case let .hid(_, p): return p
+        default: return nil
+        }
+    }
+
+    /// The udev match of a USB pad found by udev.
+    public var udevMatch: DeviceMatch? {
+        switch source {
+        case let .udev(_, m): return m
+        default: return nil
+        }
+    }
 }
 
 public struct WindowConfig: Sendable, Hashable {
@@ -531,6 +558,9 @@ struct ConfigReader {
 extension ConfigReader {
     /// `pad = { bus, address, keymap }`, `{ evdev = PATH, keymap, grab }`, `{ hidraw = PATH, keymap }`
     /// or `{ match = { id_path | vendor, product, serial }, node = "evdev" | "hidraw", keymap, grab }`.
+    // The Swift 6.3.1 optimizer crashes on this function ("Found ownership error"): config
+    // reading is not hot, so it is compiled without optimization.
+    @_optimize(none)
     func readPad(_ pt: TOMLTable, path pp: [String], windowID: String, buses: [BusConfig], keymaps: [String: KeyMap],
                  windows: [WindowConfig], base: String) throws(ConfigError) -> PadConfig {
         try onlyKeys(pt, ["bus", "address", "keymap", "evdev", "hidraw", "match", "node", "grab"], pp)
@@ -559,7 +589,7 @@ extension ConfigReader {
                 throw fail(.invalid, pp + ["bus"], "no [[bus]] has id \"\(bus)\" (known: \(buses.map(\.id).joined(separator: ", ")))")
             }
             guard let address = try int(pt, "address", pp, range: 0...255) else { throw fail(.missing, pp + ["address"], "is required") }
-            if let other = windows.first(where: { $0.pad?.bus == bus && $0.pad?.address == UInt8(address) }) {
+            for other in windows where other.pad?.bus == bus && other.pad?.address == UInt8(address) {
                 throw fail(.invalid, pp + ["address"], "\(bus)#\(address) already belongs to window \"\(other.id)\"")
             }
             return .serial(bus: bus, address: UInt8(address), keymap: try keymap(default: KeyMap.framed68FourKey.name))
@@ -581,7 +611,7 @@ extension ConfigReader {
             }
             let nodeName = try string(pt, "node", pp) ?? "evdev"
             guard let node = HIDNode(rawValue: nodeName) else { throw fail(.invalid, pp + ["node"], "must be \"evdev\" or \"hidraw\"") }
-            if let other = windows.first(where: { if case .udev(_, m) = $0.pad?.source { true } else { false } }) {
+            for other in windows where other.pad?.udevMatch == m {
                 throw fail(.invalid, pp + ["match"], "the same match already belongs to window \"\(other.id)\"")
             }
             return PadConfig(source: .udev(node: node, match: m), keymap: km, grab: node == .evdev ? try grab() : .off, reference: "\(node.rawValue):\(windowID)")
@@ -589,7 +619,7 @@ extension ConfigReader {
         if pt["node"] != nil { throw fail(.invalid, pp + ["node"], "applies to match = { … } only") }
         let node: HIDNode = kinds[0] == "evdev" ? .evdev : .hidraw
         let devicePath = absolute(try string(pt, kinds[0], pp, required: true)!, base)
-        if let other = windows.first(where: { if case .hid(_, devicePath) = $0.pad?.source { true } else { false } }) {
+        for other in windows where other.pad?.hidPath == devicePath {
             throw fail(.invalid, pp + [kinds[0]], "\(devicePath) already belongs to window \"\(other.id)\"")
         }
         if node == .hidraw && pt["grab"] != nil { throw fail(.invalid, pp + ["grab"], "applies to evdev pads only (hidraw cannot be grabbed)") }

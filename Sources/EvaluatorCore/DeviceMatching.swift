@@ -92,7 +92,7 @@ public enum DeviceMatcher {
     /// Unconfigured devices that look like keypads (not bound to any window, not explicit paths).
     public static func unconfiguredKeypads(windows: [WindowConfig], devices: [UdevDevice]) -> [UdevDevice] {
         let bound = Set(bind(windows: windows, devices: devices).values.compactMap { if case let .bound(d) = $0 { d } else { nil } })
-        let explicit = Set(windows.compactMap { if case let .hid(_, p) = $0.pad?.source { p } else { nil } })
+        let explicit = Set(windows.compactMap { $0.pad?.hidPath })
         return devices.filter { d in
             d.looksLikeKeypad && !bound.contains(d.devnode) && !explicit.contains(d.devnode)
                 && !explicit.contains(where: { $0.hasSuffix(d.idPath.map { "\($0)-event-kbd" } ?? "\u{0}") })

@@ -35,6 +35,8 @@ public actor Gateway: EvaluationService {
     let makeID: @Sendable () -> String
     let uplinkWake: Signal
     let uplinkMonitor: UplinkMonitor
+    /// Fired when a session is saved, so the session clock can sleep until the next deadline.
+    public nonisolated let deadlinesChanged = Signal()
     let startedAt: Millis
     let registry: DeviceRegistry?
     private var policy: WindowSessions
@@ -99,6 +101,7 @@ public actor Gateway: EvaluationService {
         }
         for r in records { logRecord(r) }
         if !records.isEmpty { uplinkWake.fire() }
+        if !saves.isEmpty { deadlinesChanged.fire() }
         // Only now, with the records durable, talk to the pads.
         for d in decisions {
             switch d {

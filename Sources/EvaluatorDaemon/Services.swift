@@ -3,10 +3,12 @@ import EvaluatorDevices
 import EvaluatorProtocol
 import Foundation
 import Logging
+import EvaluatorUplink
 import ServiceLifecycle
 
 /// Ends sessions when their deadline passes (R5: a timed-out session yields `unrated`).
-/// Sleeps until the next deadline, at most a second; one short wake-up per second when idle.
+/// Sleeps until the next deadline; with no open session it sleeps until one is opened (no
+/// idle wake-ups), checking at least hourly.
 struct SessionClockService: Service {
     let gateway: Gateway
     let clock: @Sendable () -> Millis
@@ -16,8 +18,8 @@ struct SessionClockService: Service {
             while !Task.isCancelled {
                 let now = clock()
                 let next = await gateway.nextDeadline()
-                let wait = next.map { max(5, min(1000, $0 - now)) } ?? 1000
-                try? await Task.sleep(for: .milliseconds(wait))
+                let wait = next.map { max(5, min(3_600_000, $0 - now)) } ?? 3_600_000
+                await gateway.deadlinesChanged.wait(milliseconds: wait)
                 await gateway.tick()
             }
         }

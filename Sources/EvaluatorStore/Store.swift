@@ -132,6 +132,17 @@ public final class Store: Sendable {
                 CREATE INDEX record_pending ON record(bad DESC, seq) WHERE sent_at IS NULL AND quarantined_at IS NULL;
                 """)
         }
+        m.registerMigration("v3-pending-batch-index") { db in
+            // Finding the batch still in flight must not scan the records of every batch ever
+            // sent: index only batched records not yet accepted (a 1,000,000-record drain was
+            // quadratic without it). New batches are taken in `record_pending` order (INDEXED BY:
+            // the planner otherwise picks `record_batch` for `batch_id IS NULL` and sorts the
+            // whole backlog for every batch).
+            try db.execute(sql: """
+                CREATE INDEX record_batch_pending ON record(batch_id)
+                    WHERE batch_id IS NOT NULL AND sent_at IS NULL AND quarantined_at IS NULL;
+                """)
+        }
         return m
     }
 
@@ -271,7 +282,8 @@ public final class Store: Sendable {
                     """, arguments: [excluding.count + 1]).first { !excluding.contains($0) }
                 if batchID == nil {
                     let seqs = try Int64.fetchAll(db, sql: """
-                        SELECT seq FROM record WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL
+                        SELECT seq FROM record INDEXED BY record_pending
+                        WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL
                         ORDER BY bad DESC, seq LIMIT ?
                         """, arguments: [max])
                     guard !seqs.isEmpty else { return nil }

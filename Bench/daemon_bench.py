@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""make bench, part 2: the real evaluatord (release build) measured from outside, each figure
+next to its reference from the same run on the same box (issue 6):
+
+  press→ack on a pty           vs the frame's wire time at 9600 baud (10 bytes = 10.4 ms)
+  press→durable (= press→ack:  vs bare fsync latency of this disk
+   the ack follows the commit)
+  ingest, 64 pads on one bus   vs the sqlite3 CLI inserting the same rows in one transaction
+  start-up to READY            (sd_notify READY=1 on our own NOTIFY_SOCKET)
+  idle RSS and wake-ups/s      (8 pads attached, 60 s, /proc)
+  backlog drain                (BENCH_DRAIN records to a loopback receiver; peak RSS; acks meanwhile)
+
+Writes a table, .build/bench/daemon.json and .build/bench/latency-cdf.png."""
+import http.server, json, os, random, select, shutil, signal, socket, socketserver, sqlite3, statistics, subprocess, sys, tempfile, threading, time, tty, urllib.request, uuid
+
+bin_dir = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/release")
+out_dir = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else ".build/bench")
+PRESSES = int(os.environ.get("BENCH_PRESSES", "10000"))
+DRAIN = int(os.environ.get("BENCH_DRAIN", "1000000"))
+IDLE_S = int(os.environ.get("BENCH_IDLE_S", "60"))
+os.makedirs(out_dir, exist_ok=True)
+work = tempfile.mkdtemp(prefix="evaluatord-bench-", dir=os.environ.get("BENCH_DIR"))
+API = 18742
+results = {}
+
+def frame(addr, f, data):
+    body = bytes([addr, f]) + bytes(data)
+    return bytes([0xFF, 0x68, len(body), len(body), 0x68]) + body + bytes([sum(body) % 256, 0x16])
+
+def pct(xs, p):
+    xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    count = 0
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", 0)); self.rfile.read(n)
+        Receiver.count += 1
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+recv = Server(("127.0.0.1", 0), Receiver)
+threading.Thread(target=recv.serve_forever, daemon=True).start()
+
+def write_config(name, buses=1, pads_per_bus=1, uplink=False, batch_max=500):
+    text = f'[gateway]\nid = "bench"\nregion = "370211"\nstate_dir = "{work}/{name}"\n[api]\nlisten = "127.0.0.1:{API}"\n'
+    for b in range(buses):
+        text += f'[[bus]]\nid = "bus{b}"\nport = "{work}/pad{b}"\n'
+        for a in range(pads_per_bus):
+            text += f'[[window]]\nid = "W{b}_{a}"\ndepartment = "d"\npad = {{ bus = "bus{b}", address = {a} }}\n'
+    if uplink:
+        text += f'[uplink]\nurl = "http://127.0.0.1:{recv.server_address[1]}/r"\nbatch_max = {batch_max}\nflush_interval_ms = 1000\n'
+    path = f"{work}/{name}.toml"
+    open(path, "w").write(text)
+    return path
+
+def ptys(n):
+    out = []
+    for b in range(n):
+        m, s = os.openpty(); tty.setraw(s)
+        link = f"{work}/pad{b}"
+        if os.path.lexists(link): os.unlink(link)
+        os.symlink(os.ttyname(s), link)
+        out.append((m, s))
+    return out
+
+def start(config):
+    notify = f"{work}/notify.sock"
+    if os.path.exists(notify): os.unlink(notify)
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ns.bind(notify)
+    t0 = time.perf_counter()
+    env = dict(os.environ, NOTIFY_SOCKET=notify)
+    p = subprocess.Popen([f"{bin_dir}/evaluatord", "--config", config, "--log-level", "error"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=open(f"{work}/daemon.log", "ab"))
+    ns.settimeout(30)
+    ready_ms = None
+    while True:
+        msg = ns.recv(4096).decode()
+        if "READY=1" in msg:
+            ready_ms = (time.perf_counter() - t0) * 1000; break
+    ns.close()
+    return p, ready_ms
+
+def wait_acks(master, want_count, timeout=5):
+    buf = b""; n = 0; end = time.time() + timeout
+    while n < want_count and time.time() < end:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if r:
+            buf += os.read(master, 65536)
+            n = buf.count(b"\x16\xff") + (1 if buf.endswith(b"\x16") else 0)
+    return n
+
+def rss_kb(pid, field="VmRSS"):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"): return int(line.split()[1])
+    return 0
+
+def switches(pid):
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            for line in open(f"/proc/{pid}/task/{tid}/status"):
+                if "ctxt_switches" in line: total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+# --- 1. bare fsync on this disk -------------------------------------------------------------
+fs = []
+fd = os.open(f"{work}/fsync.bin", os.O_WRONLY | os.O_CREAT, 0o600)
+for i in range(1000):
+    os.pwrite(fd, os.urandom(4096), (i % 16) * 4096)
+    t = time.perf_counter(); os.fsync(fd); fs.append((time.perf_counter() - t) * 1000)
+os.close(fd)
+results["bare_fsync_ms"] = {"p50": pct(fs, 50), "p99": pct(fs, 99), "max": max(fs)}
+
+# --- 2. press→ack latency, one pad --------------------------------------------------------
+(m, s), = ptys(1)
+cfg = write_config("latency")
+proc, ready = start(cfg)
+results["startup_to_ready_ms"] = ready
+time.sleep(0.5)
+lat = []
+key = 0
+for i in range(PRESSES):
+    key = (key + 1) % 4                      # a different key each time: no retransmit folding
+    press = frame(0, 0x11, [key]); ack = frame(0, 0x01, [key])
+    t = time.perf_counter()
+    os.write(m, press)
+    buf = b""
+    while ack not in buf:
+        r, _, _ = select.select([m], [], [], 2)
+        if not r: break
+        buf += os.read(m, 256)
+    lat.append((time.perf_counter() - t) * 1000)
+wire = 10 * 10 / 9600 * 1000                  # 10 bytes × 10 bits at 9600 baud
+results["press_to_ack_ms"] = {"n": len(lat), "p50": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat),
+                              "wire_ms": wire, "goal_p99_ms": wire + 5, "met": pct(lat, 99) <= wire + 5}
+results["press_to_durable_vs_fsync"] = {"p99_ms": pct(lat, 99), "fsync_p99_ms": pct(fs, 99),
+                                        "ratio": pct(lat, 99) / max(pct(fs, 99), 1e-6), "goal_ratio": 2.0,
+                                        "met": pct(lat, 99) <= 2 * pct(fs, 99)}
+proc.send_signal(signal.SIGTERM); proc.wait(); os.close(m); os.close(s)
+
+# --- 3. ingest across 64 pads on one bus ---------------------------------------------------
+(m, s), = ptys(1)
+cfg = write_config("ingest", pads_per_bus=64)
+proc, _ = start(cfg)
+time.sleep(0.5)
+N = int(os.environ.get("BENCH_INGEST", "20000"))
+acks = 0
+t0 = time.perf_counter()
+buf = b""
+sent = 0
+burst = 64
+while sent < N:
+    data = b"".join(frame(a, 0x11, [(sent // 64 + a) % 4]) for a in range(burst))
+    os.write(m, data); sent += burst
+    acks += wait_acks(m, burst, timeout=10)
+elapsed = time.perf_counter() - t0
+proc.send_signal(signal.SIGTERM); proc.wait(); os.close(m); os.close(s)
+db = sqlite3.connect(f"{work}/ingest/evaluatord.sqlite")
+stored = db.execute("SELECT COUNT(*) FROM record").fetchone()[0]
+db.close()
+# Reference: the sqlite3 CLI inserting the same number of rows in one transaction.
+ref_db = f"{work}/ref.sqlite"
+sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE r(id TEXT PRIMARY KEY, body TEXT);\nBEGIN;\n" + \
+      "".join(f"INSERT INTO r VALUES('{uuid.uuid4()}', '{{\"level\":\"satisfied\",\"n\":{i}}}');\n" for i in range(N)) + "COMMIT;\n"
+t = time.perf_counter(); subprocess.run(["sqlite3", ref_db], input=sql.encode(), check=True, stdout=subprocess.DEVNULL)
+ref_s = time.perf_counter() - t
+results["ingest_64_pads"] = {"presses": sent, "acked": acks, "stored": stored, "per_s": acks / elapsed, "goal_per_s": 20000,
+                             "met": acks / elapsed >= 20000 and acks == sent,
+                             "sqlite3_cli_rows_per_s_one_tx": N / ref_s}
+
+# --- 4. idle: 8 pads (8 buses) for IDLE_S seconds -------------------------------------------
+pairs = ptys(8)
+cfg = write_config("idle", buses=8)
+proc, _ = start(cfg)
+time.sleep(2)
+c0 = switches(proc.pid); time.sleep(IDLE_S); c1 = switches(proc.pid)
+results["idle_8_pads"] = {"seconds": IDLE_S, "rss_mb": rss_kb(proc.pid) / 1024, "wakeups_per_s": (c1 - c0) / IDLE_S,
+                          "goal_rss_mb": 30, "goal_wakeups_per_s": 1}
+proc.send_signal(signal.SIGTERM); proc.wait()
+for m, s in pairs: os.close(m); os.close(s)
+
+# --- 5. backlog drain ----------------------------------------------------------------------
+(m, s), = ptys(1)
+cfg = write_config("drain", uplink=False)
+proc, _ = start(cfg); proc.send_signal(signal.SIGTERM); proc.wait()    # create and migrate the store
+db = sqlite3.connect(f"{work}/drain/evaluatord.sqlite")
+body = '{"bad":false,"batch_case_ids":[],"case_id":"C","department":"d","flags":[],"gateway_id":"bench","key":1,"level":"basic","matter_code":null,"matter_name":null,"outcome":"no_case","pad":"bus0#0","pressed_at":"2026-11-22T00:00:00.000Z","prompted_at":null,"reason":null,"record_id":"%s","recorded_at":"2026-11-22T00:00:00.000Z","region":"370211","score":6,"session_id":null,"staff_id":null,"window_id":"W0_0"}'
+t = time.perf_counter()
+with db:
+    db.executemany("INSERT INTO record (record_id, window_id, case_id, outcome, level, bad, recorded_at, body) VALUES (?, 'W0_0', 'C', 'no_case', 'basic', 0, 0, ?)",
+                   ((rid, body % rid) for rid in (str(uuid.uuid4()) for _ in range(DRAIN))))
+db.close()
+fill_s = time.perf_counter() - t
+cfg = write_config("drain", uplink=True, batch_max=500)
+Receiver.count = 0
+proc, _ = start(cfg)
+t0 = time.perf_counter()
+peak = 0; drain_acks = []; key = 0
+while True:
+    peak = max(peak, rss_kb(proc.pid, "VmHWM"))
+    key = (key + 1) % 4
+    press = frame(0, 0x11, [key]); ack = frame(0, 0x01, [key])
+    t = time.perf_counter(); os.write(m, press); buf = b""
+    while ack not in buf:
+        r, _, _ = select.select([m], [], [], 2)
+        if not r: break
+        buf += os.read(m, 256)
+    drain_acks.append((time.perf_counter() - t) * 1000)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{API}/v1/status", timeout=5) as r:
+            if json.loads(r.read())["backlog"] == 0: break
+    except Exception:
+        pass
+    if time.perf_counter() - t0 > 600: break
+    time.sleep(0.1)
+drain_s = time.perf_counter() - t0
+results["backlog_drain"] = {"records": DRAIN, "seconds": drain_s, "peak_rss_mb": peak / 1024, "goal_seconds": 60, "goal_peak_rss_mb": 64,
+                            "acks_during_drain_p99_ms": pct(drain_acks, 99), "acks_during_drain_n": len(drain_acks), "batches": Receiver.count}
+proc.send_signal(signal.SIGTERM); proc.wait(); os.close(m); os.close(s)
+
+json.dump(results, open(f"{out_dir}/daemon.json", "w"), indent=2)
+r = results
+print(f"bare fsync               p50 {r['bare_fsync_ms']['p50']:.2f} ms  p99 {r['bare_fsync_ms']['p99']:.2f} ms  max {r['bare_fsync_ms']['max']:.2f} ms")
+a = r["press_to_ack_ms"]
+print(f"press→ack ({a['n']})       p50 {a['p50']:.2f} ms  p99 {a['p99']:.2f} ms  max {a['max']:.2f} ms   wire {a['wire_ms']:.1f} ms  goal p99 ≤ {a['goal_p99_ms']:.1f}: {'met' if a['met'] else 'NOT met'}")
+d = r["press_to_durable_vs_fsync"]
+print(f"press→durable p99 / fsync p99 = {d['ratio']:.2f}×  goal ≤ 2×: {'met' if d['met'] else 'NOT met'}")
+g = r["ingest_64_pads"]
+print(f"ingest 64 pads           {g['per_s']:.0f} presses/s ({g['acked']}/{g['presses']} acked, {g['stored']} stored)  goal ≥ 20000/s: {'met' if g['met'] else 'NOT met'}   sqlite3 CLI one tx: {g['sqlite3_cli_rows_per_s_one_tx']:.0f} rows/s")
+i = r["idle_8_pads"]
+print(f"idle 8 pads {i['seconds']} s        RSS {i['rss_mb']:.1f} MB (goal ≤ 30)  wake-ups {i['wakeups_per_s']:.2f}/s (goal ≤ 1)")
+print(f"start-up to READY        {r['startup_to_ready_ms']:.0f} ms")
+b = r["backlog_drain"]
+print(f"drain {b['records']} records   {b['seconds']:.1f} s (goal ≤ 60)  peak RSS {b['peak_rss_mb']:.1f} MB (goal ≤ 64)  acks meanwhile p99 {b['acks_during_drain_p99_ms']:.2f} ms over {b['acks_during_drain_n']}")
+
+try:
+    import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, xs in [("press→ack (idle)", lat), ("press→ack during drain", drain_acks), ("bare fsync", fs)]:
+        xs = sorted(xs); ax.plot(xs, [k / len(xs) for k in range(1, len(xs) + 1)], label=name)
+    ax.axvline(wire, ls="--", c="gray", label="wire time 10.4 ms"); ax.axvline(wire + 5, ls=":", c="gray", label="goal p99")
+    ax.set_xscale("log"); ax.set_xlabel("ms"); ax.set_ylabel("fraction"); ax.set_title("evaluatord latency CDF"); ax.legend(); fig.tight_layout()
+    fig.savefig(f"{out_dir}/latency-cdf.png", dpi=100)
+    print(f"plot: {out_dir}/latency-cdf.png")
+except ImportError:
+    print("plot skipped: matplotlib is not installed (pip install matplotlib)")
+shutil.rmtree(work, ignore_errors=True)
