@@ -213,10 +213,15 @@ public actor Gateway: EvaluationService {
         }
     }
 
-    private func countPress(_ ref: String, at now: Millis) {
+    /// The box's local calendar day, for "presses today"; made once, not per press.
+    private let dayFormatter: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd"
-        let day = f.string(from: now.date)
+        return f
+    }()
+
+    private func countPress(_ ref: String, at now: Millis) {
+        let day = dayFormatter.string(from: now.date)
         var p = pads[ref] ?? PadState()
         if p.day != day {
             p.day = day

@@ -56,25 +56,38 @@ public struct ProfileRenderer: Sendable {
         }
     }
 
-    func format(_ ms: Millis) -> String {
-        if profile.timestampFormat == "rfc3339" { return ms.rfc3339 }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: profile.timeZone)
-        f.dateFormat = profile.timestampFormat
-        return f.string(from: ms.date)
-    }
+    /// Date formatters for one body: made once per batch, not once per record.
+    struct Clock {
+        let out: DateFormatter?
+        let rfc3339In: DateFormatter
 
-    static func parseRFC3339(_ s: String) -> Millis? {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
-        return f.date(from: s).map { Millis(date: $0) }
+        init(_ profile: UpstreamProfile) {
+            if profile.timestampFormat == "rfc3339" {
+                out = nil
+            } else {
+                let f = DateFormatter()
+                f.locale = Locale(identifier: "en_US_POSIX")
+                f.timeZone = TimeZone(identifier: profile.timeZone)
+                f.dateFormat = profile.timestampFormat
+                out = f
+            }
+            let p = DateFormatter()
+            p.locale = Locale(identifier: "en_US_POSIX")
+            p.timeZone = TimeZone(identifier: "UTC")
+            p.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+            rfc3339In = p
+        }
+
+        func format(_ ms: Millis) -> String { out.map { $0.string(from: ms.date) } ?? ms.rfc3339 }
+        func parse(_ s: String) -> Millis? { rfc3339In.date(from: s).map { Millis(date: $0) } }
     }
 
     /// One stored record (canonical JSON) in the profile's shape.
     public func record(_ stored: String) throws -> String {
+        try record(stored, clock: Clock(profile))
+    }
+
+    func record(_ stored: String, clock: Clock) throws -> String {
         guard let fields = profile.recordFields else { return stored }
         guard case let .object(r) = try JSONDecoder().decode(JSONValue.self, from: Data(stored.utf8)) else { return stored }
         var out: [String: JSONValue] = [:]
@@ -85,7 +98,7 @@ public struct ProfileRenderer: Sendable {
             case .levelCode:
                 if case let .string(l) = r["level"], let level = Level(rawValue: l), let code = profile.levels[level] { value = literal(code) } else { value = .null }
             case let .time(f):
-                if case let .string(t) = r[f], let ms = Self.parseRFC3339(t) { value = .string(format(ms)) } else { value = .null }
+                if case let .string(t) = r[f], let ms = clock.parse(t) { value = .string(clock.format(ms)) } else { value = .null }
             case let .literal(l): value = literal(l)
             case .now, .batchID, .gatewayID, .count: value = .null
             }
@@ -97,7 +110,8 @@ public struct ProfileRenderer: Sendable {
 
     /// The request body for a batch.
     public func body(batch: OutboxBatch, now: Millis) throws -> String {
-        let records = "[" + (try batch.bodies.map(record)).joined(separator: ",") + "]"
+        let clock = Clock(profile)
+        let records = "[" + (try batch.bodies.map { try record($0, clock: clock) }).joined(separator: ",") + "]"
         guard let recordsKey = profile.recordsKey else { return records }
         var parts: [(String, String)] = [(recordsKey, records)]
         for (name, source) in profile.envelope {
@@ -106,7 +120,7 @@ public struct ProfileRenderer: Sendable {
             case .batchID: v = .string(batch.batchID)
             case .gatewayID: v = .string(gatewayID)
             case .count: v = .int(batch.bodies.count)
-            case .now: v = .string(format(now))
+            case .now: v = .string(clock.format(now))
             case let .literal(l): v = literal(l)
             case .field, .levelCode, .time: v = .null
             }
