@@ -10,7 +10,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 echo "== 1. a simulated pad (address 3) on a pty; it will press key 3 (非常满意) when prompted"
-"$BIN/evaluatorctl" simulate --link .demo/pad-bus1 --address 3 --key 3 --delay-ms 700 --answers 1 > .demo/pad.log 2>&1 &
+"$BIN/evaluatorctl" simulate --link .demo/pad-bus1 --address 3 --key 3 --delay-ms 700 > .demo/pad.log 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -L .demo/pad-bus1 ] && break; sleep 0.1; done
 
