@@ -46,8 +46,7 @@ struct HIDPadService: Service {
     }
 
     private func loop() async {
-        var delayMs: Int64 = 250
-        var lastOpenError: String?
+        var retry = OpenRetry(initialMs: 250, maxMs: 10_000)
         while !Task.isCancelled {
             guard let path = await currentPath() else { break }
             let baseMeta = meta(path)
@@ -55,17 +54,14 @@ struct HIDPadService: Service {
             do {
                 device = try InputDevice.open(path: path)
             } catch {
-                if error.description != lastOpenError {
+                if retry.failed(error) {
                     let hint = error.errno == .permissionDenied ? " (not accessible yet; udev may still be applying permissions, or add the service user to group 'input')" : ""
                     logger.warning("pad cannot be opened; retrying\(hint)", metadata: baseMeta.merging(["error": "\(error)"]) { $1 })
-                    lastOpenError = error.description
                 }
-                try? await Task.sleep(for: .milliseconds(delayMs))
-                delayMs = min(delayMs * 2, 10_000)
+                await retry.wait()
                 continue
             }
-            lastOpenError = nil
-            delayMs = 250
+            retry.succeeded()
             var meta = baseMeta
             if device.isCharacterDevice, let idPath = Udev.properties(ofDeviceNode: path)?["ID_PATH"] {
                 meta["id_path"] = "\(idPath)"

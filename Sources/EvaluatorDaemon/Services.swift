@@ -39,31 +39,27 @@ struct SerialBusService: Service {
     }
 
     private func loop() async {
-        var delayMs: Int64 = 1000
-        var lastOpenError: String?
+        var retry = OpenRetry(initialMs: 1000, maxMs: 30_000)
         let meta: Logger.Metadata = ["bus": "\(bus.id)", "path": "\(bus.port)", "baud": "\(bus.baud)"]
         while !Task.isCancelled {
             let port: SerialPort
             do {
                 port = try SerialPort.open(path: bus.port, baud: bus.baud)
             } catch {
-                if error.description != lastOpenError {
+                if retry.failed(error) {
                     logger.warning("bus port cannot be opened; retrying with backoff", metadata: meta.merging(["error": "\(error)"]) { $1 })
-                    lastOpenError = error.description
                 }
-                try? await Task.sleep(for: .milliseconds(delayMs))
-                delayMs = min(delayMs * 2, 30_000)
+                await retry.wait()
                 continue
             }
-            lastOpenError = nil
-            delayMs = 1000
+            retry.succeeded()
             let reader: DescriptorReader
             do {
                 reader = try DescriptorReader(fd: port.fd, path: bus.port)
             } catch {
                 logger.error("cannot start reading bus port", metadata: meta.merging(["error": "\(error)"]) { $1 })
                 port.close()
-                try? await Task.sleep(for: .milliseconds(delayMs))
+                await retry.wait()
                 continue
             }
             await gateway.busAttached(bus.id, port: port)
@@ -92,7 +88,7 @@ struct SerialBusService: Service {
             port.close()
             if Task.isCancelled { break }
             logger.notice("bus detached", metadata: meta)
-            try? await Task.sleep(for: .milliseconds(delayMs))
+            await retry.wait()
         }
     }
 }
