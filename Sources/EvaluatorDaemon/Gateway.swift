@@ -69,54 +69,156 @@ public actor Gateway: EvaluationService {
         }
     }
 
-    // MARK: Applying decisions
+    // MARK: Applying decisions (group commit)
 
-    /// Runs one event through the policy and applies the result. If the commit fails, the
-    /// policy is put back as it was and nothing is acknowledged: the pad will send again.
+    /// What to do for one event once its group is durable: talk to the pads, count the press.
+    private struct AfterCommit {
+        var decisions: [Decision]
+        var records: [RatingRecord]
+        /// The pad whose press this was: counted once acked, charged an error if the commit fails.
+        var pad: String?
+        var countOnlyFirstAck: Bool
+        var at: Millis
+    }
+
+    /// Events whose store changes are committed together, in arrival order, in one transaction.
+    private struct CommitGroup {
+        /// The policy before the group's first event: put back if the commit fails.
+        var before: WindowSessions
+        var changes: [StoreChange] = []
+        var after: [AfterCommit] = []
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+    }
+
+    /// Events applied to the policy, not committed yet. They are committed as soon as the
+    /// commit in flight (if any) is done: one fsync for all the presses that arrived meanwhile.
+    private var pending: CommitGroup?
+    private var inFlight: CommitGroup?
+    /// Group commits made and events they carried, for status and the benchmark.
+    public private(set) var commitStats = (groups: 0, events: 0)
+
+    /// Runs one event through the policy and queues its store changes for the next group
+    /// commit. Pads are prompted or acknowledged only after that commit is durable (R7); if it
+    /// fails, the policy is put back as it was before the group and nothing in it is
+    /// acknowledged: the pads send again.
     @discardableResult
-    private func apply(_ event: SessionEvent) throws(StoreError) -> [Decision] {
-        let before = policy
+    private func apply(_ event: SessionEvent, pad: String? = nil, countOnlyFirstAck: Bool = false) -> [Decision] {
+        if pending == nil { pending = CommitGroup(before: policy) }
         let decisions = policy.handle(event)
         let now = clock()
-        var records: [RatingRecord] = []
-        var saves: [Session] = []
-        var removes: [String] = []
+        var change = StoreChange()
         for d in decisions {
             switch d {
             case let .record(draft):
-                records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
-            case let .saveSession(s): saves.append(s)
-            case let .removeSession(id): removes.append(id)
+                change.records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
+            case let .saveSession(s): change.saveSessions.append(s)
+            case let .removeSession(id): change.removeSessions.append(id)
             default: break
             }
         }
-        if !records.isEmpty || !saves.isEmpty || !removes.isEmpty {
-            do {
-                try store.commit(records: records, saveSessions: saves, removeSessions: removes)
-            } catch {
-                policy = before
-                logger.error("store cannot write; nothing acknowledged", metadata: ["error": "\(error)", "store.path": "\(store.path)"])
-                throw error
+        if !change.isEmpty { pending!.changes.append(change) }
+        pending!.after.append(AfterCommit(decisions: decisions, records: change.records, pad: pad, countOnlyFirstAck: countOnlyFirstAck, at: now))
+        if inFlight == nil { Task { await self.commitPending() } }
+        return decisions
+    }
+
+    /// Applies an event and waits until it is durable (the API answers only then).
+    private func applyAndWait(_ event: SessionEvent) async throws(StoreError) -> [Decision] {
+        let decisions = apply(event)
+        do {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                pending!.waiters.append(c) // set by `apply` just above, in the same turn of the actor
             }
-        }
-        for r in records { logRecord(r) }
-        if !records.isEmpty { uplinkWake.fire() }
-        if !saves.isEmpty { deadlinesChanged.fire() }
-        // Only now, with the records durable, talk to the pads.
-        for d in decisions {
-            switch d {
-            case let .prompt(windowID): prompt(windowID: windowID)
-            case let .ack(pad, key, repeated): ack(pad: pad, key: key, repeated: repeated)
-            case let .unknownKey(pad, key):
-                if loggedUnknownKeys.insert("\(pad)/\(key)").inserted {
-                    logger.warning("unknown key ignored (logged once per key)", metadata: ["pad": "\(pad)", "key": "\(key)"])
-                }
-            case let .strayReason(pad, key, reason):
-                logger.notice("reason key with no bad rating waiting for it; ignored", metadata: ["pad": "\(pad)", "key": "\(key)", "reason": "\(reason)"])
-            default: break
-            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(code: .write, path: store.path, message: "\(error)")
         }
         return decisions
+    }
+
+    /// Commits the pending group, then the one that gathered meanwhile, until none is left.
+    private func commitPending() async {
+        while inFlight == nil, let group = pending {
+            pending = nil
+            inFlight = group
+            var failure: StoreError?
+            let changes = group.changes
+            if !changes.isEmpty {
+                do { try await store.commitAsync(changes) } catch { failure = error }
+            }
+            inFlight = nil
+            if failure == nil, !changes.isEmpty {
+                commitStats.groups += 1
+                commitStats.events += changes.count
+            }
+            if let failure {
+                // Everything applied since the group began is undone, the group that gathered
+                // meanwhile included: it was applied on top of this one.
+                policy = group.before
+                var failed = [group]
+                if let later = pending { failed.append(later) }
+                pending = nil
+                logger.error("store cannot write; nothing acknowledged", metadata: [
+                    "error": "\(failure)", "store.path": "\(store.path)",
+                    "events": "\(failed.reduce(0) { $0 + $1.after.count })",
+                ])
+                for g in failed {
+                    for a in g.after { if let pad = a.pad { pads[pad, default: PadState()].errors += 1 } }
+                    for w in g.waiters { w.resume(throwing: failure) }
+                }
+                return
+            }
+            finish(group)
+        }
+    }
+
+    /// The group is durable: log its records, wake the uplink and the session clock, talk to
+    /// the pads, answer the API.
+    private func finish(_ group: CommitGroup) {
+        var wroteRecords = false
+        var savedSessions = false
+        for change in group.changes {
+            wroteRecords = wroteRecords || !change.records.isEmpty
+            savedSessions = savedSessions || !change.saveSessions.isEmpty
+        }
+        for a in group.after { for r in a.records { logRecord(r) } }
+        if wroteRecords { uplinkWake.fire() }
+        if savedSessions { deadlinesChanged.fire() }
+        for a in group.after {
+            var acked = false
+            for d in a.decisions {
+                switch d {
+                case let .prompt(windowID): prompt(windowID: windowID)
+                case let .ack(pad, key, repeated):
+                    ack(pad: pad, key: key, repeated: repeated)
+                    if !repeated { acked = true }
+                case let .unknownKey(pad, key):
+                    if loggedUnknownKeys.insert("\(pad)/\(key)").inserted {
+                        logger.warning("unknown key ignored (logged once per key)", metadata: ["pad": "\(pad)", "key": "\(key)"])
+                    }
+                case let .strayReason(pad, key, reason):
+                    logger.notice("reason key with no bad rating waiting for it; ignored", metadata: ["pad": "\(pad)", "key": "\(key)", "reason": "\(reason)"])
+                default: break
+                }
+            }
+            if let pad = a.pad, acked || !a.countOnlyFirstAck { countPress(pad, at: a.at) }
+        }
+        for w in group.waiters { w.resume() }
+    }
+
+    /// True while a record rating one of these cases waits for its commit (R3: an API request
+    /// for such a case must not slip in before the store shows it rated).
+    private func uncommittedRating(among caseIDs: [String]) -> String? {
+        let wanted = Set(caseIDs)
+        for group in [inFlight, pending].compactMap({ $0 }) {
+            for change in group.changes {
+                for r in change.records where r.draft.outcome == .rated {
+                    if let hit = ([r.draft.caseID].compactMap { $0 } + r.draft.batchCaseIDs).first(where: wanted.contains) { return hit }
+                }
+            }
+        }
+        return nil
     }
 
     private func logRecord(_ r: RatingRecord) {
@@ -168,6 +270,12 @@ public actor Gateway: EvaluationService {
         buses[busID]?.port = nil
     }
 
+    /// The valid frames of one read from a bus, handled in one turn of the actor: presses that
+    /// arrive together are committed together.
+    public func handleFrames(bus: String, frames: [Framed68Frame]) {
+        for frame in frames { handleFrame(bus: bus, frame: frame) }
+    }
+
     /// A valid frame arrived on a bus.
     public func handleFrame(bus: String, frame: Framed68Frame) {
         guard let key = frame.pressedKey else {
@@ -177,15 +285,7 @@ public actor Gateway: EvaluationService {
         let padRef = "\(bus)#\(frame.address)"
         let window = config.window(bus: bus, address: frame.address)
         let level = window?.pad?.keymap.level(forKey: Int(key)) ?? KeyMap.framed68FourKey.level(forKey: Int(key))
-        let now = clock()
-        do {
-            let decisions = try apply(.press(windowID: window?.id, pad: padRef, key: Int(key), level: level, at: now))
-            if decisions.contains(where: { if case .ack(_, _, false) = $0 { true } else { false } }) {
-                countPress(padRef, at: now)
-            }
-        } catch {
-            pads[padRef, default: PadState()].errors += 1
-        }
+        apply(.press(windowID: window?.id, pad: padRef, key: Int(key), level: level, at: clock()), pad: padRef, countOnlyFirstAck: true)
     }
 
     /// A USB HID pad (evdev or hidraw) reported a key-down, as a Linux key code.
@@ -203,14 +303,8 @@ public actor Gateway: EvaluationService {
             }
             return
         }
-        let now = clock()
-        do {
-            try apply(.keyPress(windowID: windowID, pad: pad.reference, key: key, level: level, reason: reason,
-                                holdsReasons: pad.keymap.hasReasonKeys, at: now))
-            countPress(pad.reference, at: now)
-        } catch {
-            pads[pad.reference, default: PadState()].errors += 1
-        }
+        apply(.keyPress(windowID: windowID, pad: pad.reference, key: key, level: level, reason: reason,
+                        holdsReasons: pad.keymap.hasReasonKeys, at: clock()), pad: pad.reference)
     }
 
     /// The box's local calendar day, for "presses today"; made once, not per press.
@@ -255,7 +349,7 @@ public actor Gateway: EvaluationService {
     public func tick() {
         let now = clock()
         guard let d = policy.nextDeadline, d <= now else { return }
-        _ = try? apply(.tick(at: now))
+        apply(.tick(at: now))
     }
 
     // MARK: EvaluationService (the API)
@@ -264,7 +358,7 @@ public actor Gateway: EvaluationService {
         guard config.windows.contains(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
         let rated: String?
         do {
-            rated = try store.firstRatedCase(among: request.allCaseIDs)
+            rated = try uncommittedRating(among: request.allCaseIDs) ?? store.firstRatedCase(among: request.allCaseIDs)
         } catch {
             throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
         }
@@ -273,7 +367,7 @@ public actor Gateway: EvaluationService {
         }
         let decisions: [Decision]
         do {
-            decisions = try apply(.open(windowID: windowID, sessionID: makeID(), request: request, at: clock()))
+            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, at: clock()))
         } catch {
             throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
         }
@@ -298,7 +392,7 @@ public actor Gateway: EvaluationService {
         guard config.windows.contains(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
         let decisions: [Decision]
         do {
-            decisions = try apply(.cancel(windowID: windowID, at: clock()))
+            decisions = try await applyAndWait(.cancel(windowID: windowID, at: clock()))
         } catch {
             throw APIFailure(status: 503, code: "store_unavailable", message: "\(error)")
         }

@@ -68,9 +68,8 @@ struct SerialBusService: Service {
             var reported: [Framed68Discard: Int] = [:]
             do {
                 for try await chunk in reader.stream {
-                    for frame in decoder.decode(chunk) {
-                        await gateway.handleFrame(bus: bus.id, frame: frame)
-                    }
+                    let frames = decoder.decode(chunk)
+                    if !frames.isEmpty { await gateway.handleFrames(bus: bus.id, frames: frames) }
                     if decoder.discarded != reported {
                         var delta: [String] = []
                         for (reason, count) in decoder.discarded.sorted(by: { "\($0.key)" < "\($1.key)" }) where count != reported[reason] {

@@ -9,6 +9,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var message: String
     public var description: String { "\(path): \(message)" }
+
+    public init(code: Code, path: String, message: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+    }
 }
 
 /// A batch of records on its way to the central store. Its id is the `Idempotency-Key`; once
@@ -26,6 +32,21 @@ public struct OutboxBatch: Sendable, Hashable {
         self.bodies = bodies
         self.attempts = attempts
     }
+}
+
+/// What one event changes in the store: records written, sessions saved and removed.
+public struct StoreChange: Sendable {
+    public var records: [RatingRecord]
+    public var saveSessions: [Session]
+    public var removeSessions: [String]
+
+    public init(records: [RatingRecord] = [], saveSessions: [Session] = [], removeSessions: [String] = []) {
+        self.records = records
+        self.saveSessions = saveSessions
+        self.removeSessions = removeSessions
+    }
+
+    public var isEmpty: Bool { records.isEmpty && saveSessions.isEmpty && removeSessions.isEmpty }
 }
 
 public struct StoredRecordSummary: Sendable, Hashable {
@@ -174,34 +195,56 @@ public final class Store: Sendable {
 
     /// Commits records and session changes in one durable transaction.
     public func commit(records: [RatingRecord], saveSessions: [Session] = [], removeSessions: [String] = []) throws(StoreError) {
+        try commit([StoreChange(records: records, saveSessions: saveSessions, removeSessions: removeSessions)])
+    }
+
+    /// Commits several events' changes, in order, in one durable transaction (group commit:
+    /// one fsync for every press that arrived while the previous commit was being fsynced).
+    public func commit(_ changes: [StoreChange]) throws(StoreError) {
         do {
-            let encoder = JSONEncoder()
-            try db.write { db in
-                for r in records {
-                    try db.execute(sql: """
-                        INSERT INTO record (record_id, window_id, case_id, outcome, level, bad, recorded_at, body)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
-                                         r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, r.jsonString()])
-                    if r.draft.outcome == .rated, let caseID = r.draft.caseID {
-                        for id in [caseID] + r.draft.batchCaseIDs {
-                            try db.execute(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)",
-                                           arguments: [id, r.recordID])
-                        }
-                    }
-                }
-                for id in removeSessions {
-                    try db.execute(sql: "DELETE FROM open_session WHERE session_id = ?", arguments: [id])
-                }
-                for s in saveSessions {
-                    let body = String(decoding: try encoder.encode(s), as: UTF8.self)
-                    try db.execute(sql: "DELETE FROM open_session WHERE window_id = ? AND session_id != ?", arguments: [s.windowID, s.sessionID])
-                    try db.execute(sql: "INSERT OR REPLACE INTO open_session (session_id, window_id, body) VALUES (?, ?, ?)",
-                                   arguments: [s.sessionID, s.windowID, body])
-                }
-            }
+            try db.write { db in try Self.apply(changes, db) }
         } catch {
             throw StoreError(code: .write, path: path, message: "commit failed: \(error)")
+        }
+    }
+
+    /// As `commit(_:)`, but waits without holding a thread: the write runs on the store's
+    /// writer queue while the caller (the gateway actor) takes the next events.
+    public func commitAsync(_ changes: [StoreChange]) async throws(StoreError) {
+        do {
+            try await db.write { db in try Self.apply(changes, db) }
+        } catch {
+            throw StoreError(code: .write, path: path, message: "commit failed: \(error)")
+        }
+    }
+
+    private static func apply(_ changes: [StoreChange], _ db: Database) throws {
+        let encoder = JSONEncoder()
+        let insertRecord = try db.cachedStatement(sql: """
+            INSERT INTO record (record_id, window_id, case_id, outcome, level, bad, recorded_at, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for change in changes {
+            for r in change.records {
+                try insertRecord.execute(arguments: [r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
+                                                     r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, r.jsonString()])
+                if r.draft.outcome == .rated, let caseID = r.draft.caseID {
+                    for id in [caseID] + r.draft.batchCaseIDs {
+                        try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")
+                            .execute(arguments: [id, r.recordID])
+                    }
+                }
+            }
+            for id in change.removeSessions {
+                try db.cachedStatement(sql: "DELETE FROM open_session WHERE session_id = ?").execute(arguments: [id])
+            }
+            for s in change.saveSessions {
+                let body = String(decoding: try encoder.encode(s), as: UTF8.self)
+                try db.cachedStatement(sql: "DELETE FROM open_session WHERE window_id = ? AND session_id != ?")
+                    .execute(arguments: [s.windowID, s.sessionID])
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO open_session (session_id, window_id, body) VALUES (?, ?, ?)")
+                    .execute(arguments: [s.sessionID, s.windowID, body])
+            }
         }
     }
 

@@ -55,6 +55,27 @@ struct StoreTests {
         #expect(try store.firstRatedCase(among: ["C1", "C2"]) == nil)
     }
 
+    @Test("group commit: several events' changes apply in their order, in one transaction")
+    func groupCommitOrder() async throws {
+        let store = try Store(path: tempDir() + "/evaluatord.sqlite")
+        let open = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C1"), promptedAt: Millis(5), expiresAt: Millis(30_005))
+        let other = Session(sessionID: "s2", windowID: "W02", request: EvaluationRequest(caseID: "C2"), promptedAt: Millis(5), expiresAt: Millis(30_005))
+        // Event 1 opens s1, event 2 rates and ends it, event 3 opens s2: s1 must stay removed.
+        try await store.commitAsync([
+            StoreChange(saveSessions: [open]),
+            StoreChange(records: [record("r1", caseID: "C1")], removeSessions: ["s1"]),
+            StoreChange(saveSessions: [other]),
+        ])
+        #expect(try store.openSessions().map(\.sessionID) == ["s2"])
+        #expect(try store.firstRatedCase(among: ["C1"]) == "C1")
+        // A group with one bad change stores nothing of any of its events.
+        await #expect(throws: StoreError.self) {
+            try await store.commitAsync([StoreChange(records: [record("r2", caseID: "C3")]), StoreChange(records: [record("r1", caseID: "C4")])])
+        }
+        #expect(try store.recordCount() == 1)
+        #expect(try store.firstRatedCase(among: ["C3", "C4"]) == nil)
+    }
+
     @Test("a record id is stored once; a failing commit stores nothing of its transaction")
     func atomic() throws {
         let store = try Store(path: tempDir() + "/e.sqlite")

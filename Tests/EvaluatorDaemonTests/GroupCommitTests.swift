@@ -1,0 +1,62 @@
+import EvaluatorCore
+import EvaluatorDaemon
+import EvaluatorProtocol
+import Foundation
+import Testing
+
+/// 64 pads on one bus, all pressing at once (issue 6: ingest; R7: ack only after the commit).
+@Suite("group commit: presses that arrive together are committed together")
+struct GroupCommitTests {
+    func config(dir: String) throws -> GatewayConfig {
+        var text = """
+        [gateway]
+        id = "370211-test-01"
+        region = "370211"
+        state_dir = "\(dir)/state"
+        [api]
+        listen = "127.0.0.1:0"
+        [session]
+        retransmit_window_ms = 1500
+        [[bus]]
+        id = "bus1"
+        port = "\(dir)/pad-bus1"
+
+        """
+        for a in 0..<64 {
+            text += "[[window]]\nid = \"W\(a)\"\ndepartment = \"d\"\npad = { bus = \"bus1\", address = \(a) }\n"
+        }
+        return try GatewayConfig.parse(text, source: "group.toml")
+    }
+
+    @Test("64 presses in one write: each rates its own window's case once, each is acked, fewer commits than presses")
+    func burst() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: try config(dir: dir), logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
+        for a in 0..<64 {
+            #expect(try await daemon.request(.POST, "/v1/windows/W\(a)/evaluations", json: #"{"case_id": "G-\#(a)"}"#).0 == 201)
+            #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: UInt8(a)))
+        }
+        let before = await daemon.daemon.gateway.commitStats
+        pad.write((0..<64).flatMap { Framed68Frame.press(address: UInt8($0), key: UInt8($0 % 4)).encoded() })
+        var acks: [Framed68Frame] = []
+        while acks.count < 64, let f = await pad.nextFrame(timeoutMs: 3000) { acks.append(f) }
+        #expect(acks == (0..<64).map { Framed68Frame.ack(address: UInt8($0), key: UInt8($0 % 4)) }, "every press acked, in order")
+        let stats = await daemon.daemon.gateway.commitStats
+        print("group commit: 64 presses in \(stats.groups - before.groups) commit(s)")
+        #expect(stats.events - before.events == 64)
+        #expect(stats.groups - before.groups < 64, "presses that arrive together share commits")
+        let records = try daemon.daemon.store.recentRecords(limit: 200).filter { $0.outcome == "rated" }
+        #expect(records.count == 64)
+        #expect(Set(records.compactMap(\.caseID)) == Set((0..<64).map { "G-\($0)" }), "each case rated once, at its own window")
+        #expect(records.allSatisfy { $0.windowID == "W" + ($0.caseID?.dropFirst(2) ?? "") })
+        // A second evaluation for a case rated in that group is refused (R3).
+        let (status, body) = try await daemon.request(.POST, "/v1/windows/W1/evaluations", json: #"{"case_id": "G-5"}"#)
+        #expect(status == 409)
+        #expect((body["error"] as? [String: Any])?["code"] as? String == "already_rated")
+        await daemon.stop()
+        pad.close()
+    }
+}
