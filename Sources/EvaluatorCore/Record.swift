@@ -132,7 +132,37 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
     }
 
     /// Canonical JSON (sorted keys, no escaped slashes): what is stored and what is sent.
+    /// Written by hand in key order; byte for byte `encodedWithJSONEncoder()` (tested).
     public func jsonString() -> String {
+        let d = draft
+        var o = JSONText.Object()
+        o.bool("bad", d.isBad)
+        o.strings("batch_case_ids", d.batchCaseIDs)
+        o.string("case_id", d.caseID)
+        o.string("department", d.department)
+        o.strings("flags", d.flags.map(\.rawValue))
+        o.string("gateway_id", gatewayID)
+        o.int("key", d.key)
+        o.string("level", d.level?.rawValue)
+        o.string("matter_code", d.matterCode)
+        o.string("matter_name", d.matterName)
+        o.string("outcome", d.outcome.rawValue)
+        o.string("pad", d.pad)
+        o.string("pressed_at", d.pressedAt?.rfc3339)
+        o.string("prompted_at", d.promptedAt?.rfc3339)
+        o.string("reason", d.reason)
+        o.string("record_id", recordID)
+        o.string("recorded_at", recordedAt.rfc3339)
+        o.string("region", region)
+        o.int("score", d.score)
+        o.string("session_id", d.sessionID)
+        o.string("staff_id", d.staffID)
+        o.string("window_id", d.windowID)
+        return o.finish()
+    }
+
+    /// The same text through `JSONEncoder`: the reference the hand-written form is tested against.
+    public func encodedWithJSONEncoder() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a value of this shape cannot fail: only strings, numbers, bools and nulls.

@@ -24,8 +24,42 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
         try c.encode(value)
     }
 
-    /// RFC 3339 with milliseconds, UTC: `2026-11-22T08:30:00.123Z`.
+    /// RFC 3339 with milliseconds, UTC: `2026-11-22T08:30:00.123Z`. Civil date from the day
+    /// number (H. Hinnant's days_from_civil inverse), no libc or Foundation formatting: it is
+    /// on every stored record (tested against gmtime_r).
     public var rfc3339: String {
+        let secs = value >= 0 ? value / 1000 : (value - 999) / 1000
+        let ms = Int(value - secs * 1000)
+        var days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
+        let sod = Int(secs - days * 86_400)
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = Int(doy - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ v: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 0x30, count: width)
+            var v = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = UInt8(0x30 + v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: digits)
+        }
+        put(year, 4); out.append(0x2D); put(month, 2); out.append(0x2D); put(day, 2); out.append(0x54)
+        put(sod / 3600, 2); out.append(0x3A); put(sod / 60 % 60, 2); out.append(0x3A); put(sod % 60, 2)
+        out.append(0x2E); put(ms, 3); out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The libc form of `rfc3339`, the reference in tests.
+    public var rfc3339ViaGmtime: String {
         var t = time_t(value >= 0 ? value / 1000 : (value - 999) / 1000)
         let ms = Int(((value % 1000) + 1000) % 1000)
         var parts = tm()

@@ -307,15 +307,26 @@ public actor Gateway: EvaluationService {
                         holdsReasons: pad.keymap.hasReasonKeys, at: clock()), pad: pad.reference)
     }
 
-    /// The box's local calendar day, for "presses today"; made once, not per press.
+    /// The box's local calendar day, for "presses today": the formatter is made once, and
+    /// asked again only when a press falls outside the day last computed.
     private let dayFormatter: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd"
         return f
     }()
+    private var today: (start: Millis, end: Millis, name: String) = (Millis(0), Millis(0), "")
+
+    private func dayName(_ now: Millis) -> String {
+        if now < today.start || !(now < today.end) {
+            let interval = Calendar.current.dateInterval(of: .day, for: now.date)
+            today = (interval.map { Millis(date: $0.start) } ?? now, interval.map { Millis(date: $0.end) } ?? now + 1,
+                     dayFormatter.string(from: now.date))
+        }
+        return today.name
+    }
 
     private func countPress(_ ref: String, at now: Millis) {
-        let day = dayFormatter.string(from: now.date)
+        let day = dayName(now)
         var p = pads[ref] ?? PadState()
         if p.day != day {
             p.day = day

@@ -28,11 +28,7 @@ public indirect enum JSONValue: Sendable, Hashable, Decodable {
         }
     }
 
-    static func quote(_ s: String) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(s), as: UTF8.self)
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 }
 
 /// Renders a batch in an upstream profile, and signs it. Pure but for the clock value passed in.
