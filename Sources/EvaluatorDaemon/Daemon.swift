@@ -75,9 +75,9 @@ public struct Daemon: Sendable {
             if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
             address = .unixDomainSocket(path: path)
         }
-        let api = Application(
+        let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes),
-            configuration: .init(address: address, serverName: "evaluatord"),
+            address: address, logger: logger,
             onServerRunning: { [logger] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }
@@ -86,8 +86,7 @@ public struct Daemon: Sendable {
                 logger.notice("api listening; ready", metadata: ["api.listen": "\(bound)"])
                 SystemdNotify.send("READY=1\nSTATUS=listening on \(bound)")
                 await onReady(bound)
-            },
-            logger: logger
+            }
         )
         services.append(api)
         self.services = services

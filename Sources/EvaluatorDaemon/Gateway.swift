@@ -204,6 +204,7 @@ public actor Gateway: EvaluationService {
             }
             if let pad = a.pad, acked || !a.countOnlyFirstAck { countPress(pad, at: a.at) }
         }
+        flushOutgoing()
         for w in group.waiters { w.resume() }
     }
 
@@ -232,29 +233,41 @@ public actor Gateway: EvaluationService {
 
     // MARK: Pads
 
-    private func send(_ frame: Framed68Frame, bus: String, what: String) {
-        guard let port = buses[bus]?.port else {
-            logger.warning("cannot send to pad: bus not attached", metadata: ["bus": "\(bus)", "frame": "\(what)"])
-            return
+    /// Frames for the pads, gathered while a committed group is finished and written with one
+    /// write(2) per bus (64 acks after a 64-press group commit are one write, not 64).
+    private var outgoing: [String: [Framed68Frame]] = [:]
+
+    private func send(_ frame: Framed68Frame, bus: String) {
+        outgoing[bus, default: []].append(frame)
+    }
+
+    private func flushOutgoing() {
+        for (bus, frames) in outgoing.sorted(by: { $0.key < $1.key }) {
+            let what = { frames.map { "\($0)" }.joined(separator: ", ") }
+            guard let port = buses[bus]?.port else {
+                logger.warning("cannot send to pad: bus not attached", metadata: ["bus": "\(bus)", "frames": "\(what())"])
+                continue
+            }
+            do {
+                try port.write(frames.flatMap { $0.encoded() })
+            } catch {
+                buses[bus]?.errors += 1
+                logger.warning("write to bus failed", metadata: ["bus": "\(bus)", "frames": "\(what())", "error": "\(error)"])
+            }
         }
-        do {
-            try port.write(frame.encoded())
-        } catch {
-            buses[bus]?.errors += 1
-            logger.warning("write to bus failed", metadata: ["bus": "\(bus)", "frame": "\(what)", "error": "\(error)"])
-        }
+        outgoing = [:]
     }
 
     private func prompt(windowID: String) {
         guard let pad = config.windows.first(where: { $0.id == windowID })?.pad, let bus = pad.bus, let address = pad.address else {
             return // USB HID pads have no prompt channel.
         }
-        send(.startRating(address: address), bus: bus, what: "start-rating \(pad.reference)")
+        send(.startRating(address: address), bus: bus)
     }
 
     private func ack(pad: String, key: Int, repeated: Bool) {
         guard let (bus, address) = Self.splitPad(pad) else { return }
-        send(.ack(address: address, key: UInt8(truncatingIfNeeded: key)), bus: bus, what: "ack \(pad) key \(key)\(repeated ? " (repeat)" : "")")
+        send(.ack(address: address, key: UInt8(truncatingIfNeeded: key)), bus: bus)
     }
 
     static func splitPad(_ pad: String) -> (String, UInt8)? {

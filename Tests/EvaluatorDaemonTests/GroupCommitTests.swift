@@ -60,3 +60,12 @@ struct GroupCommitTests {
         pad.close()
     }
 }
+
+@Suite("API Date header without a once-a-second timer")
+struct HTTPDateTests {
+    @Test("IMF-fixdate as RFC 9110's example, and leap day")
+    func imfFixdate() {
+        #expect(HTTPDate.string(Date(timeIntervalSince1970: 784_111_777)) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.string(Date(timeIntervalSince1970: 1_709_251_199.9)) == "Thu, 29 Feb 2024 23:59:59 GMT")
+    }
+}
