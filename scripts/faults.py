@@ -67,9 +67,12 @@ def write_config(work, windows=(3,), uplink_url=None, retransmit_ms=1500, extra_
     open(path, "w").write(text)
     return path
 
+spawned = []
+
 def start(work, config, wait=True):
     p = subprocess.Popen([f"{bin_dir}/evaluatord", "--config", config, "--log-level", "error"],
                          stdout=subprocess.DEVNULL, stderr=open(f"{work}/daemon.log", "ab"))
+    spawned.append(p)
     if wait:
         for _ in range(500):
             if try_api("GET", "/healthz")[0] == 200: break
@@ -270,14 +273,17 @@ def serial_noise():
     for i in range(n):
         addr, key = i % 64, (i // 64 + i) % 4
         good = True
-        for b in press(addr, key):
+        data = press(addr, key)
+        for pos, b in enumerate(data):
             r = rng.random()
-            if r < 0.01: stream.append(b ^ rng.randrange(1, 256)); corrupted += 1; good = False
-            elif r < 0.02: dropped += 1; good = False
+            # Byte 0 is the FF wake-up byte, not part of the frame proper (framed-68.md): a frame
+            # that lost or garbled only its wake-up byte is still intact.
+            if r < 0.01: stream.append(b ^ rng.randrange(1, 256)); corrupted += 1; good = good and pos == 0
+            elif r < 0.02: dropped += 1; good = good and pos == 0
             else: stream.append(b)
             if rng.random() < 0.01:
                 stream += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 12))); inserted += 1
-                good = False   # garbage inside (or right after) the frame: it is not intact
+                if 0 < pos < len(data) - 1: good = False   # garbage inside the frame: it is not intact
         if good: intact[(addr, key)] += 1
     # Written in random-size pieces, at about line speed × 100, collecting acks meanwhile.
     off = 0
@@ -351,32 +357,45 @@ def disk():
             s, _ = try_api("POST", "/v1/windows/W03/evaluations", {"case_id": case})
             pad.write(press(3, key)); sent += 1
             got = pad.wait_for(ack(3, key), timeout)
-            if got: acked += 1; acked_cases.append(case)
-            return s, case, key, got
+            if got: acked += 1
+            if got and s == 201: acked_cases.append(case)
+            return got
         for _ in range(5): one()
-        # Fill the file system; keep pressing until the store cannot commit.
-        with open(f"{state}/filler", "wb") as f:
-            try:
-                while True: f.write(b"\xab" * 65536); f.flush()
-            except OSError: pass
-        refused_open = 0; unacked_full = None
-        for _ in range(200):
-            s, case, key, got = one(1)
-            if s != 201: refused_open += 1
-            if got: acked_full += 1
-            elif s == 201: unacked_full = (case, key); break
+        # An evaluation is open; then the file system fills up.
+        p.n += 1; full_case = f"D-{p.n}"     # (no key drawn: the next press must differ from the last one)
+        opened = try_api("POST", "/v1/windows/W03/evaluations", {"case_id": full_case})[0] == 201
+        fd = os.open(f"{state}/filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"\xab" * 65536) > 0: pass
+        except OSError: pass
+        os.close(fd)
+        # Press until one press cannot be committed (the WAL may still have room for a few):
+        # the first press rates the case, later ones are extra presses; each has its own record.
+        unacked_full = None
+        for i in range(200):
+            _, key = p.next()
+            pad.write(press(3, key)); sent += 1
+            if pad.wait_for(ack(3, key), 1):
+                acked += 1; acked_full += 1
+                if i == 0: acked_cases.append(full_case)
+            else:
+                unacked_full = (i, key); break
         log = open(f"{work}/daemon.log", errors="replace").read()
         said_why = "store cannot write" in log
         os.unlink(f"{state}/filler")
         recovered = False
         if unacked_full:   # the pad retransmits its unacknowledged press; now it is acked
-            case, key = unacked_full
+            i, key = unacked_full
             for _ in range(6):
-                pad.write(press(3, key))
-                if pad.wait_for(ack(3, key), 0.5): recovered = True; acked += 1; acked_cases.append(case); break
+                pad.write(press(3, key)); sent += 1
+                if pad.wait_for(ack(3, key), 0.5):
+                    recovered = True; acked += 1
+                    if i == 0: acked_cases.append(full_case)
+                    break
         for _ in range(3): one()
         stop(proc); pad.close()
         rated = collections.Counter(r[0] for r in db_rows(state, "SELECT case_id FROM record WHERE outcome = 'rated'"))
+        records = db_rows(state, "SELECT COUNT(*) FROM record WHERE body LIKE '%\"pad\":\"bus1#3\"%'")[0][0]
         missing = [c for c in acked_cases if c not in rated]; twice = [c for c, k in rated.items() if k > 1]
         integrity = db_rows(state, "PRAGMA integrity_check")[0][0]
         # Read-only state folder: the daemon must refuse to start and name the path.
@@ -387,12 +406,15 @@ def disk():
         tail = open(f"{work}/daemon.log", errors="replace").read()[-2000:]
         refused_ro = rc not in (0, "still running") and state in tail
         subprocess.run(["mount", "-o", "remount,rw", state], check=True)
-        ok = (unacked_full is not None and recovered and said_why and not missing and not twice and integrity == "ok" and refused_ro)
-        report("disk", ok, sent=sent, acked=acked, acked_while_filling=acked_full, opens_refused_while_full=refused_open,
-               stored=sum(rated.values()), acked_missing_in_store=len(missing), rated_twice=len(twice),
+        ok = (opened and unacked_full is not None and recovered and said_why and not missing and not twice and records == acked
+              and integrity == "ok" and refused_ro)
+        report("disk", ok, frames_sent=sent, acked=acked, acked_while_filling=acked_full, press_records_stored=records,
+               rated=sum(rated.values()), acked_missing_in_store=len(missing), rated_twice=len(twice),
                unacked_while_full=int(unacked_full is not None), acked_after_space_freed=int(recovered), log_said_why=int(said_why),
                integrity=integrity, read_only_start_refused=int(refused_ro), read_only_exit=rc)
     finally:
+        if not (results and results[-1][0] == "disk" and results[-1][1]):   # keep the evidence
+            shutil.copytree(state, f"{work}/state-copy", dirs_exist_ok=True)
         subprocess.run(["umount", "-l", state], stderr=subprocess.DEVNULL)
 
 runners = {"kill-9": kill9, "uplink": uplink, "serial-noise": serial_noise, "node-vanish": node_vanish, "disk": disk}
@@ -403,6 +425,10 @@ for name in scenarios:
         runners[name]()
     except Exception as e:
         report(name, False, error=repr(e))
+    finally:   # a scenario that failed half-way leaves no daemon behind on the API port
+        for p in spawned:
+            if p.poll() is None: p.kill(); p.wait()
+        spawned.clear()
 passed = sum(1 for r in results if r[1])
 print(f"faults: {passed} passed, {len(results) - passed} failed")
 if passed == len(results): shutil.rmtree(root, ignore_errors=True)
