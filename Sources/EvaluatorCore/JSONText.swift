@@ -45,7 +45,7 @@ public enum JSONText {
         public private(set) var text = "{"
         private var lastKey: String?
 
-        public init() {}
+        public init() { text.reserveCapacity(640) }
 
         private mutating func key(_ k: String) {
             assert(lastKey.map { $0 < k } ?? true, "keys out of order: \(lastKey ?? "") then \(k)")

@@ -41,21 +41,22 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
         let day = Int(doy - (153 * mp + 2) / 5 + 1)
         let month = Int(mp < 10 ? mp + 3 : mp - 9)
         let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
-            var v = v
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = UInt8(0x30 + v % 10)
-                v /= 10
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var i = 0
+            func put(_ v: Int, _ width: Int) {
+                var v = v
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    out[i + k] = UInt8(0x30 + v % 10)
+                    v /= 10
+                }
+                i += width
             }
-            out.append(contentsOf: digits)
+            func sep(_ c: UInt8) { out[i] = c; i += 1 }
+            put(year, 4); sep(0x2D); put(month, 2); sep(0x2D); put(day, 2); sep(0x54)
+            put(sod / 3600, 2); sep(0x3A); put(sod / 60 % 60, 2); sep(0x3A); put(sod % 60, 2)
+            sep(0x2E); put(ms, 3); sep(0x5A)
+            return i
         }
-        put(year, 4); out.append(0x2D); put(month, 2); out.append(0x2D); put(day, 2); out.append(0x54)
-        put(sod / 3600, 2); out.append(0x3A); put(sod / 60 % 60, 2); out.append(0x3A); put(sod % 60, 2)
-        out.append(0x2E); put(ms, 3); out.append(0x5A)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The libc form of `rfc3339`, the reference in tests.

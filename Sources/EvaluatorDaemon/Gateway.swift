@@ -48,7 +48,7 @@ public actor Gateway: EvaluationService {
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
         uplinkWake: Signal = Signal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
-        makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+        makeID: @escaping @Sendable () -> String = { RandomID.uuid() }
     ) throws(StoreError) {
         self.config = config
         self.store = store

@@ -180,7 +180,7 @@ public struct UplinkService: Service {
         while !Task.isCancelled {
             let batch: OutboxBatch?
             do {
-                batch = try store.nextBatch(max: config.batchMax, newBatchID: UUID().uuidString.lowercased(), now: clock(),
+                batch = try store.nextBatch(max: config.batchMax, newBatchID: RandomID.uuid(), now: clock(),
                                             excluding: claimed.snapshot())
             } catch {
                 logger.error("uplink cannot read the outbox", metadata: ["error": "\(error)"])
@@ -215,7 +215,7 @@ public struct UplinkService: Service {
                         logger.error("uplink: the central store refuses this record; quarantined (see `evaluatorctl pending --quarantined`, re-send with `evaluatorctl resend`)",
                                      metadata: meta.merging(["record_id": "\(batch.recordIDs.first ?? "-")", "uplink.error": "\(message)"]) { $1 })
                     } else {
-                        let halves = try store.split(batchID: batch.batchID, into: (UUID().uuidString.lowercased(), UUID().uuidString.lowercased()), now: clock())
+                        let halves = try store.split(batchID: batch.batchID, into: (RandomID.uuid(), RandomID.uuid()), now: clock())
                         logger.warning("uplink: batch refused; bisecting to find the record(s) it refuses",
                                        metadata: meta.merging(["uplink.error": "\(message)", "uplink.halves": "\(halves.map(\.recordIDs.count))"]) { $1 })
                     }
