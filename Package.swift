@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "evaluatord", targets: ["evaluatord"]),
         .executable(name: "evaluatorctl", targets: ["evaluatorctl"]),
+        // For the libFuzzer package in Fuzz/ (config loader, API bodies).
+        .library(name: "EvaluatorCore", targets: ["EvaluatorCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),

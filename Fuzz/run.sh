@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make fuzz: builds a libFuzzer binary per decoder (-sanitize=fuzzer,address) from the pure
-# protocol sources, seeds it from the shared fixtures and the protocol document's examples,
-# and runs each for FUZZ_SECONDS (default 60). Prints executions and findings per target.
+# make fuzz: builds a libFuzzer binary per target (-sanitize=fuzzer,address) — the decoders
+# from the pure protocol sources, the config loader and the API's JSON bodies through the
+# SwiftPM package in Fuzz/ — seeds each from the shared fixtures, the protocol document's
+# examples, Config/ and sample bodies, and runs each for FUZZ_SECONDS (default 60). Prints
+# executions and findings per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
@@ -30,6 +32,29 @@ for t in framed68:Framed68Fuzz evdev:EvdevFuzz hidraw:HidrawFuzz; do
   mkdir -p "$OUT/findings/$name"
   log="$OUT/$name.log"
   if "$OUT/$name" -max_total_time="$SECONDS_EACH" -timeout=5 -artifact_prefix="$OUT/findings/$name/" \
+       "$OUT/corpus/$name" > "$log" 2>&1; then result=ok; else result=FAILED; status=1; fi
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  [ -n "$execs" ] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')
+  findings=$(ls "$OUT/findings/$name" | wc -l)
+  summary+=("fuzz $name: $result, $execs executions in ${SECONDS_EACH}s, $findings findings")
+done
+# The config loader and the API's JSON bodies need the package's dependencies (TOMLKit,
+# Foundation's JSONDecoder): built with SwiftPM from Fuzz/Package.swift.
+mkdir -p "$OUT/corpus/config" "$OUT/corpus/api-body"
+cp Config/evaluatord.toml "$OUT/corpus/config/"
+for f in Config/profiles/*.toml; do cp "$f" "$OUT/corpus/config/profile-$(basename "$f")"; done
+printf '[gateway]\nid = "g"\nregion = "370211"\nstate_dir = "/tmp/x"\n[[bus]]\nid = "b"\nport = "/dev/ttyS0"\n[[window]]\nid = "W1"\ndepartment = "d"\npad = { bus = "b", address = 3 }\n' > "$OUT/corpus/config/minimal.toml"
+printf '{"case_id": "F-1"}' > "$OUT/corpus/api-body/minimal.json"
+printf '{"case_id": " 2026-0001 ", "batch_case_ids": ["2026-0002", "2026-0003"], "matter_code": "370211-001", "matter_name": "不动产登记", "staff_id": "S-7", "timeout_s": 90}' > "$OUT/corpus/api-body/full.json"
+printf '{"case_id": 5, "timeout_s": "x"}' > "$OUT/corpus/api-body/types.json"
+SPM_FLAGS=(--package-path Fuzz -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+swift build "${SPM_FLAGS[@]}" > "$OUT/spm.build.log" 2>&1 || { tail -40 "$OUT/spm.build.log"; exit 1; }
+BIN=$(swift build "${SPM_FLAGS[@]}" --show-bin-path)
+for t in config:FuzzConfig api-body:FuzzAPIBody; do
+  name=${t%%:*}; exe=${t##*:}
+  mkdir -p "$OUT/findings/$name"
+  log="$OUT/$name.log"
+  if "$BIN/$exe" -max_total_time="$SECONDS_EACH" -timeout=5 -artifact_prefix="$OUT/findings/$name/" \
        "$OUT/corpus/$name" > "$log" 2>&1; then result=ok; else result=FAILED; status=1; fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
   [ -n "$execs" ] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')

@@ -7,16 +7,6 @@ import Logging
 /// validates requests, calls the `EvaluationService`, and answers JSON. Every error is JSON
 /// `{"error": {"code", "message"}}` naming what is wrong; nothing stored is touched on errors.
 public enum EvaluatorAPI {
-    /// The JSON body of `POST /v1/windows/{window}/evaluations`.
-    struct OpenBody: Decodable {
-        var case_id: String?
-        var batch_case_ids: [String]?
-        var matter_code: String?
-        var matter_name: String?
-        var staff_id: String?
-        var timeout_s: Int?
-    }
-
     public static func router(service: any EvaluationService, maxBodyBytes: Int) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/healthz") { _, _ in
@@ -62,42 +52,13 @@ public enum EvaluatorAPI {
         return router
     }
 
-    /// Validates an open-evaluation body. Pure, so it is tested without a server.
+    /// Validates an open-evaluation body (the pure parser lives in EvaluatorCore, fuzzed there).
     public static func parseOpen(_ data: Data) throws(APIFailure) -> EvaluationRequest {
-        let body: OpenBody
         do {
-            body = try JSONDecoder().decode(OpenBody.self, from: data)
-        } catch let DecodingError.typeMismatch(type, ctx) {
-            throw bad("field \(path(ctx)) must be \(type == String.self ? "a string" : type == Int.self ? "an integer" : "\(type)")")
-        } catch let DecodingError.dataCorrupted(ctx) {
-            throw bad(ctx.codingPath.isEmpty ? "body is not valid JSON" : "field \(path(ctx)) is malformed")
+            return try EvaluationRequest.parseOpenBody(data)
         } catch {
-            throw bad("body is not a JSON object: \(error)")
+            throw APIFailure(status: 400, code: "bad_request", message: error.message)
         }
-        guard let caseID = body.case_id else { throw bad("field case_id is required") }
-        let trimmed = caseID.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw bad("field case_id must not be empty") }
-        guard trimmed.count <= 128 else { throw bad("field case_id is longer than 128 characters") }
-        let batch = body.batch_case_ids ?? []
-        guard batch.count <= 1000 else { throw bad("field batch_case_ids has more than 1000 cases") }
-        if let empty = batch.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw bad("field batch_case_ids[\(empty)] must not be empty")
-        }
-        if let t = body.timeout_s, !(1...3600).contains(t) {
-            throw bad("field timeout_s must be between 1 and 3600, got \(t)")
-        }
-        return EvaluationRequest(
-            caseID: trimmed, batchCaseIDs: batch, matterCode: body.matter_code, matterName: body.matter_name,
-            staffID: body.staff_id, timeoutMs: body.timeout_s.map { Int64($0) * 1000 }
-        )
-    }
-
-    static func bad(_ message: String) -> APIFailure {
-        APIFailure(status: 400, code: "bad_request", message: message)
-    }
-
-    static func path(_ ctx: DecodingError.Context) -> String {
-        ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
     }
 
     static func respond<T: Encodable>(status: Int = 200, _ body: () async throws(APIFailure) -> T) async -> Response {

@@ -12,86 +12,96 @@ public enum JSONText {
     }
 
     static func appendQuoted(_ s: String, to out: inout String) {
-        var needsEscape = false
-        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C {
-            needsEscape = true
-            break
-        }
-        if !needsEscape {
-            out.append(s)
-            return
-        }
-        let hex: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
-        for scalar in s.unicodeScalars {
-            switch scalar.value {
-            case 0x22: out.append("\\\"")
-            case 0x5C: out.append("\\\\")
-            case 0x08: out.append("\\b")
-            case 0x0C: out.append("\\f")
-            case 0x0A: out.append("\\n")
-            case 0x0D: out.append("\\r")
-            case 0x09: out.append("\\t")
-            case 0..<0x20:
-                out.append("\\u00")
-                out.append(hex[Int(scalar.value >> 4)])
-                out.append(hex[Int(scalar.value & 0xF)])
-            default: out.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        appendQuoted(s, to: &bytes)
+        out.append(String(decoding: bytes, as: UTF8.self))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { utf8 in
+            var start = 0
+            for (i, b) in utf8.enumerated() where b < 0x20 || b == 0x22 || b == 0x5C {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+                start = i + 1
+                out.append(0x5C)
+                switch b {
+                case 0x22: out.append(0x22)
+                case 0x5C: out.append(0x5C)
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                default: out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
     }
 
-    /// Writes one JSON object; keys must be given in sorted order (checked in debug builds).
+    /// Writes one JSON object into a byte buffer; keys must be given in sorted order
+    /// (checked in debug builds).
     public struct Object {
-        public private(set) var text = "{"
-        private var lastKey: String?
+        private var bytes: [UInt8] = [0x7B]
+        private var lastKey: StaticString?
 
-        public init() { text.reserveCapacity(640) }
+        public init() { bytes.reserveCapacity(640) }
 
-        private mutating func key(_ k: String) {
-            assert(lastKey.map { $0 < k } ?? true, "keys out of order: \(lastKey ?? "") then \(k)")
-            if lastKey != nil { text.append(",") }
+        private mutating func key(_ k: StaticString) {
+            if let lastKey {
+                assert("\(lastKey)" < "\(k)", "keys out of order: \(lastKey) then \(k)")
+                bytes.append(0x2C)
+            }
             lastKey = k
-            text.append("\"")
-            text.append(k)
-            text.append("\":")
+            bytes.append(0x22)
+            bytes.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+            bytes.append(0x22)
+            bytes.append(0x3A)
         }
 
-        public mutating func string(_ k: String, _ v: String?) {
+        private mutating func literal(_ text: StaticString) {
+            bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        public mutating func string(_ k: StaticString, _ v: String?) {
             key(k)
             if let v {
-                text.append("\"")
-                JSONText.appendQuoted(v, to: &text)
-                text.append("\"")
+                bytes.append(0x22)
+                JSONText.appendQuoted(v, to: &bytes)
+                bytes.append(0x22)
             } else {
-                text.append("null")
+                literal("null")
             }
         }
 
-        public mutating func int(_ k: String, _ v: Int?) {
+        public mutating func int(_ k: StaticString, _ v: Int?) {
             key(k)
-            text.append(v.map(String.init) ?? "null")
+            if let v { bytes.append(contentsOf: String(v).utf8) } else { literal("null") }
         }
 
-        public mutating func bool(_ k: String, _ v: Bool) {
+        public mutating func bool(_ k: StaticString, _ v: Bool) {
             key(k)
-            text.append(v ? "true" : "false")
+            literal(v ? "true" : "false")
         }
 
-        public mutating func strings(_ k: String, _ v: [String]) {
+        public mutating func strings(_ k: StaticString, _ v: [String]) {
             key(k)
-            text.append("[")
+            bytes.append(0x5B)
             for (i, s) in v.enumerated() {
-                if i > 0 { text.append(",") }
-                text.append("\"")
-                JSONText.appendQuoted(s, to: &text)
-                text.append("\"")
+                if i > 0 { bytes.append(0x2C) }
+                bytes.append(0x22)
+                JSONText.appendQuoted(s, to: &bytes)
+                bytes.append(0x22)
             }
-            text.append("]")
+            bytes.append(0x5D)
         }
 
         public mutating func finish() -> String {
-            text.append("}")
-            return text
+            bytes.append(0x7D)
+            return String(decoding: bytes, as: UTF8.self)
         }
     }
 }

@@ -43,6 +43,9 @@ public actor Gateway: EvaluationService {
     private var buses: [String: BusState] = [:]
     private var pads: [String: PadState] = [:]
     private var loggedUnknownKeys: Set<String> = []
+    /// Windows by id and by serial pad ("bus#address"), built once: looked up on every press.
+    private let windowsByID: [String: WindowConfig]
+    private let windowsBySerialPad: [String: WindowConfig]
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
@@ -59,6 +62,11 @@ public actor Gateway: EvaluationService {
         self.uplinkMonitor = uplinkMonitor
         self.registry = registry
         self.startedAt = clock()
+        windowsByID = Dictionary(config.windows.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        windowsBySerialPad = Dictionary(config.windows.compactMap { w in
+            guard let bus = w.pad?.bus, let address = w.pad?.address else { return nil }
+            return ("\(bus)#\(address)", w)
+        }, uniquingKeysWith: { a, _ in a })
         let restored = try store.openSessions()
         policy = WindowSessions(config: config.policyConfig, restoring: restored)
         for s in restored {
@@ -106,16 +114,19 @@ public actor Gateway: EvaluationService {
         if pending == nil { pending = CommitGroup(before: policy) }
         let decisions = policy.handle(event)
         let now = clock()
-        var change = StoreChange()
+        var records: [RatingRecord] = []
+        var saves: [Session] = []
+        var removes: [String] = []
         for d in decisions {
             switch d {
             case let .record(draft):
-                change.records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
-            case let .saveSession(s): change.saveSessions.append(s)
-            case let .removeSession(id): change.removeSessions.append(id)
+                records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
+            case let .saveSession(s): saves.append(s)
+            case let .removeSession(id): removes.append(id)
             default: break
             }
         }
+        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes)
         if !change.isEmpty { pending!.changes.append(change) }
         pending!.after.append(AfterCommit(decisions: decisions, records: change.records, pad: pad, countOnlyFirstAck: countOnlyFirstAck, at: now))
         if inFlight == nil { Task { await self.commitPending() } }
@@ -259,7 +270,7 @@ public actor Gateway: EvaluationService {
     }
 
     private func prompt(windowID: String) {
-        guard let pad = config.windows.first(where: { $0.id == windowID })?.pad, let bus = pad.bus, let address = pad.address else {
+        guard let pad = windowsByID[windowID]?.pad, let bus = pad.bus, let address = pad.address else {
             return // USB HID pads have no prompt channel.
         }
         send(.startRating(address: address), bus: bus)
@@ -296,14 +307,14 @@ public actor Gateway: EvaluationService {
             return
         }
         let padRef = "\(bus)#\(frame.address)"
-        let window = config.window(bus: bus, address: frame.address)
+        let window = windowsBySerialPad[padRef]
         let level = window?.pad?.keymap.level(forKey: Int(key)) ?? KeyMap.framed68FourKey.level(forKey: Int(key))
         apply(.press(windowID: window?.id, pad: padRef, key: Int(key), level: level, at: clock()), pad: padRef, countOnlyFirstAck: true)
     }
 
     /// A USB HID pad (evdev or hidraw) reported a key-down, as a Linux key code.
     public func handleKey(windowID: String, code: UInt16) {
-        guard let window = config.windows.first(where: { $0.id == windowID }), let pad = window.pad else { return }
+        guard let window = windowsByID[windowID], let pad = window.pad else { return }
         let key = Int(code)
         let level = pad.keymap.level(forKey: key)
         let reason = pad.keymap.reason(forKey: key)
@@ -352,17 +363,17 @@ public actor Gateway: EvaluationService {
     }
 
     public func padAttached(windowID: String, path: String) {
-        guard let ref = config.windows.first(where: { $0.id == windowID })?.pad?.reference else { return }
+        guard let ref = windowsByID[windowID]?.pad?.reference else { return }
         pads[ref, default: PadState()].attachedPath = path
     }
 
     public func padDetached(windowID: String) {
-        guard let ref = config.windows.first(where: { $0.id == windowID })?.pad?.reference else { return }
+        guard let ref = windowsByID[windowID]?.pad?.reference else { return }
         pads[ref, default: PadState()].attachedPath = nil
     }
 
     public func padError(windowID: String) {
-        guard let ref = config.windows.first(where: { $0.id == windowID })?.pad?.reference else { return }
+        guard let ref = windowsByID[windowID]?.pad?.reference else { return }
         pads[ref, default: PadState()].errors += 1
     }
 

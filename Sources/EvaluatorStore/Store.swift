@@ -36,12 +36,16 @@ public struct OutboxBatch: Sendable, Hashable {
 
 /// What one event changes in the store: records written, sessions saved and removed.
 public struct StoreChange: Sendable {
-    public var records: [RatingRecord]
-    public var saveSessions: [Session]
-    public var removeSessions: [String]
+    public let records: [RatingRecord]
+    public let saveSessions: [Session]
+    public let removeSessions: [String]
+    /// The records' canonical JSON, made where the change is made (the gateway actor), so the
+    /// store's writer thread spends its time in SQLite, not in encoding.
+    public let bodies: [String]
 
     public init(records: [RatingRecord] = [], saveSessions: [Session] = [], removeSessions: [String] = []) {
         self.records = records
+        self.bodies = records.map { $0.jsonString() }
         self.saveSessions = saveSessions
         self.removeSessions = removeSessions
     }
@@ -225,9 +229,9 @@ public final class Store: Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for change in changes {
-            for r in change.records {
+            for (r, body) in zip(change.records, change.bodies) {
                 try insertRecord.execute(arguments: [r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
-                                                     r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, r.jsonString()])
+                                                     r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, body])
                 if r.draft.outcome == .rated, let caseID = r.draft.caseID {
                     for id in [caseID] + r.draft.batchCaseIDs {
                         try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")
