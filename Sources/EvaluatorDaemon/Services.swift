@@ -7,8 +7,8 @@ import EvaluatorUplink
 import ServiceLifecycle
 
 /// Ends sessions when their deadline passes (R5: a timed-out session yields `unrated`).
-/// Sleeps until the next deadline; with no open session it sleeps until one is opened (no
-/// idle wake-ups), checking at least hourly.
+/// Sleeps until the next deadline; with no open session it sleeps, with no timer, until one is
+/// opened (no idle wake-ups).
 struct SessionClockService: Service {
     let gateway: Gateway
     let clock: @Sendable () -> Millis
@@ -17,8 +17,8 @@ struct SessionClockService: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let now = clock()
-                let next = await gateway.nextDeadline()
-                let wait = next.map { max(5, min(3_600_000, $0 - now)) } ?? 3_600_000
+                // No open session: no timer at all (a new session fires deadlinesChanged).
+                let wait = await gateway.nextDeadline().map { max(5, $0 - now) }
                 await gateway.deadlinesChanged.wait(milliseconds: wait)
                 await gateway.tick()
             }

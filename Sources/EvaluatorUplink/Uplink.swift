@@ -174,6 +174,9 @@ public struct UplinkService: Service {
         func release(_ id: String) { _ = ids.withLock { $0.remove(id) } }
     }
 
+    /// How often an idle uplink looks at the outbox without being woken.
+    static let idleLookMs: Int64 = 60_000
+
     func sender(deliver: (OutboxBatch) async -> Verdict, claimed: Claims) async {
         var backoff = Backoff(initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs)
         var rng = SystemRandomNumberGenerator()
@@ -188,7 +191,10 @@ public struct UplinkService: Service {
                 continue
             }
             guard let batch, claimed.claim(batch.batchID) else {
-                await wake.wait(milliseconds: config.flushIntervalMs)
+                // Nothing to send: a new record wakes the uplink at once; the outbox is looked
+                // at again within a minute for records re-queued by `evaluatorctl resend` from
+                // another process. No once-a-second polling on an idle hall PC (issue 6).
+                await wake.wait(milliseconds: batch == nil ? max(config.flushIntervalMs, Self.idleLookMs) : config.flushIntervalMs)
                 continue
             }
             defer { claimed.release(batch.batchID) }

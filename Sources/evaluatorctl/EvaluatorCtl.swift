@@ -98,7 +98,7 @@ struct Resend: ParsableCommand {
 
     func run() throws {
         let n = try Control.resend(config: try options.load(), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
-        print("\(n) record(s) queued again; the running daemon sends them with its next batch")
+        print("\(n) record(s) queued again; the running daemon sends them with its next batch, within a minute")
     }
 }
 
