@@ -131,10 +131,12 @@ public struct Framed68Decoder: Sendable {
         while true {
             // Find a start byte; a wake-up 0xFF before it is not garbage.
             var i = start
+            var garbage = 0
             while i < buffer.count && buffer[i] != 0x68 {
-                if buffer[i] != 0xFF { discarded[.garbage, default: 0] += 1 }
+                if buffer[i] != 0xFF { garbage += 1 }
                 i += 1
             }
+            if garbage > 0 { discarded[.garbage, default: 0] += garbage }
             start = i
             let available = buffer.count - start
             guard available >= 4 else { return nil }
@@ -146,8 +148,8 @@ public struct Framed68Decoder: Sendable {
             }
             let total = 4 + l1 + 2
             guard available >= total else { return nil }
-            let body = buffer[(start + 4)..<(start + 4 + l1)]
-            let sum = body.reduce(UInt8(0)) { $0 &+ $1 }
+            var sum: UInt8 = 0
+            for k in (start + 4)..<(start + 4 + l1) { sum &+= buffer[k] }
             guard sum == buffer[start + 4 + l1] else {
                 skip(1, .badChecksum)
                 continue
@@ -157,9 +159,9 @@ public struct Framed68Decoder: Sendable {
                 continue
             }
             let frame = Framed68Frame(
-                address: body[body.startIndex],
-                function: body[body.startIndex + 1],
-                data: Array(body.dropFirst(2))
+                address: buffer[start + 4],
+                function: buffer[start + 5],
+                data: Array(buffer[(start + 6)..<(start + 4 + l1)])
             )
             start += total
             return frame
