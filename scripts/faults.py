@@ -165,6 +165,7 @@ class Receiver:
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            def handle_error(self, request, client_address): pass   # a killed daemon resets its connections
         self.srv = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/ratings"
