@@ -331,20 +331,25 @@ public actor Gateway: EvaluationService {
                         holdsReasons: pad.keymap.hasReasonKeys, at: clock()), pad: pad.reference)
     }
 
-    /// The box's local calendar day, for "presses today": the formatter is made once, and
-    /// asked again only when a press falls outside the day last computed.
-    private let dayFormatter: DateFormatter = {
-        let f = DateFormatter()
-        f.dateFormat = "yyyy-MM-dd"
-        return f
-    }()
+    /// The box's local calendar day, for "presses today", recomputed only when a press falls
+    /// outside the day last computed. localtime_r/mktime, not DateFormatter/Calendar: those load
+    /// ICU's data into the daemon's memory (idle RSS, issue 6).
     private var today: (start: Millis, end: Millis, name: String) = (Millis(0), Millis(0), "")
 
     private func dayName(_ now: Millis) -> String {
         if now < today.start || !(now < today.end) {
-            let interval = Calendar.current.dateInterval(of: .day, for: now.date)
-            today = (interval.map { Millis(date: $0.start) } ?? now, interval.map { Millis(date: $0.end) } ?? now + 1,
-                     dayFormatter.string(from: now.date))
+            var t = time_t(now.value >= 0 ? now.value / 1000 : (now.value - 999) / 1000)
+            var parts = tm()
+            localtime_r(&t, &parts)
+            func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            let name = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+            var first = parts
+            first.tm_hour = 0; first.tm_min = 0; first.tm_sec = 0; first.tm_isdst = -1
+            var next = first
+            next.tm_mday += 1
+            let start = Int64(mktime(&first)) * 1000
+            let end = Int64(mktime(&next)) * 1000
+            today = (Millis(start), Millis(end > start ? end : start + 86_400_000), name)
         }
         return today.name
     }

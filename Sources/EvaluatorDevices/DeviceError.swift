@@ -2,7 +2,7 @@ import SystemPackage
 
 /// A device error names the device path, what was being done and the errno.
 public struct DeviceError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: String, Sendable { case open, configure, read, write, disconnected }
+    public enum Code: String, Sendable { case open, busy, configure, read, write, disconnected }
     public var code: Code
     public var path: String
     public var operation: String

@@ -189,6 +189,28 @@ struct EndToEndTests {
         pad.close()
     }
 
+    @Test("a second daemon on the same bus port is refused and says why; the first keeps every press")
+    func portLocked() async throws {
+        let dir = temporaryFolder(), other = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        try FileManager.default.createSymbolicLink(atPath: "\(other)/pad-bus1", withDestinationPath: pad.slavePath)
+        let logs = LogCapture(), otherLogs = LogCapture()
+        let first = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
+        let second = try await RunningDaemon(config: try testConfig(dir: other, receiverPort: nil), logger: otherLogs.logger)
+        #expect(await eventually { otherLogs.lines.withLock { $0.contains { $0.contains("bus port cannot be opened") && $0.contains("in use by another program") } } })
+        for i in 0..<20 {
+            pad.press(address: 4, key: UInt8(i % 4))
+            #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 4, key: UInt8(i % 4)))
+        }
+        #expect(try first.daemon.store.recordCount() == 20)
+        #expect(try second.daemon.store.recordCount() == 0)
+        #expect(!otherLogs.contains("bus attached"))
+        await second.stop()
+        await first.stop()
+        pad.close()
+    }
+
     @Test("line noise between frames: every valid press is recovered and acked")
     func noisyLine() async throws {
         let dir = temporaryFolder()
