@@ -7,12 +7,55 @@
 public struct Framed68Frame: Hashable, Sendable, CustomStringConvertible {
     public var address: UInt8
     public var function: UInt8
-    public var data: [UInt8]
+    /// Up to 8 data bytes are kept inline, longer data in `overflow` (one representation per
+    /// value, so the synthesized Hashable is by content). Pads send one data byte: decoding a
+    /// frame allocates nothing (issue 6: decoder throughput).
+    private var inline: UInt64 = 0
+    private var inlineCount: UInt8 = 0
+    private var overflow: [UInt8]?
+
+    /// The data bytes D1 … Dn.
+    public var data: [UInt8] {
+        get { overflow ?? (0..<Int(inlineCount)).map { UInt8(truncatingIfNeeded: inline >> (8 * UInt64($0))) } }
+        set {
+            if newValue.count <= 8 {
+                inline = 0
+                for (k, b) in newValue.enumerated() { inline |= UInt64(b) << (8 * UInt64(k)) }
+                inlineCount = UInt8(newValue.count)
+                overflow = nil
+            } else {
+                inline = 0
+                inlineCount = 0
+                overflow = newValue
+            }
+        }
+    }
+
+    /// Number of data bytes.
+    public var dataCount: Int { overflow?.count ?? Int(inlineCount) }
 
     public init(address: UInt8, function: UInt8, data: [UInt8]) {
         self.address = address
         self.function = function
         self.data = data
+    }
+
+    /// From a decoder's buffer, without an intermediate array for short data.
+    init(address: UInt8, function: UInt8, buffer: [UInt8], range: Range<Int>) {
+        self.address = address
+        self.function = function
+        if range.count <= 8 {
+            var v: UInt64 = 0
+            var k: UInt64 = 0
+            for i in range {
+                v |= UInt64(buffer[i]) << (8 * k)
+                k += 1
+            }
+            inline = v
+            inlineCount = UInt8(range.count)
+        } else {
+            overflow = Array(buffer[range])
+        }
     }
 
     /// Function codes used on the bus.
@@ -48,7 +91,7 @@ public struct Framed68Frame: Hashable, Sendable, CustomStringConvertible {
 
     /// The evaluator key, if this is a device → host press frame (F = 0x11, one data byte).
     public var pressedKey: UInt8? {
-        function == Function.press && data.count == 1 ? data[0] : nil
+        function == Function.press && dataCount == 1 && overflow == nil ? UInt8(truncatingIfNeeded: inline) : nil
     }
 
     /// Checksum over A, F and the data, mod 256.
@@ -161,7 +204,7 @@ public struct Framed68Decoder: Sendable {
             let frame = Framed68Frame(
                 address: buffer[start + 4],
                 function: buffer[start + 5],
-                data: Array(buffer[(start + 6)..<(start + 4 + l1)])
+                buffer: buffer, range: (start + 6)..<(start + 4 + l1)
             )
             start += total
             return frame

@@ -125,3 +125,24 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension Framed68Tests {
+    @Test("data of every length 1…62 survives encode → decode, and frames compare by content (inline ≤ 8 bytes, else array)")
+    func dataLengths() {
+        for n in 1...62 { // L ≤ 2 (no data) is dropped by hosts, as the protocol says
+            let data = (0..<n).map { UInt8(truncatingIfNeeded: $0 * 37 + n) }
+            let frame = Framed68Frame(address: 9, function: 0x02, data: data)
+            var decoder = Framed68Decoder()
+            let out = decoder.decode(frame.encoded())
+            #expect(out == [frame], "length \(n)")
+            #expect(out.first?.data == data)
+            #expect(out.first?.dataCount == n)
+            #expect(Set(out + [frame]).count == 1)
+            var changed = frame
+            changed.data = data + [1]
+            #expect(changed != frame && changed.data == data + [1])
+        }
+        #expect(Framed68Frame.press(address: 1, key: 3).pressedKey == 3)
+        #expect(Framed68Frame(address: 1, function: 0x11, data: [3, 4]).pressedKey == nil)
+    }
+}
