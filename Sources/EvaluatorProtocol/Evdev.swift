@@ -136,11 +136,25 @@ public struct EvdevKeyTracker: Sendable {
 public struct HidrawDecoder: Sendable {
     public static let reportSize = 8
     private var pending: [UInt8] = []
-    private var previous: Set<UInt8> = []
+    /// Usages held in the last report, one bit per usage: no allocation per report.
+    private var previous = SIMD4<UInt64>()
 
     public init() {}
 
-    public var held: Set<UInt8> { previous }
+    public var held: Set<UInt8> { Set((0...255).map(UInt8.init).filter { Self.contains(previous, $0) }) }
+
+    private static func contains(_ set: SIMD4<UInt64>, _ u: UInt8) -> Bool {
+        (set[Int(u >> 6)] >> UInt64(u & 63)) & 1 == 1
+    }
+
+    /// Sets the bit; true if it was not set.
+    private static func insert(_ set: inout SIMD4<UInt64>, _ u: UInt8) -> Bool {
+        let bit: UInt64 = 1 << UInt64(u & 63)
+        let word = Int(u >> 6)
+        if set[word] & bit != 0 { return false }
+        set[word] |= bit
+        return true
+    }
 
     /// Returns the usages newly pressed, in slot order.
     public mutating func decode<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
@@ -152,8 +166,8 @@ public struct HidrawDecoder: Sendable {
             offset += Self.reportSize
             // 0x01..0x03 are error codes (roll-over): the report says nothing about keys.
             if slots.contains(where: { (1...3).contains($0) }) { continue }
-            var now: Set<UInt8> = []
-            for u in slots where u != 0 && now.insert(u).inserted && !previous.contains(u) { pressed.append(u) }
+            var now = SIMD4<UInt64>()
+            for u in slots where u != 0 && Self.insert(&now, u) && !Self.contains(previous, u) { pressed.append(u) }
             previous = now
         }
         pending.removeFirst(offset)
