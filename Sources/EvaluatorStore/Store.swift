@@ -328,17 +328,17 @@ public final class Store: Sendable {
                     ORDER BY b.rowid LIMIT ?
                     """, arguments: [excluding.count + 1]).first { !excluding.contains($0) }
                 if batchID == nil {
-                    let seqs = try Int64.fetchAll(db, sql: """
-                        SELECT seq FROM record INDEXED BY record_pending
-                        WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL
-                        ORDER BY bad DESC, seq LIMIT ?
-                        """, arguments: [max])
-                    guard !seqs.isEmpty else { return nil }
+                    // One statement assigns the whole batch (500 single-row UPDATEs held the
+                    // writer, and so delayed acks, during a backlog drain).
                     let id = newBatchID()
+                    try db.execute(sql: """
+                        UPDATE record SET batch_id = ? WHERE seq IN (
+                            SELECT seq FROM record INDEXED BY record_pending
+                            WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL
+                            ORDER BY bad DESC, seq LIMIT ?)
+                        """, arguments: [id, max])
+                    guard db.changesCount > 0 else { return nil }
                     try db.execute(sql: "INSERT INTO batch (batch_id, created_at) VALUES (?, ?)", arguments: [id, now.value])
-                    for seq in seqs {
-                        try db.execute(sql: "UPDATE record SET batch_id = ? WHERE seq = ?", arguments: [id, seq])
-                    }
                     batchID = id
                 }
                 guard let batchID else { return nil }
