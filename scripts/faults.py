@@ -7,7 +7,7 @@ scenario with its counts, then "faults: N passed, M failed".
                integrity_check must be ok; at the end every acknowledged press is in the store
                and at the receiver exactly once.
   uplink       the uplink fault matrix against the spawned daemon: 503 + Retry-After, 429, 500,
-               connection reset before the answer, commit-then-500, a hang past the request
+               connection reset before and in the middle of the answer, commit-then-500, a hang past the request
                timeout, and a poison record the central store refuses (400). Every record
                arrives exactly once, the poison one is quarantined, none is lost.
   serial-noise 1 % of bytes corrupted, 1 % dropped, 1 % followed by inserted garbage on the
@@ -150,6 +150,10 @@ class Receiver:
                 if what == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close(); self.close_connection = True; return
+                if what == "reset-mid-body":   # the answer starts, then the connection is reset
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"ok\":"); self.wfile.flush()
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close(); self.close_connection = True; return
                 if what == "hang":
                     time.sleep(2.5); self.close_connection = True; return
                 if what in ("ok", "commit-then-500"):
@@ -235,7 +239,7 @@ def kill9():
 
 def uplink():
     work = f"{root}/uplink"; os.makedirs(work)
-    matrix = ["503", "429", "500", "reset", "commit-then-500", "hang", "ok"]
+    matrix = ["503", "429", "500", "reset", "reset-mid-body", "commit-then-500", "hang", "ok"]
     def script(n, records):
         if any(r.get("case_id") == "U-POISON" for r in records): return "400"
         return matrix[(n - 1) % len(matrix)]
