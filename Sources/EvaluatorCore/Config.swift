@@ -246,6 +246,9 @@ extension GatewayConfig {
     /// Parses config text. Pure but for nothing: no file is touched.
     public static func parse(_ text: String, source: String, baseDirectory: String = ".") throws(ConfigError) -> GatewayConfig {
         let root: TOMLTable
+        if let bad = TOMLGuard.badTableHeader(in: text) {
+            throw ConfigError(code: .syntax, file: source, line: bad.line, key: "", message: "TOML syntax error: \(bad.message)")
+        }
         do {
             root = try TOMLTable(string: text)
         } catch let error as TOMLParseError {

@@ -72,6 +72,9 @@ public struct UpstreamProfile: Sendable, Hashable {
     /// Parses a profile file's text. Errors name the file, the line and the key.
     public static func parse(_ text: String, source file: String) throws(ConfigError) -> UpstreamProfile {
         let root: TOMLTable
+        if let bad = TOMLGuard.badTableHeader(in: text) {
+            throw ConfigError(code: .syntax, file: file, line: bad.line, key: "", message: "TOML syntax error: \(bad.message)")
+        }
         do {
             root = try TOMLTable(string: text)
         } catch let e as TOMLParseError {

@@ -178,3 +178,36 @@ struct ConfigTests {
         #expect(throws: ConfigError.self) { try GatewayConfig.load(path: "/nonexistent/evaluatord.toml") }
     }
 }
+
+/// `make fuzz` (target config) found table headers that made toml++ assert and abort the
+/// process; they must be refused with the line, like any other syntax error.
+@Suite("config: table headers that would crash the TOML parser")
+struct TOMLGuardTests {
+    @Test("refused with file and line, never a crash", arguments: [
+        ("[[\u{FFFD}\u{FFFD}ow]]", 1), ("[ 窗口 ]\n", 1), ("[窗口]", 1), ("a = 1\n[é]", 2), ("[.a]", 1), ("[=]", 1),
+        ("[", 1), ("[[\n", 1), ("[gateway]\nid = \"g\"\n  [ @x ]", 3),
+    ])
+    func refused(text: String, line: Int) {
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(text, source: "hall.toml") }
+        do {
+            _ = try GatewayConfig.parse(text, source: "hall.toml")
+        } catch {
+            #expect(error.code == .syntax)
+            #expect(error.line == line)
+            #expect(error.description.hasPrefix("hall.toml:\(line): TOML syntax error: a table name must start with"))
+        }
+        #expect(throws: ConfigError.self) { try UpstreamProfile.parse(text, source: "p.toml") }
+    }
+
+    @Test("headers inside strings and multi-line arrays are not table headers")
+    func notHeaders() {
+        let texts = [
+            "x = [\n  [1, 2],\n  [ \"é\" ],\n]",
+            "s = \"\"\"\n[é]\n\"\"\"",
+            "s = '''\n[ 窗 ]\n'''",
+            "[\"窗口\"]\na = 1",
+            "a = \"[\" # [é\n[b]",
+        ]
+        for t in texts { #expect(TOMLGuard.badTableHeader(in: t) == nil, "\(t)") }
+    }
+}
