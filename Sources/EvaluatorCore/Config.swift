@@ -498,7 +498,13 @@ struct ConfigReader {
             }
             var profile = UpstreamProfile.genericJSON
             if let name = try string(u, "profile", p), name != "generic-json" {
-                profile = try UpstreamProfile.load(path: absolute(name, baseDirectory))
+                let path = absolute(name, baseDirectory)
+                do {
+                    profile = try UpstreamProfile.load(path: path)
+                } catch where error.code == .unreadable {
+                    // Name the line that points at the missing file, not only the file.
+                    throw fail(.invalid, p + ["profile"], "cannot read the profile file \(path) \(error.message.replacingOccurrences(of: "cannot read the profile ", with: ""))")
+                }
             }
             var key: [UInt8]?
             if let keyFile = try string(u, "signing_key_file", p) {

@@ -91,6 +91,18 @@ struct ProfileTests {
     }
 }
 
+extension ProfileTests {
+    @Test("a missing profile file is named with the config line that points at it (found by make fuzz)")
+    func missingProfile() {
+        do {
+            _ = try GatewayConfig.parse(exampleConfigWithUplink(profile: "/nonexistent/gbt39046.toml"), source: "t.toml")
+            Issue.record("no error")
+        } catch {
+            #expect(error.description.hasPrefix("t.toml:6: uplink.profile: cannot read the profile file /nonexistent/gbt39046.toml"), "\(error)")
+        }
+    }
+}
+
 func exampleConfigWithUplink(profile: String) -> String {
     """
     [gateway]
