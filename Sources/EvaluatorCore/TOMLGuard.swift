@@ -12,9 +12,10 @@ public enum TOMLGuard {
         var depth = 0                 // open [ and { of values (multi-line arrays)
         var multiline: [UInt8]?       // inside a """ or ''' string
         var lineNo = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on the byte: as Characters, "\r\n" is one grapheme and never equals "\n".
+        for line in Array(text.utf8).split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNo += 1
-            let b = Array(line.utf8)
+            let b = Array(line)
             var i = 0
             if multiline == nil && depth == 0 {
                 while i < b.count && (b[i] == 0x20 || b[i] == 0x09) { i += 1 }

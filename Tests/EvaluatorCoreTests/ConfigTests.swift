@@ -185,7 +185,7 @@ struct ConfigTests {
 struct TOMLGuardTests {
     @Test("refused with file and line, never a crash", arguments: [
         ("[[\u{FFFD}\u{FFFD}ow]]", 1), ("[ 窗口 ]\n", 1), ("[窗口]", 1), ("a = 1\n[é]", 2), ("[.a]", 1), ("[=]", 1),
-        ("[", 1), ("[[\n", 1), ("[gateway]\nid = \"g\"\n  [ @x ]", 3), ("[\rgateway]]#e", 1),
+        ("[", 1), ("[[\n", 1), ("[gateway]\nid = \"g\"\n  [ @x ]", 3), ("[\rgateway]]#e", 1), ("\r\n[\u{FFFD}", 2),
     ])
     func refused(text: String, line: Int) {
         #expect(throws: ConfigError.self) { try GatewayConfig.parse(text, source: "hall.toml") }
