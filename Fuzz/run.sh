@@ -53,8 +53,9 @@ BIN=$(swift build "${SPM_FLAGS[@]}" --show-bin-path)
 # TOMLKit leaks its C++ table (96 B) and key list (24 B) on every parse: found by this target's
 # first run (LeakSanitizer, TOMLTable(string:) and tableGetKeys). The daemon parses its config
 # once per start, so leak checking is off for this target; crashes and hangs still count.
-for t in config:FuzzConfig:-detect_leaks=0 api-body:FuzzAPIBody:-detect_leaks=1; do
-  name=${t%%:*}; rest=${t#*:}; exe=${rest%%:*}; extra=${rest#*:}
+for t in config:FuzzConfig:0 api-body:FuzzAPIBody:1; do
+  name=${t%%:*}; rest=${t#*:}; exe=${rest%%:*}; leaks=${rest#*:}
+  extra="-detect_leaks=$leaks"; export ASAN_OPTIONS="detect_leaks=$leaks"
   rm -rf "$OUT/findings/$name"; mkdir -p "$OUT/findings/$name"
   log="$OUT/$name.log"
   if "$BIN/$exe" "$extra" -max_total_time="$SECONDS_EACH" -timeout=5 -artifact_prefix="$OUT/findings/$name/" \
