@@ -14,7 +14,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     dependencies: [.package(path: root.path)],
     targets: [
-        .executableTarget(name: "FuzzConfig", dependencies: [.product(name: "EvaluatorCore", package: root.lastPathComponent)]),
-        .executableTarget(name: "FuzzAPIBody", dependencies: [.product(name: "EvaluatorCore", package: root.lastPathComponent)]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FuzzDriver", .product(name: "EvaluatorCore", package: root.lastPathComponent)]),
+        .executableTarget(name: "FuzzAPIBody", dependencies: ["FuzzDriver", .product(name: "EvaluatorCore", package: root.lastPathComponent)]),
     ]
 )

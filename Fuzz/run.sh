@@ -24,19 +24,22 @@ cp "$SHARED/fixtures/evdev/usb-keypad-kp1-5-hold-double.bin" "$OUT/corpus/evdev/
 cp "$SHARED/fixtures/evdev/usb-keypad-kp1-5-hold-double.hidraw.bin" "$OUT/corpus/hidraw/"
 status=0
 summary=()
+run_target() {  # run_target NAME BINARY DETECT_LEAKS: runs it on its corpus, adds a summary line
+  local name=$1 bin=$2 leaks=$3 log="$OUT/$1.log" result execs findings
+  rm -rf "$OUT/findings/$name"; mkdir -p "$OUT/findings/$name"
+  if ASAN_OPTIONS="detect_leaks=$leaks" "$bin" -detect_leaks="$leaks" -max_total_time="$SECONDS_EACH" -timeout=5 \
+       -artifact_prefix="$OUT/findings/$name/" "$OUT/corpus/$name" > "$log" 2>&1; then result=ok; else result=FAILED; status=1; fi
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  [ -n "$execs" ] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')
+  findings=$(ls "$OUT/findings/$name" | wc -l)
+  summary+=("fuzz $name: $result, $execs executions in ${SECONDS_EACH}s, $findings findings")
+}
 for t in framed68:Framed68Fuzz evdev:EvdevFuzz hidraw:HidrawFuzz; do
   name=${t%%:*}; file=${t##*:}
   swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name EvaluatorProtocol \
     Sources/EvaluatorProtocol/*.swift "Fuzz/$file.swift" -o "$OUT/$name" 2> "$OUT/$name.build.log" \
     || { cat "$OUT/$name.build.log"; exit 1; }
-  rm -rf "$OUT/findings/$name"; mkdir -p "$OUT/findings/$name"
-  log="$OUT/$name.log"
-  if "$OUT/$name" -max_total_time="$SECONDS_EACH" -timeout=5 -artifact_prefix="$OUT/findings/$name/" \
-       "$OUT/corpus/$name" > "$log" 2>&1; then result=ok; else result=FAILED; status=1; fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$execs" ] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')
-  findings=$(ls "$OUT/findings/$name" | wc -l)
-  summary+=("fuzz $name: $result, $execs executions in ${SECONDS_EACH}s, $findings findings")
+  run_target "$name" "$OUT/$name" 1
 done
 # The config loader and the API's JSON bodies need the package's dependencies (TOMLKit,
 # Foundation's JSONDecoder): built with SwiftPM from Fuzz/Package.swift.
@@ -53,17 +56,7 @@ BIN=$(swift build "${SPM_FLAGS[@]}" --show-bin-path)
 # TOMLKit leaks its C++ table (96 B) and key list (24 B) on every parse: found by this target's
 # first run (LeakSanitizer, TOMLTable(string:) and tableGetKeys). The daemon parses its config
 # once per start, so leak checking is off for this target; crashes and hangs still count.
-for t in config:FuzzConfig:0 api-body:FuzzAPIBody:1; do
-  name=${t%%:*}; rest=${t#*:}; exe=${rest%%:*}; leaks=${rest#*:}
-  extra="-detect_leaks=$leaks"; export ASAN_OPTIONS="detect_leaks=$leaks"
-  rm -rf "$OUT/findings/$name"; mkdir -p "$OUT/findings/$name"
-  log="$OUT/$name.log"
-  if "$BIN/$exe" "$extra" -max_total_time="$SECONDS_EACH" -timeout=5 -artifact_prefix="$OUT/findings/$name/" \
-       "$OUT/corpus/$name" > "$log" 2>&1; then result=ok; else result=FAILED; status=1; fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-  [ -n "$execs" ] || execs=$(grep -Eo '#[0-9]+' "$log" | tail -1 | tr -d '#')
-  findings=$(ls "$OUT/findings/$name" | wc -l)
-  summary+=("fuzz $name: $result, $execs executions in ${SECONDS_EACH}s, $findings findings")
-done
+run_target config "$BIN/FuzzConfig" 0
+run_target api-body "$BIN/FuzzAPIBody" 1
 printf '%s\n' "${summary[@]}"
 exit $status

@@ -7,33 +7,12 @@ import Testing
 /// 64 pads on one bus, all pressing at once (issue 6: ingest; R7: ack only after the commit).
 @Suite("group commit: presses that arrive together are committed together")
 struct GroupCommitTests {
-    func config(dir: String) throws -> GatewayConfig {
-        var text = """
-        [gateway]
-        id = "370211-test-01"
-        region = "370211"
-        state_dir = "\(dir)/state"
-        [api]
-        listen = "127.0.0.1:0"
-        [session]
-        retransmit_window_ms = 1500
-        [[bus]]
-        id = "bus1"
-        port = "\(dir)/pad-bus1"
-
-        """
-        for a in 0..<64 {
-            text += "[[window]]\nid = \"W\(a)\"\ndepartment = \"d\"\npad = { bus = \"bus1\", address = \(a) }\n"
-        }
-        return try GatewayConfig.parse(text, source: "group.toml")
-    }
-
     @Test("64 presses in one write: each rates its own window's case once, each is acked, fewer commits than presses")
     func burst() async throws {
         let dir = temporaryFolder()
         let pad = try plugPad(dir: dir)
         let logs = LogCapture()
-        let daemon = try await RunningDaemon(config: try config(dir: dir), logger: logs.logger)
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil, windows: (0..<64).map { ("W\($0)", $0) }), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         for a in 0..<64 {
             #expect(try await daemon.request(.POST, "/v1/windows/W\(a)/evaluations", json: #"{"case_id": "G-\#(a)"}"#).0 == 201)

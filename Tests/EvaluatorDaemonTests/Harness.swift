@@ -148,7 +148,8 @@ final class RunningDaemon: Sendable {
     }
 }
 
-func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30) throws -> GatewayConfig {
+/// The test config; `windows` replaces W01 (address 3) and W02 (address 4) on bus1.
+func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(id: String, address: Int)]? = nil) throws -> GatewayConfig {
     var text = """
     [gateway]
     id = "370211-test-01"
@@ -167,18 +168,27 @@ func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30) throws -> G
     port = "\(dir)/pad-bus1"
     baud = 9600
 
-    [[window]]
-    id = "W01"
-    name = "不动产登记1号窗"
-    department = "自然资源局"
-    pad = { bus = "bus1", address = 3 }
-
-    [[window]]
-    id = "W02"
-    department = "市场监督管理局"
-    pad = { bus = "bus1", address = 4 }
 
     """
+    if let windows {
+        for w in windows {
+            text += "[[window]]\nid = \"\(w.id)\"\ndepartment = \"d\"\npad = { bus = \"bus1\", address = \(w.address) }\n"
+        }
+    } else {
+        text += """
+        [[window]]
+        id = "W01"
+        name = "不动产登记1号窗"
+        department = "自然资源局"
+        pad = { bus = "bus1", address = 3 }
+
+        [[window]]
+        id = "W02"
+        department = "市场监督管理局"
+        pad = { bus = "bus1", address = 4 }
+
+        """
+    }
     if let receiverPort {
         text += """
         [uplink]

@@ -1,4 +1,5 @@
 import EvaluatorCore
+import FuzzDriver
 import Foundation
 
 /// The open-evaluation body parser on arbitrary bytes: no crash or hang; what it accepts obeys
@@ -17,18 +18,7 @@ public func fuzzAPIBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzAPIBody_main` (so tests can import it); this
-/// target has no `main` of its own, so that entry hands over to libFuzzer's driver.
 @_cdecl("FuzzAPIBody_main")
 public func fuzzAPIBodyMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzAPIBody)
+    runFuzzer(argc, argv, fuzzAPIBody)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt

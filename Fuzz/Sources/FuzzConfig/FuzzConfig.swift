@@ -1,4 +1,5 @@
 import EvaluatorCore
+import FuzzDriver
 
 /// The config loader on arbitrary text: it must never crash or hang, and every refusal must
 /// name the file it is about (`check-config` shows these messages to hall IT staff).
@@ -18,18 +19,7 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzConfig_main` (so tests can import it); this
-/// target has no `main` of its own, so that entry hands over to libFuzzer's driver.
 @_cdecl("FuzzConfig_main")
 public func fuzzConfigMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzConfig)
+    runFuzzer(argc, argv, fuzzConfig)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
