@@ -125,6 +125,29 @@ struct HIDEndToEndTests {
     }
 }
 
+extension HIDEndToEndTests {
+    @Test("a second daemon on the same pad node is refused and says why: no press is counted twice")
+    func padLocked() async throws {
+        let dir = temporaryFolder(), other = temporaryFolder()
+        #expect(mkfifo("\(dir)/kbd.fifo", 0o600) == 0)
+        #expect(mkfifo("\(dir)/hidraw.fifo", 0o600) == 0)
+        for name in ["kbd.fifo", "hidraw.fifo"] {
+            try FileManager.default.createSymbolicLink(atPath: "\(other)/\(name)", withDestinationPath: "\(dir)/\(name)")
+        }
+        let receiver = Receiver()
+        try await receiver.start()
+        let logs = LogCapture(), otherLogs = LogCapture()
+        let first = try await RunningDaemon(config: try hidConfig(dir: dir, receiverPort: receiver.port), logger: logs.logger)
+        #expect(await eventually { logs.lines.withLock { $0.filter { $0.contains("pad attached") }.count } == 2 })
+        let second = try await RunningDaemon(config: try hidConfig(dir: other, receiverPort: receiver.port), logger: otherLogs.logger)
+        #expect(await eventually { otherLogs.lines.withLock { $0.contains { $0.contains("pad cannot be opened") && $0.contains("in use by another program") } } })
+        #expect(!otherLogs.contains("pad attached"))
+        await second.stop()
+        await first.stop()
+        await receiver.stop()
+    }
+}
+
 enum InputEventBytes {
     static func key(_ code: UInt16, _ value: Int32) -> [UInt8] { event(type: 1, code: code, value: value) }
     static let syn = event(type: 0, code: 0, value: 0)
