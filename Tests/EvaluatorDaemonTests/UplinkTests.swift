@@ -42,7 +42,9 @@ struct UplinkTests {
         try store.commit(records: makeRecords(3))
         let server = try ScriptedServer { _, i in i == 0 ? .answer(503, headers: ["Retry-After": "1"], commit: false) : .answer(200, commit: true) }
         defer { server.stop() }
-        #expect(await runUplink(store: store, server: server) { server.committed.withLock { $0.count } == 3 })
+        // Done once the server has the records and the store has marked them sent (the 200
+        // reaches the store a moment after the server counted the records).
+        #expect(await runUplink(store: store, server: server) { server.committed.withLock { $0.count } == 3 && (try? store.backlogCount()) == 0 })
         let r = server.requests.withLock { $0 }
         #expect(r.count == 2)
         #expect(r[1].at.timeIntervalSince(r[0].at) >= 0.95)
@@ -96,7 +98,9 @@ struct UplinkTests {
         }
         defer { server.stop() }
         let logs = LogCapture()
-        #expect(await runUplink(store: store, server: server, logs: logs) { server.committed.withLock { $0.count } == 99 && (try? store.quarantinedCount()) == 1 })
+        #expect(await runUplink(store: store, server: server, logs: logs) {
+            server.committed.withLock { $0.count } == 99 && (try? store.quarantinedCount()) == 1 && (try? store.backlogCount()) == 0
+        })
         #expect(server.count("r37") == 0)
         #expect(Set(server.committed.withLock { $0 }).count == 99)
         let q = try store.pending(quarantined: true, limit: 10)
