@@ -102,6 +102,8 @@ public actor Gateway: EvaluationService {
     /// commit in flight (if any) is done: one fsync for all the presses that arrived meanwhile.
     private var pending: CommitGroup?
     private var inFlight: CommitGroup?
+    /// A commit task is queued on the actor (one task per burst, not one per event).
+    private var commitScheduled = false
     /// Group commits made and events they carried, for status and the benchmark.
     public private(set) var commitStats = (groups: 0, events: 0)
 
@@ -129,7 +131,10 @@ public actor Gateway: EvaluationService {
         let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes)
         if !change.isEmpty { pending!.changes.append(change) }
         pending!.after.append(AfterCommit(decisions: decisions, records: change.records, pad: pad, countOnlyFirstAck: countOnlyFirstAck, at: now))
-        if inFlight == nil { Task { await self.commitPending() } }
+        if inFlight == nil && !commitScheduled {
+            commitScheduled = true
+            Task { await self.commitPending() }
+        }
         return decisions
     }
 
@@ -150,6 +155,7 @@ public actor Gateway: EvaluationService {
 
     /// Commits the pending group, then the one that gathered meanwhile, until none is left.
     private func commitPending() async {
+        commitScheduled = false
         while inFlight == nil, let group = pending {
             pending = nil
             inFlight = group
