@@ -23,9 +23,8 @@ work = tempfile.mkdtemp(prefix="evaluatord-bench-", dir=os.environ.get("BENCH_DI
 API = 18742
 results = {}
 
-def frame(addr, f, data):
-    body = bytes([addr, f]) + bytes(data)
-    return bytes([0xFF, 0x68, len(body), len(body), 0x68]) + body + bytes([sum(body) % 256, 0x16])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from padsim import frame, linked_pty
 
 def pct(xs, p):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -57,14 +56,7 @@ def write_config(name, buses=1, pads_per_bus=1, uplink=False, batch_max=500):
     return path
 
 def ptys(n):
-    out = []
-    for b in range(n):
-        m, s = os.openpty(); tty.setraw(s)
-        link = f"{work}/pad{b}"
-        if os.path.lexists(link): os.unlink(link)
-        os.symlink(os.ttyname(s), link)
-        out.append((m, s))
-    return out
+    return [linked_pty(f"{work}/pad{b}") for b in range(n)]
 
 def start(config):
     notify = f"{work}/notify.sock"

@@ -33,9 +33,8 @@ results = []          # (name, ok, summary)
 
 # --- shared pieces ------------------------------------------------------------------------
 
-def frame(addr, f, data):
-    body = bytes([addr, f]) + bytes(data)
-    return bytes([0xFF, 0x68, len(body), len(body), 0x68]) + body + bytes([sum(body) % 256, 0x16])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from padsim import frame, linked_pty
 
 def press(addr, key): return frame(addr, 0x11, [key])
 def ack(addr, key): return frame(addr, 0x01, [key])
@@ -88,10 +87,7 @@ def stop(p, sig=signal.SIGTERM):
 class Pty:
     """The pad side of a pty whose slave is linked where the config expects the bus port."""
     def __init__(self, link):
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        if os.path.lexists(link): os.unlink(link)
-        os.symlink(os.ttyname(self.slave), link)
+        self.master, self.slave = linked_pty(link)
         self.link, self.buf = link, b""
 
     def write(self, data):

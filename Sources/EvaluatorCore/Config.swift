@@ -245,18 +245,7 @@ extension GatewayConfig {
 
     /// Parses config text. Pure but for nothing: no file is touched.
     public static func parse(_ text: String, source: String, baseDirectory: String = ".") throws(ConfigError) -> GatewayConfig {
-        let root: TOMLTable
-        if let bad = TOMLGuard.badTableHeader(in: text) {
-            throw ConfigError(code: .syntax, file: source, line: bad.line, key: "", message: "TOML syntax error: \(bad.message)")
-        }
-        do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(code: .syntax, file: source, line: error.source.begin.line, key: "",
-                              message: "TOML syntax error: \(error.description)")
-        } catch {
-            throw ConfigError(code: .syntax, file: source, line: nil, key: "", message: "TOML syntax error: \(error)")
-        }
+        let root = try TOMLGuard.table(text, source: source)
         var r = ConfigReader(source: source, lines: text.components(separatedBy: "\n"))
         return try r.read(root, baseDirectory: baseDirectory)
     }

@@ -5,16 +5,10 @@
 public enum JSONText {
     /// `s` as a JSON string literal: `"`, `\` and control characters escaped, the rest raw UTF-8.
     public static func quote(_ s: String) -> String {
-        var out = "\""
+        var out: [UInt8] = [0x22]
         appendQuoted(s, to: &out)
-        out.append("\"")
-        return out
-    }
-
-    static func appendQuoted(_ s: String, to out: inout String) {
-        var bytes: [UInt8] = []
-        appendQuoted(s, to: &bytes)
-        out.append(String(decoding: bytes, as: UTF8.self))
+        out.append(0x22)
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)

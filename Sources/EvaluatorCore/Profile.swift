@@ -71,17 +71,7 @@ public struct UpstreamProfile: Sendable, Hashable {
 
     /// Parses a profile file's text. Errors name the file, the line and the key.
     public static func parse(_ text: String, source file: String) throws(ConfigError) -> UpstreamProfile {
-        let root: TOMLTable
-        if let bad = TOMLGuard.badTableHeader(in: text) {
-            throw ConfigError(code: .syntax, file: file, line: bad.line, key: "", message: "TOML syntax error: \(bad.message)")
-        }
-        do {
-            root = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ConfigError(code: .syntax, file: file, line: e.source.begin.line, key: "", message: "TOML syntax error: \(e.description)")
-        } catch {
-            throw ConfigError(code: .syntax, file: file, line: nil, key: "", message: "TOML syntax error: \(error)")
-        }
+        let root = try TOMLGuard.table(text, source: file)
         let r = ConfigReader(source: file, lines: text.components(separatedBy: "\n"))
         try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "signing"], [])
         var p = genericJSON

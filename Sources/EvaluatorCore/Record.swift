@@ -132,7 +132,8 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
     }
 
     /// Canonical JSON (sorted keys, no escaped slashes): what is stored and what is sent.
-    /// Written by hand in key order; byte for byte `encodedWithJSONEncoder()` (tested).
+    /// Written by hand in key order; byte for byte what JSONEncoder with
+    /// `[.sortedKeys, .withoutEscapingSlashes]` writes (JSONTextTests).
     public func jsonString() -> String {
         let d = draft
         var o = JSONText.Object()
@@ -159,14 +160,5 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.string("staff_id", d.staffID)
         o.string("window_id", d.windowID)
         return o.finish()
-    }
-
-    /// The same text through `JSONEncoder`: the reference the hand-written form is tested against.
-    public func encodedWithJSONEncoder() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a value of this shape cannot fail: only strings, numbers, bools and nulls.
-        let data = try! encoder.encode(self)
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,3 +1,5 @@
+import TOMLKit
+
 /// Finds the table headers that would crash the TOML parser before it sees them.
 ///
 /// toml++ (inside TOMLKit) asserts — aborting the process — when a table header's first key
@@ -7,6 +9,22 @@
 /// tracks strings, comments and open brackets well enough to know where table headers stand
 /// and refuses those, with the line. Everything else is left to the parser.
 public enum TOMLGuard {
+    /// The one way config and profile text becomes a TOML table: the header check first, then
+    /// TOMLKit; every syntax error names the file and, where known, the line.
+    static func table(_ text: String, source: String) throws(ConfigError) -> TOMLTable {
+        if let bad = badTableHeader(in: text) {
+            throw ConfigError(code: .syntax, file: source, line: bad.line, key: "", message: "TOML syntax error: \(bad.message)")
+        }
+        do {
+            return try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(code: .syntax, file: source, line: error.source.begin.line, key: "",
+                              message: "TOML syntax error: \(error.description)")
+        } catch {
+            throw ConfigError(code: .syntax, file: source, line: nil, key: "", message: "TOML syntax error: \(error)")
+        }
+    }
+
     /// nil when the text has no such header; else the 1-based line and what is wrong.
     public static func badTableHeader(in text: String) -> (line: Int, message: String)? {
         var depth = 0                 // open [ and { of values (multi-line arrays)

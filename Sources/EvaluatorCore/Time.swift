@@ -26,7 +26,7 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     /// RFC 3339 with milliseconds, UTC: `2026-11-22T08:30:00.123Z`. Civil date from the day
     /// number (H. Hinnant's days_from_civil inverse), no libc or Foundation formatting: it is
-    /// on every stored record (tested against gmtime_r).
+    /// on every stored record (tested against gmtime_r in JSONTextTests).
     public var rfc3339: String {
         let secs = value >= 0 ? value / 1000 : (value - 999) / 1000
         let ms = Int(value - secs * 1000)
@@ -57,19 +57,6 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
             sep(0x2E); put(ms, 3); sep(0x5A)
             return i
         }
-    }
-
-    /// The libc form of `rfc3339`, the reference in tests.
-    public var rfc3339ViaGmtime: String {
-        var t = time_t(value >= 0 ? value / 1000 : (value - 999) / 1000)
-        let ms = Int(((value % 1000) + 1000) % 1000)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms
-        )
     }
 
     public var description: String { rfc3339 }

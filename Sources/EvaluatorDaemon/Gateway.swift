@@ -82,7 +82,6 @@ public actor Gateway: EvaluationService {
     /// What to do for one event once its group is durable: talk to the pads, count the press.
     private struct AfterCommit {
         var decisions: [Decision]
-        var records: [RatingRecord]
         /// The pad whose press this was: counted once acked, charged an error if the commit fails.
         var pad: String?
         var countOnlyFirstAck: Bool
@@ -99,7 +98,8 @@ public actor Gateway: EvaluationService {
     }
 
     /// Events applied to the policy, not committed yet. They are committed as soon as the
-    /// commit in flight (if any) is done: one fsync for all the presses that arrived meanwhile.
+    /// commit in flight (`inFlight`, if any) is done: one fsync for all the presses that
+    /// arrived meanwhile.
     private var pending: CommitGroup?
     private var inFlight: CommitGroup?
     /// A commit task is queued on the actor (one task per burst, not one per event).
@@ -130,7 +130,7 @@ public actor Gateway: EvaluationService {
         }
         let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes)
         if !change.isEmpty { pending!.changes.append(change) }
-        pending!.after.append(AfterCommit(decisions: decisions, records: change.records, pad: pad, countOnlyFirstAck: countOnlyFirstAck, at: now))
+        pending!.after.append(AfterCommit(decisions: decisions, pad: pad, countOnlyFirstAck: countOnlyFirstAck, at: now))
         if inFlight == nil && !commitScheduled {
             commitScheduled = true
             Task { await self.commitPending() }
@@ -193,15 +193,10 @@ public actor Gateway: EvaluationService {
     /// The group is durable: log its records, wake the uplink and the session clock, talk to
     /// the pads, answer the API.
     private func finish(_ group: CommitGroup) {
-        var wroteRecords = false
-        var savedSessions = false
-        for change in group.changes {
-            wroteRecords = wroteRecords || !change.records.isEmpty
-            savedSessions = savedSessions || !change.saveSessions.isEmpty
-        }
-        for a in group.after { for r in a.records { logRecord(r) } }
-        if wroteRecords { uplinkWake.fire() }
-        if savedSessions { deadlinesChanged.fire() }
+        let records = group.changes.flatMap(\.records)
+        for r in records { logRecord(r) }
+        if !records.isEmpty { uplinkWake.fire() }
+        if group.changes.contains(where: { !$0.saveSessions.isEmpty }) { deadlinesChanged.fire() }
         for a in group.after {
             var acked = false
             for d in a.decisions {

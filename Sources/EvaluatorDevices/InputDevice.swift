@@ -33,13 +33,7 @@ public final class InputDevice: Sendable {
             try? fd.close()
             throw DeviceError(code: .open, path: path, operation: "fstat", errno: e)
         }
-        // One reader per pad: hidraw hands every report to every reader, and evdev does too
-        // unless grabbed, so a second evaluatord would count each press again (R3).
-        if flock(fd.rawValue, LOCK_EX | LOCK_NB) != 0 {
-            let e = Errno(rawValue: errno)
-            try? fd.close()
-            throw DeviceError(code: .busy, path: path, operation: "flock: the pad is in use by another program (another evaluatord?)", errno: e)
-        }
+        try fd.lockExclusiveOrClose(path: path, what: "pad")
         return InputDevice(path: path, fd: fd, isCharacterDevice: (st.st_mode & S_IFMT) == S_IFCHR)
     }
 

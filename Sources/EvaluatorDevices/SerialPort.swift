@@ -30,14 +30,7 @@ public final class SerialPort: Sendable {
         } catch {
             throw DeviceError(code: .open, path: path, operation: "open: \(error)")
         }
-        // One reader per bus: a second process reading the same line (a second evaluatord, a
-        // terminal program) would take some presses and acknowledge them into its own store.
-        // `make faults` met exactly that when a stray daemon opened a reused /dev/pts node.
-        if flock(fd.rawValue, LOCK_EX | LOCK_NB) != 0 {
-            let e = Errno(rawValue: errno)
-            try? fd.close()
-            throw DeviceError(code: .busy, path: path, operation: "flock: the port is in use by another program (another evaluatord?)", errno: e)
-        }
+        try fd.lockExclusiveOrClose(path: path, what: "port")
         do {
             try configure(fd: fd, baud: baud, path: path)
         } catch {

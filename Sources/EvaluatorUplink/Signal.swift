@@ -36,12 +36,8 @@ public final class Signal: Sendable {
         for w in waiters { w.resume() }
     }
 
-    /// Returns when fired or when the task is cancelled; no timer at all.
-    public func wait() async {
-        await wait(milliseconds: nil)
-    }
-
-    /// Returns when fired, when `milliseconds` passed, or when the task is cancelled.
+    /// Returns when fired, when `milliseconds` passed (nil: no timer at all), or when the task
+    /// is cancelled.
     public func wait(milliseconds: Int64?) async {
         let id = state.withLock { s -> Int in
             defer { s.nextID += 1 }

@@ -70,3 +70,26 @@ struct RandomIDTests {
         #expect(seen.count == 100_000)
     }
 }
+
+// The references the hand-written forms are tested against.
+extension Millis {
+    var rfc3339ViaGmtime: String {
+        var t = time_t(value >= 0 ? value / 1000 : (value - 999) / 1000)
+        let ms = Int(((value % 1000) + 1000) % 1000)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms
+        )
+    }
+}
+
+extension RatingRecord {
+    func encodedWithJSONEncoder() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+}
