@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "evaluatorctl", targets: ["evaluatorctl"]),
         // For the libFuzzer package in Fuzz/ (config loader, API bodies).
         .library(name: "EvaluatorCore", targets: ["EvaluatorCore"]),
+        .library(name: "EvaluatorAPI", targets: ["EvaluatorAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -23,8 +24,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -38,6 +37,17 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The evdev ioctls (EVIOCGRAB, EVIOCGKEY): ioctl(2) is variadic, so C wraps it once.
         .target(name: "CLinuxInput"),
+
+        // Small shared parts for the impure layers: the wake-up signal, the backoff, the reader thread.
+        .target(
+            name: "EvaluatorSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // Pure: bytes in, frames out. No I/O, no clocks.
         .target(name: "EvaluatorProtocol", swiftSettings: swiftSettings),
@@ -68,6 +78,7 @@ let package = Package(
             dependencies: [
                 "EvaluatorProtocol",
                 "EvaluatorCore",
+                "EvaluatorSupport",
                 "CUdev",
                 "CLinuxInput",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -82,6 +93,7 @@ let package = Package(
             dependencies: [
                 "EvaluatorCore",
                 "EvaluatorStore",
+                "EvaluatorSupport",
                 "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,16 +123,13 @@ let package = Package(
             name: "EvaluatorDaemon",
             dependencies: [
                 "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore", "EvaluatorDevices",
-                "EvaluatorUplink", "EvaluatorAPI",
+                "EvaluatorUplink", "EvaluatorAPI", "EvaluatorSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -133,33 +142,56 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "evaluatorctl",
+        // The operator's CLI and the "68" pad simulator: links the store and an HTTP client,
+        // not the daemon (no Hummingbird, no uplink, no device services).
+        .target(
+            name: "EvaluatorCLI",
             dependencies: [
-                "EvaluatorDaemon",
+                "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "evaluatorctl", dependencies: ["EvaluatorCLI"], swiftSettings: swiftSettings),
 
+        // One test target per module. EvaluatorTestSupport (a plain target under Tests/) holds what several
+        // of them share: log capture, a scripted central store, a Hummingbird receiver.
+        .target(
+            name: "EvaluatorTestSupport",
+            dependencies: [
+                "EvaluatorCore", "EvaluatorStore", "EvaluatorUplink",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/EvaluatorTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "EvaluatorProtocolTests", dependencies: ["EvaluatorProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorCoreTests", dependencies: ["EvaluatorCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorSupportTests", dependencies: ["EvaluatorSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorStoreTests", dependencies: ["EvaluatorStore", "EvaluatorCore", "EvaluatorTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "EvaluatorStoreTests",
-            dependencies: ["EvaluatorStore", "EvaluatorCore"],
+            name: "EvaluatorUplinkTests",
+            dependencies: [
+                "EvaluatorUplink", "EvaluatorStore", "EvaluatorCore", "EvaluatorSupport", "EvaluatorTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EvaluatorDaemonTests",
             dependencies: [
-                "EvaluatorDaemon", "EvaluatorDevices", "EvaluatorStore", "EvaluatorUplink", "EvaluatorAPI",
-                "EvaluatorCore", "EvaluatorProtocol",
+                "EvaluatorDaemon", "EvaluatorCLI", "EvaluatorStore", "EvaluatorCore", "EvaluatorProtocol", "EvaluatorTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -13,13 +13,13 @@ public enum EvaluatorAPI {
             json(200, ["status": "ok"])
         }
         router.get("/v1/status") { _, _ in
-            await respond { () async throws(APIFailure) in try await service.statusView() }
+            await respond { () async throws(Rejection) in StatusView(try await service.status()) }
         }
         router.get("/v1/devices") { _, _ in
-            json(200, await service.devicesView())
+            json(200, DevicesView(await service.devices()))
         }
         router.get("/v1/windows") { _, _ in
-            json(200, ["windows": await service.windowViews()])
+            json(200, ["windows": await service.windows().map(WindowView.init)])
         }
         router.post("/v1/windows/:window/evaluations") { request, context in
             let windowID = context.parameters.get("window") ?? ""
@@ -38,34 +38,35 @@ public enum EvaluatorAPI {
             } catch {
                 return failure(error)
             }
-            return await respond(status: 201) { () async throws(APIFailure) in
+            return await respond(status: 201) { () async throws(Rejection) in
                 let (session, reused) = try await service.openEvaluation(windowID: windowID, request: parsed)
                 return OpenedEvaluationView(session, reused: reused)
             }
         }
         router.delete("/v1/windows/:window/evaluations/current") { _, context in
             let windowID = context.parameters.get("window") ?? ""
-            return await respond { () async throws(APIFailure) in
+            return await respond { () async throws(Rejection) in
                 CancelledEvaluationView(try await service.cancelEvaluation(windowID: windowID))
             }
         }
         return router
     }
 
-    /// Validates an open-evaluation body (the pure parser lives in EvaluatorCore, fuzzed there).
+    /// Validates an open-evaluation body (`OpenBody`, fuzzed on its own).
     public static func parseOpen(_ data: Data) throws(APIFailure) -> EvaluationRequest {
         do {
-            return try EvaluationRequest.parseOpenBody(data)
+            return try OpenBody.parse(data)
         } catch {
             throw APIFailure(status: 400, code: "bad_request", message: error.message)
         }
     }
 
-    static func respond<T: Encodable>(status: Int = 200, _ body: () async throws(APIFailure) -> T) async -> Response {
+    /// Answers the service's value as JSON, or its rejection as the mapped error.
+    static func respond<T: Encodable>(status: Int = 200, _ body: () async throws(Rejection) -> T) async -> Response {
         do {
             return json(status, try await body())
         } catch {
-            return failure(error)
+            return failure(APIFailure(error))
         }
     }
 

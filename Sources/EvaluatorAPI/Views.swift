@@ -14,8 +14,15 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(status) \(code): \(message)" }
 
-    public static func unknownWindow(_ id: String) -> APIFailure {
-        APIFailure(status: 404, code: "unknown_window", message: "no window \"\(id)\" is configured")
+    /// The one place where a rejection becomes an HTTP status and a stable code.
+    public init(_ r: Rejection) {
+        switch r {
+        case .unknownWindow: self.init(status: 404, code: "unknown_window", message: r.message)
+        case .alreadyRated: self.init(status: 409, code: "already_rated", message: r.message)
+        case .caseOpenElsewhere: self.init(status: 409, code: "case_open_elsewhere", message: r.message)
+        case .nothingToCancel: self.init(status: 404, code: "no_open_evaluation", message: r.message)
+        case .storeUnavailable: self.init(status: 503, code: "store_unavailable", message: r.message)
+        }
     }
 }
 
@@ -80,17 +87,16 @@ public struct PadView: Encodable, Sendable {
     public var presses_today: Int
     public var errors: Int
 
-    public init(pad: String, window_id: String?, bus: String, path: String, state: String, last_press_at: String?, presses: Int,
-                presses_today: Int, errors: Int) {
-        self.presses_today = presses_today
-        self.pad = pad
-        self.window_id = window_id
-        self.bus = bus
-        self.path = path
-        self.state = state
-        self.last_press_at = last_press_at
-        self.presses = presses
-        self.errors = errors
+    public init(_ p: PadSnapshot) {
+        pad = p.pad.description
+        window_id = p.windowID
+        bus = p.bus
+        path = p.path
+        state = p.attached ? "attached" : "detached"
+        last_press_at = p.lastPressAt?.rfc3339
+        presses = p.presses
+        presses_today = p.pressesToday
+        errors = p.errors
     }
 }
 
@@ -101,12 +107,12 @@ public struct WindowView: Encodable, Sendable {
     public var pad: String?
     public var session: SessionView?
 
-    public init(id: String, name: String, department: String, pad: String?, session: SessionView?) {
-        self.id = id
-        self.name = name
-        self.department = department
-        self.pad = pad
-        self.session = session
+    public init(_ w: WindowSnapshot) {
+        id = w.id
+        name = w.name
+        department = w.department
+        pad = w.pad?.description
+        session = w.session.map(SessionView.init)
     }
 }
 
@@ -117,25 +123,25 @@ public struct StatusView: Encodable, Sendable {
     public var records: Int
     public var backlog: Int
     /// Records the central store refused, set aside (`evaluatorctl pending --quarantined`).
-    public var quarantined: Int = 0
+    public var quarantined: Int
     public var last_upload_at: String?
     public var last_upload_error: String?
     public var uplink: String
     public var open_sessions: Int
     public var pads: [PadView]
 
-    public init(gateway_id: String, region: String, started_at: String, records: Int, backlog: Int, last_upload_at: String?,
-                last_upload_error: String?, uplink: String, open_sessions: Int, pads: [PadView]) {
-        self.gateway_id = gateway_id
-        self.region = region
-        self.started_at = started_at
-        self.records = records
-        self.backlog = backlog
-        self.last_upload_at = last_upload_at
-        self.last_upload_error = last_upload_error
-        self.uplink = uplink
-        self.open_sessions = open_sessions
-        self.pads = pads
+    public init(_ s: StatusSnapshot) {
+        gateway_id = s.gatewayID
+        region = s.region
+        started_at = s.startedAt.rfc3339
+        records = s.records
+        backlog = s.backlog
+        quarantined = s.quarantined
+        last_upload_at = s.lastUploadAt?.rfc3339
+        last_upload_error = s.lastUploadError
+        uplink = s.uplink
+        open_sessions = s.openSessions
+        pads = s.pads.map(PadView.init)
     }
 }
 
@@ -148,13 +154,13 @@ public struct UnconfiguredDeviceView: Encodable, Sendable {
     public var model: String?
     public var config_line: String?
 
-    public init(path: String, id_path: String?, vendor: String?, product: String?, model: String?, config_line: String?) {
-        self.path = path
-        self.id_path = id_path
-        self.vendor = vendor
-        self.product = product
-        self.model = model
-        self.config_line = config_line
+    public init(_ d: UnconfiguredDevice) {
+        path = d.path
+        id_path = d.idPath
+        vendor = d.vendor
+        product = d.product
+        model = d.model
+        config_line = d.configLine
     }
 }
 
@@ -164,18 +170,9 @@ public struct DevicesView: Encodable, Sendable {
     /// "on" (udev followed), "off" (no udev: explicit paths only).
     public var hotplug: String
 
-    public init(pads: [PadView], unconfigured: [UnconfiguredDeviceView], hotplug: String) {
-        self.pads = pads
-        self.unconfigured = unconfigured
-        self.hotplug = hotplug
+    public init(_ d: DevicesSnapshot) {
+        pads = d.pads.map(PadView.init)
+        unconfigured = d.unconfigured.map(UnconfiguredDeviceView.init)
+        hotplug = d.hotplug ? "on" : "off"
     }
-}
-
-/// What the API needs from the gateway. The daemon's `Gateway` actor implements it.
-public protocol EvaluationService: Sendable {
-    func openEvaluation(windowID: String, request: EvaluationRequest) async throws(APIFailure) -> (Session, reused: Bool)
-    func cancelEvaluation(windowID: String) async throws(APIFailure) -> Session
-    func windowViews() async -> [WindowView]
-    func statusView() async throws(APIFailure) -> StatusView
-    func devicesView() async -> DevicesView
 }

@@ -1,3 +1,5 @@
+import EvaluatorProtocol
+
 /// The five rating levels (R1). Raw values are the names used everywhere: config, API, records.
 public enum Level: String, CaseIterable, Codable, Sendable, Hashable {
     case verySatisfied = "very_satisfied"
@@ -88,18 +90,10 @@ public struct KeyMap: Sendable, Hashable {
 public enum KeyNames {
     public static let kp1 = 79, kp2 = 80, kp3 = 81, kp4 = 75, kp5 = 76
 
-    public static let codes: [String: Int] = {
-        var t: [String: Int] = [
-            "KEY_KP0": 82, "KEY_KP1": 79, "KEY_KP2": 80, "KEY_KP3": 81, "KEY_KP4": 75, "KEY_KP5": 76,
-            "KEY_KP6": 77, "KEY_KP7": 71, "KEY_KP8": 72, "KEY_KP9": 73, "KEY_KPENTER": 96, "KEY_ENTER": 28,
-            "KEY_0": 11, "KEY_F11": 87, "KEY_F12": 88,
-        ]
-        for d in 1...9 { t["KEY_\(d)"] = d + 1 }
-        for f in 1...10 { t["KEY_F\(f)"] = 58 + f }
-        let letters: [Int] = [30, 48, 46, 32, 18, 33, 34, 35, 23, 36, 37, 38, 50, 49, 24, 25, 16, 19, 31, 20, 22, 47, 17, 45, 21, 44]
-        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZ".enumerated() { t["KEY_\(c)"] = letters[i] }
-        return t
-    }()
+    /// `KEY_<name>` → code, from the one key-code table.
+    public static let codes: [String: Int] = Dictionary(
+        KeyCodes.table.map { ("KEY_" + $0.name, Int($0.code)) }, uniquingKeysWith: { a, _ in a }
+    )
 
     /// A key written in a key map: a number (the code itself) or a name such as `KEY_KP1`
     /// or `KP1`.

@@ -136,12 +136,12 @@ public struct UpstreamProfile: Sendable, Hashable {
         return p
     }
 
-    public static func load(path: String) throws(ConfigError) -> UpstreamProfile {
+    public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> UpstreamProfile {
         let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read the profile (\(error.localizedDescription))")
+        switch files.text(path) {
+        case let .success(t): text = t
+        case let .failure(e):
+            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read the profile (\(e.message))")
         }
         return try parse(text, source: path)
     }

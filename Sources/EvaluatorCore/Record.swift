@@ -42,7 +42,7 @@ public struct RecordDraft: Sendable, Hashable {
     public var outcome: Outcome
     public var level: Level?
     public var score: Int?
-    public var pad: String?
+    public var pad: PadID?
     public var key: Int?
     public var promptedAt: Millis?
     public var pressedAt: Millis?
@@ -54,7 +54,7 @@ public struct RecordDraft: Sendable, Hashable {
         windowID: String?, department: String? = nil, staffID: String? = nil, caseID: String? = nil,
         batchCaseIDs: [String] = [], matterCode: String? = nil, matterName: String? = nil,
         sessionID: String? = nil, outcome: Outcome, level: Level? = nil, score: Int? = nil,
-        pad: String? = nil, key: Int? = nil, promptedAt: Millis? = nil, pressedAt: Millis? = nil,
+        pad: PadID? = nil, key: Int? = nil, promptedAt: Millis? = nil, pressedAt: Millis? = nil,
         reason: String? = nil, flags: [RecordFlag] = []
     ) {
         self.reason = reason
@@ -148,7 +148,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.string("matter_code", d.matterCode)
         o.string("matter_name", d.matterName)
         o.string("outcome", d.outcome.rawValue)
-        o.string("pad", d.pad)
+        o.string("pad", d.pad?.description)
         o.string("pressed_at", d.pressedAt?.rfc3339)
         o.string("prompted_at", d.promptedAt?.rfc3339)
         o.string("reason", d.reason)

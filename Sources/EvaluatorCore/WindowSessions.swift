@@ -7,10 +7,10 @@ public struct WindowInfo: Sendable, Hashable {
     public var id: String
     public var name: String
     public var department: String
-    /// Pad reference as it appears in records, e.g. `bus1#3`.
-    public var pad: String?
+    /// The window's pad (records show its text form, e.g. `bus1#3`).
+    public var pad: PadID?
 
-    public init(id: String, name: String, department: String, pad: String?) {
+    public init(id: String, name: String, department: String, pad: PadID?) {
         self.id = id
         self.name = name
         self.department = department
@@ -82,7 +82,7 @@ public struct Session: Sendable, Hashable, Codable {
 /// attached to the same record (R2). Stored with the session: a crash loses nothing.
 public struct PendingRating: Sendable, Hashable, Codable {
     public var level: Level
-    public var pad: String
+    public var pad: PadID
     public var key: Int
     public var pressedAt: Millis
     public var reasonDeadline: Millis
@@ -91,13 +91,10 @@ public struct PendingRating: Sendable, Hashable, Codable {
 public enum SessionEvent: Sendable, Hashable {
     /// The business system asks for an evaluation of a case at a window.
     case open(windowID: String, sessionID: String, request: EvaluationRequest, at: Millis)
-    /// A pad reported a key. `windowID` nil: no configured window owns this pad.
-    /// `level` nil: the pad's key map has no level for this key.
-    case press(windowID: String?, pad: String, key: Int, level: Level?, at: Millis)
-    /// A USB HID pad reported a key: a level key, a reason key (R2), or neither. The kernel
-    /// reports real key-downs, so there is no retransmit to fold. `holdsReasons`: the pad has
-    /// reason keys, so a bad rating waits `reasonWindowMs` for one.
-    case keyPress(windowID: String, pad: String, key: Int, level: Level?, reason: String?, holdsReasons: Bool, at: Millis)
+    /// A pad reported a key. The pad directory says which window it serves (if any) and what
+    /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
+    /// is acked, so its repeats are folded; a USB pad reports real key-downs.
+    case press(pad: PadID, key: Int, at: Millis)
     /// The business system withdraws the open evaluation at a window.
     case cancel(windowID: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
@@ -111,8 +108,21 @@ public enum Rejection: Sendable, Hashable, Error {
     case nothingToCancel(windowID: String)
     /// Unknown window id.
     case unknownWindow(String)
-    /// The case (or one of its batch) was already rated in a session still open (R3).
+    /// The case (or one of its batch) was already rated (R3).
     case alreadyRated(caseID: String)
+    /// The store cannot be read or written: nothing was changed.
+    case storeUnavailable(String)
+
+    /// What is wrong, in words for the caller.
+    public var message: String {
+        switch self {
+        case let .caseOpenElsewhere(caseID, windowID): "case \"\(caseID)\" is being evaluated at window \"\(windowID)\" now"
+        case let .nothingToCancel(windowID): "window \"\(windowID)\" has no open, unrated evaluation to cancel"
+        case let .unknownWindow(id): "no window \"\(id)\" is configured"
+        case let .alreadyRated(caseID): "case \"\(caseID)\" has already been rated (one rating per case, R3)"
+        case let .storeUnavailable(error): error
+        }
+    }
 }
 
 public enum Decision: Sendable, Hashable {
@@ -123,31 +133,34 @@ public enum Decision: Sendable, Hashable {
     /// Remove this session from the store.
     case removeSession(sessionID: String)
     /// Tell the window's pad to show its rating prompt.
-    case prompt(windowID: String)
+    case prompt(pad: PadID)
     /// Acknowledge the press to the pad — only after the records before it are durable.
-    case ack(pad: String, key: Int, repeated: Bool)
+    case ack(pad: PadID, key: Int, repeated: Bool)
     /// The answer to `.open`: the session now open (or the same one, for a repeated request).
     case opened(Session, reused: Bool)
     /// The answer to `.cancel`.
     case cancelled(Session)
     case rejected(Rejection)
     /// A key the pad's key map does not know; acked, logged, not a rating.
-    case unknownKey(pad: String, key: Int)
+    case unknownKey(pad: PadID, key: Int)
     /// A reason key with no bad rating waiting for it; logged, not a rating.
-    case strayReason(pad: String, key: Int, reason: String)
+    case strayReason(pad: PadID, key: Int, reason: String)
 }
 
 public struct SessionPolicyConfig: Sendable, Hashable {
     public var windows: [String: WindowInfo]
+    /// Which window each pad serves and what its keys mean.
+    public var pads: PadDirectory
     public var scores: ScoreTable
     public var defaultTimeoutMs: Int64
     public var retransmitWindowMs: Int64
     /// How long a bad rating waits for a reason key (pads with reason keys only).
     public var reasonWindowMs: Int64
 
-    public init(windows: [String: WindowInfo], scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
+    public init(windows: [String: WindowInfo], pads: PadDirectory, scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
                 reasonWindowMs: Int64 = 10_000) {
         self.windows = windows
+        self.pads = pads
         self.scores = scores
         self.defaultTimeoutMs = defaultTimeoutMs
         self.retransmitWindowMs = retransmitWindowMs
@@ -156,11 +169,11 @@ public struct SessionPolicyConfig: Sendable, Hashable {
 }
 
 public struct WindowSessions: Sendable {
-    public let config: SessionPolicyConfig
+    public private(set) var config: SessionPolicyConfig
     /// At most one session per window.
     public private(set) var sessions: [String: Session] = [:]
     /// The last press seen from each pad, for retransmit detection.
-    private var lastPress: [String: (key: Int, at: Millis)] = [:]
+    private var lastPress: [PadID: (key: Int, at: Millis)] = [:]
 
     public init(config: SessionPolicyConfig, restoring: [Session] = []) {
         self.config = config
@@ -168,6 +181,12 @@ public struct WindowSessions: Sendable {
             s.restored = true
             sessions[s.windowID] = s
         }
+    }
+
+    /// Swaps the configuration whole (a reload): open sessions stay open; a session whose
+    /// window is gone stays until it ends, and its records still name its window.
+    public mutating func reconfigure(_ config: SessionPolicyConfig) {
+        self.config = config
     }
 
     /// The earliest deadline of any open session: when the next `.tick` has work to do.
@@ -179,10 +198,8 @@ public struct WindowSessions: Sendable {
         switch event {
         case let .open(windowID, sessionID, request, at):
             return open(windowID: windowID, sessionID: sessionID, request: request, at: at)
-        case let .press(windowID, pad, key, level, at):
-            return press(windowID: windowID, pad: pad, key: key, level: level, reason: nil, holdsReasons: false, foldRepeats: true, at: at)
-        case let .keyPress(windowID, pad, key, level, reason, holdsReasons, at):
-            return press(windowID: windowID, pad: pad, key: key, level: level, reason: reason, holdsReasons: holdsReasons, foldRepeats: false, at: at)
+        case let .press(pad, key, at):
+            return press(config.pads.resolve(pad: pad, key: key), at: at)
         case let .cancel(windowID, at):
             return cancel(windowID: windowID, at: at)
         case let .tick(at):
@@ -219,7 +236,7 @@ public struct WindowSessions: Sendable {
             if current.ratedAt == nil && current.request == request {
                 // The business system repeated its request (a retry after a lost answer):
                 // the same session answers; nothing is closed, the pad is prompted again.
-                return [.prompt(windowID: windowID), .opened(current, reused: true)]
+                return prompt(windowID) + [.opened(current, reused: true)]
             }
             if current.ratedAt == nil {
                 out.append(.record(draft(current, outcome: .unrated, extraFlags: [.superseded])))
@@ -236,14 +253,14 @@ public struct WindowSessions: Sendable {
         )
         sessions[windowID] = session
         out.append(.saveSession(session))
-        out.append(.prompt(windowID: windowID))
+        out += prompt(windowID)
         out.append(.opened(session, reused: false))
         return out
     }
 
     /// The rated record of a session: `level` etc. from the press, `reason` when a reason key
     /// gave one; without a reason, a bad rating is flagged `needs_reason` (R2).
-    private func ratedRecord(_ session: Session, level: Level, pad: String, key: Int, pressedAt: Millis, reason: String?) -> RecordDraft {
+    private func ratedRecord(_ session: Session, level: Level, pad: PadID, key: Int, pressedAt: Millis, reason: String?) -> RecordDraft {
         var d = draft(session, outcome: .rated)
         d.level = level
         d.score = config.scores.score(level)
@@ -259,19 +276,23 @@ public struct WindowSessions: Sendable {
         ratedRecord(session, level: p.level, pad: p.pad, key: p.key, pressedAt: p.pressedAt, reason: reason)
     }
 
-    private mutating func press(
-        windowID: String?, pad: String, key: Int, level: Level?, reason: String?, holdsReasons: Bool, foldRepeats: Bool, at: Millis
-    ) -> [Decision] {
+    /// The window's pad, told to show its prompt (a window without a pad has nothing to tell).
+    private func prompt(_ windowID: String) -> [Decision] {
+        config.pads.pad(ofWindow: windowID).map { [.prompt(pad: $0)] } ?? []
+    }
+
+    private mutating func press(_ p: PadDirectory.Press, at: Millis) -> [Decision] {
+        let (windowID, pad, key, level, reason, holdsReasons) = (p.windowID, p.pad, p.key, p.level, p.reason, p.holdsReasons)
         // A pad that got no acknowledgement sends the same press again: the repeat is acked
         // again but counted once. Repeats extend the window, so a pad retrying every 500 ms
         // for several seconds is still one press.
-        if foldRepeats, let last = lastPress[pad], last.key == key, at - last.at <= config.retransmitWindowMs, at >= last.at {
+        if pad.retransmits, let last = lastPress[pad], last.key == key, at - last.at <= config.retransmitWindowMs, at >= last.at {
             lastPress[pad] = (key, at)
             return [.ack(pad: pad, key: key, repeated: true)]
         }
         lastPress[pad] = (key, at)
 
-        guard level != nil || reason != nil else {
+        guard !p.isUnknownKey else {
             return [.unknownKey(pad: pad, key: key), .ack(pad: pad, key: key, repeated: false)]
         }
         var out: [Decision] = []

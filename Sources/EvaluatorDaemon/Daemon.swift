@@ -2,6 +2,7 @@ import EvaluatorAPI
 import EvaluatorCore
 import EvaluatorDevices
 import EvaluatorStore
+import EvaluatorSupport
 import EvaluatorUplink
 import Foundation
 import Hummingbird
@@ -12,8 +13,9 @@ import Glibc
 #endif
 
 /// Wires the daemon: the store (migrated before anything starts), the gateway, and the
-/// services in dependency order — session clock, buses, uplink, then the API last, so that on
-/// shutdown the API stops taking requests first. READY=1 goes to systemd once the store is
+/// services in dependency order — group commit, session clock, udev, buses and pads, uplink,
+/// then the API last, so that on shutdown the API stops taking requests first and the commit
+/// service stops last (what the others applied is still made durable). READY=1 goes to systemd once the store is
 /// migrated and the API is bound.
 public struct Daemon: Sendable {
     public let config: GatewayConfig
@@ -33,28 +35,30 @@ public struct Daemon: Sendable {
         self.config = config
         self.logger = logger
         store = try Store(path: config.databasePath)
-        let wake = Signal()
+        let wake = WakeSignal()
         let monitor = UplinkMonitor()
         let registry = DeviceRegistry(windows: config.windows, logger: logger)
         self.registry = registry
-        gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
+        let padCommands = PadCommandRouter()
+        gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, padCommands: padCommands,
+                              uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
 
-        var services: [any Service] = [SessionClockService(gateway: gateway, clock: clock)]
-        for bus in config.buses {
-            services.append(SerialBusService(bus: bus, gateway: gateway, logger: logger))
-        }
+        var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock)]
         var needsUdev = false
         var padServices: [any Service] = []
+        for bus in config.buses {
+            padServices.append(SerialBusService(bus: bus, gateway: gateway, commands: padCommands.commands(forBus: bus.id), logger: logger))
+        }
         for window in config.windows {
             guard let pad = window.pad else { continue }
             switch pad.source {
             case .serial: continue
             case let .hid(node, path):
-                padServices.append(HIDPadService(window: window, node: node, location: .fixed(path), grabMode: pad.grab, gateway: gateway, logger: logger))
+                padServices.append(HIDPadService(window: window, pad: pad.id, node: node, location: .fixed(path), grabMode: pad.grab, gateway: gateway, logger: logger))
             case let .udev(node, match):
                 needsUdev = true
-                padServices.append(HIDPadService(window: window, node: node, location: .udev(registry, match), grabMode: pad.grab, gateway: gateway, logger: logger))
+                padServices.append(HIDPadService(window: window, pad: pad.id, node: node, location: .udev(registry, match), grabMode: pad.grab, gateway: gateway, logger: logger))
             }
         }
         services.append(UdevService(registry: registry, logger: logger, needed: needsUdev))

@@ -3,7 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
+import EvaluatorCore
+import EvaluatorSupport
 import SystemPackage
 
 /// A serial port in raw 8N1 mode. Every syscall goes through swift-system's `FileDescriptor`
@@ -40,16 +41,8 @@ public final class SerialPort: Sendable {
         return SerialPort(path: path, fd: fd)
     }
 
-    static func speed(_ baud: Int) -> speed_t? {
-        let table: [Int: Int32] = [
-            1200: B1200, 2400: B2400, 4800: B4800, 9600: B9600, 19200: B19200, 38400: B38400,
-            57600: B57600, 115200: B115200, 230400: B230400,
-        ]
-        return table[baud].map { speed_t($0) }
-    }
-
     private static func configure(fd: FileDescriptor, baud: Int, path: String) throws(DeviceError) {
-        guard let speed = speed(baud) else {
+        guard let speed = SerialBaud(rawValue: baud)?.speed else {
             throw DeviceError(code: .configure, path: path, operation: "unsupported baud rate \(baud)")
         }
         var t = termios()
@@ -96,120 +89,72 @@ public final class SerialPort: Sendable {
     }
 }
 
-/// Reads a file descriptor on a dedicated thread that sleeps in `poll` until bytes arrive or
-/// it is stopped: no busy loop, no wake-ups while idle. EOF, POLLHUP or a read error other
-/// than EAGAIN ends the stream with `.disconnected` (the device went away).
+/// Reads a file descriptor on a `ReaderThread`. EOF, POLLHUP or a read error other than
+/// EAGAIN ends the stream with `.disconnected` (the device went away).
 public final class DescriptorReader: Sendable {
     public let stream: AsyncThrowingStream<[UInt8], any Error>
-    private let stopPipe: (read: Int32, write: Int32)
-    private let finished: DispatchSemaphore
+    private let thread: ReaderThread
 
     public init(fd: FileDescriptor, path: String, chunkSize: Int = 4096) throws(DeviceError) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            throw DeviceError(code: .read, path: path, operation: "pipe2 for the reader thread", errno: .current)
-        }
-        for f in fds {
-            _ = fcntl(f, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(f, F_SETFL, O_NONBLOCK)
-        }
-        let stop = (read: fds[0], write: fds[1])
-        stopPipe = stop
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         self.stream = stream
-        let finished = DispatchSemaphore(value: 0)
-        self.finished = finished
-        let thread = ReaderThread(fd: fd.rawValue, stopFD: stop.read, path: path, chunkSize: chunkSize, continuation: continuation, finished: finished)
-        var attr = pthread_attr_t()
-        pthread_attr_init(&attr)
-        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
-        var tid = pthread_t()
-        let box = Unmanaged.passRetained(thread)
-        let rc = pthread_create(&tid, &attr, { arg in
-            let t = Unmanaged<ReaderThread>.fromOpaque(arg!).takeRetainedValue()
-            t.run()
-            return nil
-        }, box.toOpaque())
-        pthread_attr_destroy(&attr)
-        if rc != 0 {
-            box.release()
-            Glibc.close(stop.read)
-            Glibc.close(stop.write)
-            throw DeviceError(code: .read, path: path, operation: "pthread_create", errno: Errno(rawValue: rc))
+        let raw = fd.rawValue
+        do {
+            thread = try ReaderThread { poller in
+                var buffer = [UInt8](repeating: 0, count: chunkSize)
+                while true {
+                    switch poller.wait(for: raw) {
+                    case .stopped:
+                        continuation.finish()
+                        return
+                    case let .failed(e):
+                        continuation.finish(throwing: DeviceError(code: .read, path: path, operation: "poll", errno: e))
+                        return
+                    case .readable:
+                        let n = Glibc.read(raw, &buffer, chunkSize)
+                        if n > 0 {
+                            continuation.yield(Array(buffer[0..<n]))
+                            continue
+                        }
+                        if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+                        let e: Errno? = n < 0 ? .current : nil
+                        continuation.finish(throwing: DeviceError(
+                            code: .disconnected, path: path, operation: n == 0 ? "end of file (device gone)" : "read", errno: e
+                        ))
+                        return
+                    }
+                }
+            }
+        } catch {
+            throw DeviceError(code: .read, path: path, operation: "starting the reader thread", errno: error)
         }
     }
 
     /// Wakes the reader thread and ends the stream. The caller closes the device afterwards.
-    public func stop() {
-        var one: UInt8 = 1
-        _ = Glibc.write(stopPipe.write, &one, 1)
-    }
+    public func stop() { thread.stop() }
 
     /// Stops the thread and waits (at most a second) until it no longer touches the device,
     /// so that the caller can close it safely.
-    public func stopAndWait() {
-        stop()
-        if finished.wait(timeout: .now() + 1) == .success { finished.signal() }
-    }
-
-    deinit {
-        // The read end stays open until here, so a late stop() never writes into a closed pipe.
-        stopAndWait()
-        Glibc.close(stopPipe.write)
-        Glibc.close(stopPipe.read)
-    }
-}
-
-private final class ReaderThread: @unchecked Sendable {
-    let fd: Int32
-    let stopFD: Int32
-    let path: String
-    let chunkSize: Int
-    let continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
-    let finished: DispatchSemaphore
-
-    init(fd: Int32, stopFD: Int32, path: String, chunkSize: Int, continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation,
-         finished: DispatchSemaphore) {
-        self.finished = finished
-        self.fd = fd
-        self.stopFD = stopFD
-        self.path = path
-        self.chunkSize = chunkSize
-        self.continuation = continuation
-    }
-
-    func run() {
-        defer { finished.signal() }
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
-            let rc = poll(&fds, 2, -1)
-            if rc < 0 {
-                if errno == EINTR { continue }
-                continuation.finish(throwing: DeviceError(code: .read, path: path, operation: "poll", errno: .current))
-                return
-            }
-            if fds[1].revents != 0 {
-                continuation.finish()
-                return
-            }
-            if fds[0].revents & Int16(POLLIN) != 0 || fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
-                let n = Glibc.read(fd, &buffer, chunkSize)
-                if n > 0 {
-                    continuation.yield(Array(buffer[0..<n]))
-                    continue
-                }
-                if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
-                let e: Errno? = n < 0 ? .current : nil
-                continuation.finish(throwing: DeviceError(
-                    code: .disconnected, path: path, operation: n == 0 ? "end of file (device gone)" : "read", errno: e
-                ))
-                return
-            }
-        }
-    }
+    public func stopAndWait() { thread.stopAndWait() }
 }
 
 extension Errno {
     static var current: Errno { Errno(rawValue: Glibc.errno) }
+}
+
+extension SerialBaud {
+    /// The termios speed of this rate.
+    var speed: speed_t {
+        switch self {
+        case .b1200: speed_t(B1200)
+        case .b2400: speed_t(B2400)
+        case .b4800: speed_t(B4800)
+        case .b9600: speed_t(B9600)
+        case .b19200: speed_t(B19200)
+        case .b38400: speed_t(B38400)
+        case .b57600: speed_t(B57600)
+        case .b115200: speed_t(B115200)
+        case .b230400: speed_t(B230400)
+        }
+    }
 }

@@ -1,6 +1,6 @@
 import CUdev
-import Dispatch
 import EvaluatorCore
+import EvaluatorSupport
 import Foundation
 import SystemPackage
 #if canImport(Glibc)
@@ -8,8 +8,8 @@ import Glibc
 #endif
 
 /// Enumerates devices of some subsystems through libudev, then follows udev's monitor for
-/// add/remove. One thread owns the libudev context (libudev is not thread-safe); it sleeps in
-/// poll(2) until udev sends an event or it is stopped.
+/// add/remove. One `ReaderThread` owns the libudev context (libudev is not thread-safe); it
+/// sleeps in poll(2) until udev sends an event or it is stopped.
 public final class UdevWatcher: Sendable {
     public enum Event: Sendable, Hashable {
         case add(UdevDevice)
@@ -19,32 +19,22 @@ public final class UdevWatcher: Sendable {
     }
 
     public let events: AsyncStream<Event>
-    private let stopPipe: (read: Int32, write: Int32)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread: ReaderThread
 
     public init(subsystems: [String]) throws(DeviceError) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw DeviceError(code: .open, path: "udev", operation: "pipe", errno: Errno(rawValue: errno)) }
-        stopPipe = (fds[0], fds[1])
         let (stream, continuation) = AsyncStream<Event>.makeStream()
         events = stream
-        let job = UdevThread(subsystems: subsystems, stopFD: fds[0], continuation: continuation, finished: finished)
-        let thread = Thread { job.run() }
-        thread.name = "udev-watcher"
-        thread.start()
+        do {
+            thread = try ReaderThread { poller in
+                Self.watch(subsystems: subsystems, poller: poller, continuation: continuation)
+                continuation.finish()
+            }
+        } catch {
+            throw DeviceError(code: .open, path: "udev", operation: "starting the udev thread", errno: error)
+        }
     }
 
-    public func stop() {
-        var one: UInt8 = 1
-        _ = write(stopPipe.write, &one, 1)
-    }
-
-    deinit {
-        stop()
-        _ = finished.wait(timeout: .now() + 1)
-        close(stopPipe.write)
-        close(stopPipe.read)
-    }
+    public func stop() { thread.stop() }
 
     /// The udev properties, node and subsystem of a libudev device.
     static func convert(_ dev: OpaquePointer) -> UdevDevice? {
@@ -65,24 +55,9 @@ public final class UdevWatcher: Sendable {
     }
 }
 
-private final class UdevThread: @unchecked Sendable {
-    let subsystems: [String]
-    let stopFD: Int32
-    let continuation: AsyncStream<UdevWatcher.Event>.Continuation
-    let finished: DispatchSemaphore
-
-    init(subsystems: [String], stopFD: Int32, continuation: AsyncStream<UdevWatcher.Event>.Continuation, finished: DispatchSemaphore) {
-        self.subsystems = subsystems
-        self.stopFD = stopFD
-        self.continuation = continuation
-        self.finished = finished
-    }
-
-    func run() {
-        defer {
-            continuation.finish()
-            finished.signal()
-        }
+extension UdevWatcher {
+    /// Runs on the reader thread, which alone owns the libudev context.
+    private static func watch(subsystems: [String], poller: ReaderThread.Poller, continuation: AsyncStream<Event>.Continuation) {
         guard let ctx = udev_new() else { return }
         defer { udev_unref(ctx) }
         // Monitor first, then enumerate, so nothing plugged in between is missed.
@@ -108,10 +83,7 @@ private final class UdevThread: @unchecked Sendable {
         continuation.yield(.enumerated)
 
         while true {
-            var fds = [pollfd(fd: monFD, events: Int16(POLLIN), revents: 0), pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)]
-            let rc = poll(&fds, 2, -1)
-            if rc < 0 { if errno == EINTR { continue } else { return } }
-            if fds[1].revents != 0 { return }
+            guard poller.wait(for: monFD) == .readable else { return }
             guard let dev = udev_monitor_receive_device(mon) else { continue }
             defer { udev_device_unref(dev) }
             let action = udev_device_get_action(dev).map(UdevWatcher.string) ?? ""

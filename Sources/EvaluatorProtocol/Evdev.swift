@@ -174,23 +174,6 @@ public struct HidrawDecoder: Sendable {
         return pressed
     }
 
-    /// HID usage (keyboard page) → Linux key code, for the keys pads use: digits, letters,
-    /// Enter, F1–F12 and the keypad. Lets one key map serve evdev and hidraw pads.
-    public static func keyCode(forUsage u: UInt8) -> UInt16? {
-        switch u {
-        case 0x04...0x1D:
-            let letters: [UInt16] = [30, 48, 46, 32, 18, 33, 34, 35, 23, 36, 37, 38, 50, 49, 24, 25, 16, 19, 31, 20, 22, 47, 17, 45, 21, 44]
-            return letters[Int(u - 0x04)]
-        case 0x1E...0x27: return UInt16(u - 0x1E) + 2 // 1…9, 0 → KEY_1 (2) … KEY_0 (11)
-        case 0x28: return 28 // Enter
-        case 0x3A...0x43: return UInt16(u - 0x3A) + 59 // F1…F10
-        case 0x44: return 87 // F11
-        case 0x45: return 88 // F12
-        case 0x58: return 96 // KP Enter
-        case 0x59...0x62:
-            let keypad: [UInt16] = [79, 80, 81, 75, 76, 77, 71, 72, 73, 82] // KP1…KP9, KP0
-            return keypad[Int(u - 0x59)]
-        default: return nil
-        }
-    }
+    /// HID usage (keyboard page) → Linux key code, through the one table (`KeyCodes`).
+    public static func keyCode(forUsage u: UInt8) -> UInt16? { KeyCodes.code(forUsage: u) }
 }

@@ -168,6 +168,10 @@ public final class Store: Sendable {
                     WHERE batch_id IS NOT NULL AND sent_at IS NULL AND quarantined_at IS NULL;
                 """)
         }
+        m.registerMigration("v4-drop-unused-meta") { db in
+            // Created by v1 for settings that never came: nothing ever read or wrote it.
+            try db.execute(sql: "DROP TABLE IF EXISTS meta")
+        }
         return m
     }
 
@@ -197,29 +201,29 @@ public final class Store: Sendable {
 
     // MARK: Writes
 
-    /// Commits records and session changes in one durable transaction.
-    public func commit(records: [RatingRecord], saveSessions: [Session] = [], removeSessions: [String] = []) throws(StoreError) {
-        try commit([StoreChange(records: records, saveSessions: saveSessions, removeSessions: removeSessions)])
-    }
-
     /// Commits several events' changes, in order, in one durable transaction (group commit:
     /// one fsync for every press that arrived while the previous commit was being fsynced).
-    public func commit(_ changes: [StoreChange]) throws(StoreError) {
+    /// Waits without holding a thread: the write runs on the store's writer queue while the
+    /// caller (the gateway actor) takes the next events.
+    public func commit(_ changes: [StoreChange]) async throws(StoreError) {
+        try await write("commit failed") { db in try Self.apply(changes, db) }
+    }
+
+    /// Runs `body` in one write transaction; an error names the store and `what` failed.
+    private func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            try db.write { db in try Self.apply(changes, db) }
+            return try await db.write(body)
         } catch {
-            throw StoreError(code: .write, path: path, message: "commit failed: \(error)")
+            throw StoreError(code: .write, path: path, message: "\(what()): \(error)")
         }
     }
 
-    /// As `commit(_:)`, but waits without holding a thread: the write runs on the store's
-    /// writer queue while the caller (the gateway actor) takes the next events.
-    public func commitAsync(_ changes: [StoreChange]) async throws(StoreError) {
-        do {
-            try await db.write { db in try Self.apply(changes, db) }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "commit failed: \(error)")
-        }
+    /// The conditions the outbox is made of, named once.
+    enum Condition {
+        /// Not accepted upstream and not set aside: waiting to be sent.
+        static let waiting = "sent_at IS NULL AND quarantined_at IS NULL"
+        /// Refused by the central store and set aside.
+        static let quarantined = "sent_at IS NULL AND quarantined_at IS NOT NULL"
     }
 
     private static func apply(_ changes: [StoreChange], _ db: Database) throws {
@@ -255,8 +259,8 @@ public final class Store: Sendable {
     // MARK: Reads
 
     /// The first of these cases that is already rated, if any (R3).
-    public func firstRatedCase(among caseIDs: [String]) throws(StoreError) -> String? {
-        try read { db in
+    public func firstRatedCase(among caseIDs: [String]) async throws(StoreError) -> String? {
+        try await readAsync { db in
             for id in caseIDs where try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ?", arguments: [id]) == true {
                 return id
             }
@@ -274,11 +278,30 @@ public final class Store: Sendable {
     }
 
     public func backlogCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE sent_at IS NULL AND quarantined_at IS NULL") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.waiting)") ?? 0 }
     }
 
     public func quarantinedCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE quarantined_at IS NOT NULL AND sent_at IS NULL") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.quarantined)") ?? 0 }
+    }
+
+    public struct Counts: Sendable, Hashable {
+        public var records: Int
+        public var backlog: Int
+        public var quarantined: Int
+        public var lastSentAt: Millis?
+    }
+
+    /// The figures status shows, read in one snapshot without holding the caller's thread.
+    public func counts() async throws(StoreError) -> Counts {
+        try await readAsync { db in
+            Counts(
+                records: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0,
+                backlog: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.waiting)") ?? 0,
+                quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.quarantined)") ?? 0,
+                lastSentAt: try Int64.fetchOne(db, sql: "SELECT MAX(sent_at) FROM record").map(Millis.init)
+            )
+        }
     }
 
     public func recordCount() throws(StoreError) -> Int {
@@ -313,45 +336,48 @@ public final class Store: Sendable {
         }
     }
 
+    private func readAsync<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await db.read(body)
+        } catch {
+            throw StoreError(code: .read, path: path, message: "read failed: \(error)")
+        }
+    }
+
     // MARK: Outbox
 
     /// The batch to send next: the batch already assigned and unsent (so a re-send after a
     /// crash carries the same key and records), else a new batch of up to `max` unsent
     /// records — bad ratings first (R13), then oldest first. Quarantined records are skipped.
     /// `excluding`: batches other senders are working on right now (several in flight).
-    public func nextBatch(max: Int, newBatchID: @autoclosure () -> String, now: Millis, excluding: Set<String> = []) throws(StoreError) -> OutboxBatch? {
-        do {
-            return try db.write { db -> OutboxBatch? in
-                var batchID = try String.fetchAll(db, sql: """
-                    SELECT b.batch_id FROM batch b
-                    WHERE EXISTS (SELECT 1 FROM record r WHERE r.batch_id = b.batch_id AND r.sent_at IS NULL AND r.quarantined_at IS NULL)
-                    ORDER BY b.rowid LIMIT ?
-                    """, arguments: [excluding.count + 1]).first { !excluding.contains($0) }
-                if batchID == nil {
-                    // One statement assigns the whole batch (500 single-row UPDATEs held the
-                    // writer, and so delayed acks, during a backlog drain).
-                    let id = newBatchID()
-                    try db.execute(sql: """
-                        UPDATE record SET batch_id = ? WHERE seq IN (
-                            SELECT seq FROM record INDEXED BY record_pending
-                            WHERE sent_at IS NULL AND quarantined_at IS NULL AND batch_id IS NULL
-                            ORDER BY bad DESC, seq LIMIT ?)
-                        """, arguments: [id, max])
-                    guard db.changesCount > 0 else { return nil }
-                    try db.execute(sql: "INSERT INTO batch (batch_id, created_at) VALUES (?, ?)", arguments: [id, now.value])
-                    batchID = id
-                }
-                guard let batchID else { return nil }
-                return try Self.batch(db, batchID)
+    public func nextBatch(max: Int, newBatchID: String, now: Millis, excluding: Set<String> = []) async throws(StoreError) -> OutboxBatch? {
+        try await write("cannot take the next batch") { db -> OutboxBatch? in
+            var batchID = try String.fetchAll(db, sql: """
+                SELECT b.batch_id FROM batch b
+                WHERE EXISTS (SELECT 1 FROM record r WHERE r.batch_id = b.batch_id AND r.sent_at IS NULL AND r.quarantined_at IS NULL)
+                ORDER BY b.rowid LIMIT ?
+                """, arguments: [excluding.count + 1]).first { !excluding.contains($0) }
+            if batchID == nil {
+                // One statement assigns the whole batch (500 single-row UPDATEs held the
+                // writer, and so delayed acks, during a backlog drain).
+                try db.execute(sql: """
+                    UPDATE record SET batch_id = ? WHERE seq IN (
+                        SELECT seq FROM record INDEXED BY record_pending
+                        WHERE \(Condition.waiting) AND batch_id IS NULL
+                        ORDER BY bad DESC, seq LIMIT ?)
+                    """, arguments: [newBatchID, max])
+                guard db.changesCount > 0 else { return nil }
+                try db.execute(sql: "INSERT INTO batch (batch_id, created_at) VALUES (?, ?)", arguments: [newBatchID, now.value])
+                batchID = newBatchID
             }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "cannot take the next batch: \(error)")
+            guard let batchID else { return nil }
+            return try Self.batch(db, batchID)
         }
     }
 
     private static func batch(_ db: Database, _ batchID: String) throws -> OutboxBatch {
         let rows = try Row.fetchAll(db, sql: """
-            SELECT record_id, body FROM record WHERE batch_id = ? AND sent_at IS NULL AND quarantined_at IS NULL ORDER BY bad DESC, seq
+            SELECT record_id, body FROM record WHERE batch_id = ? AND \(Condition.waiting) ORDER BY bad DESC, seq
             """, arguments: [batchID])
         let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM batch WHERE batch_id = ?", arguments: [batchID]) ?? 0
         return OutboxBatch(batchID: batchID, recordIDs: rows.map { $0["record_id"] }, bodies: rows.map { $0["body"] }, attempts: attempts)
@@ -360,37 +386,29 @@ public final class Store: Sendable {
     /// The central store refused a whole batch as malformed: split it in two new batches (new
     /// keys: nothing of the old one was accepted), persisted so that a crash in the middle of
     /// a bisection re-sends the same halves. Returns the halves, first half first.
-    public func split(batchID: String, into ids: (String, String), now: Millis) throws(StoreError) -> [OutboxBatch] {
-        do {
-            return try db.write { db in
-                let seqs = try Int64.fetchAll(db, sql: """
-                    SELECT seq FROM record WHERE batch_id = ? AND sent_at IS NULL AND quarantined_at IS NULL ORDER BY bad DESC, seq
-                    """, arguments: [batchID])
-                let half = (seqs.count + 1) / 2
-                for (id, part) in [(ids.0, seqs.prefix(half)), (ids.1, seqs.dropFirst(half))] where !part.isEmpty {
-                    try db.execute(sql: "INSERT INTO batch (batch_id, created_at, parent) VALUES (?, ?, ?)", arguments: [id, now.value, batchID])
-                    for seq in part {
-                        try db.execute(sql: "UPDATE record SET batch_id = ? WHERE seq = ?", arguments: [id, seq])
-                    }
+    public func split(batchID: String, into ids: (String, String), now: Millis) async throws(StoreError) -> [OutboxBatch] {
+        try await write("cannot split batch \(batchID)") { db in
+            let seqs = try Int64.fetchAll(db, sql: """
+                SELECT seq FROM record WHERE batch_id = ? AND \(Condition.waiting) ORDER BY bad DESC, seq
+                """, arguments: [batchID])
+            let half = (seqs.count + 1) / 2
+            for (id, part) in [(ids.0, seqs.prefix(half)), (ids.1, seqs.dropFirst(half))] where !part.isEmpty {
+                try db.execute(sql: "INSERT INTO batch (batch_id, created_at, parent) VALUES (?, ?, ?)", arguments: [id, now.value, batchID])
+                for seq in part {
+                    try db.execute(sql: "UPDATE record SET batch_id = ? WHERE seq = ?", arguments: [id, seq])
                 }
-                return try [ids.0, ids.1].map { try Self.batch(db, $0) }.filter { !$0.recordIDs.isEmpty }
             }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "cannot split batch \(batchID): \(error)")
+            return try [ids.0, ids.1].map { try Self.batch(db, $0) }.filter { !$0.recordIDs.isEmpty }
         }
     }
 
     /// Sets a poison record aside: kept, listed by `evaluatorctl pending --quarantined`,
     /// re-sendable with `evaluatorctl resend`.
-    public func quarantine(batchID: String, reason: String, at: Millis) throws(StoreError) {
-        do {
-            try db.write { db in
-                try db.execute(sql: """
-                    UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND sent_at IS NULL
-                    """, arguments: [at.value, reason, batchID])
-            }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "cannot quarantine batch \(batchID): \(error)")
+    public func quarantine(batchID: String, reason: String, at: Millis) async throws(StoreError) {
+        try await write("cannot quarantine batch \(batchID)") { db in
+            try db.execute(sql: """
+                UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND sent_at IS NULL
+                """, arguments: [at.value, reason, batchID])
         }
     }
 
@@ -405,7 +423,7 @@ public final class Store: Sendable {
                     for id in ids {
                         try db.execute(sql: """
                             UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL
-                            WHERE record_id = ? AND quarantined_at IS NOT NULL AND sent_at IS NULL
+                            WHERE record_id = ? AND \(Condition.quarantined)
                             """, arguments: [id])
                         n += db.changesCount
                     }
@@ -413,7 +431,7 @@ public final class Store: Sendable {
                 }
                 try db.execute(sql: """
                     UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL
-                    WHERE quarantined_at IS NOT NULL AND sent_at IS NULL
+                    WHERE \(Condition.quarantined)
                     """)
                 return db.changesCount
             }
@@ -451,24 +469,16 @@ public final class Store: Sendable {
     }
 
     /// Marks every record of the batch sent — only ever after the central store answered 2xx.
-    public func markSent(batchID: String, at: Millis) throws(StoreError) {
-        do {
-            try db.write { db in
-                try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND sent_at IS NULL", arguments: [at.value, batchID])
-                try db.execute(sql: "UPDATE batch SET last_error = NULL WHERE batch_id = ?", arguments: [batchID])
-            }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "cannot mark batch \(batchID) sent: \(error)")
+    public func markSent(batchID: String, at: Millis) async throws(StoreError) {
+        try await write("cannot mark batch \(batchID) sent") { db in
+            try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND sent_at IS NULL", arguments: [at.value, batchID])
+            try db.execute(sql: "UPDATE batch SET last_error = NULL WHERE batch_id = ?", arguments: [batchID])
         }
     }
 
-    public func noteFailure(batchID: String, error message: String) throws(StoreError) {
-        do {
-            try db.write { db in
-                try db.execute(sql: "UPDATE batch SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?", arguments: [message, batchID])
-            }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "cannot note failure of batch \(batchID): \(error)")
+    public func noteFailure(batchID: String, error message: String) async throws(StoreError) {
+        try await write("cannot note failure of batch \(batchID)") { db in
+            try db.execute(sql: "UPDATE batch SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?", arguments: [message, batchID])
         }
     }
 

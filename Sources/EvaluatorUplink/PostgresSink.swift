@@ -9,7 +9,7 @@ import Synchronization
 /// The optional second sink, for cities that run their own store: records are inserted into
 /// PostgreSQL with `ON CONFLICT (record_id) DO NOTHING` (a re-sent batch changes nothing), the
 /// table created on first use.
-public final class PostgresSink: Sendable {
+public final class PostgresSink: UplinkSink {
     public let client: PostgresClient
     public let table: String
     let logger: Logger
@@ -28,6 +28,8 @@ public final class PostgresSink: Sendable {
         table = config.table
         self.logger = logger
     }
+
+    public func run() async { await client.run() }
 
     func ensureSchema() async throws {
         if schemaReady.withLock({ $0 }) { return }
@@ -49,7 +51,7 @@ public final class PostgresSink: Sendable {
         schemaReady.withLock { $0 = true }
     }
 
-    public func deliver(_ batch: OutboxBatch) async -> UplinkService.Verdict {
+    public func deliver(_ batch: OutboxBatch) async -> UplinkVerdict {
         do {
             try await ensureSchema()
             let json = "[" + batch.bodies.joined(separator: ",") + "]"

@@ -11,7 +11,7 @@ struct Evaluatord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluatord",
         abstract: "Hall evaluator gateway daemon (评价器网关).",
-        discussion: "Exits with status 78 on a configuration error, before touching any device."
+        discussion: "Exits with status 78 on a configuration error, before touching any device. " + ExitStatus.allCases.map { "\($0.rawValue): \($0.meaning)" }.joined(separator: "; ") + "."
     )
 
     @Option(name: .long, help: "Path of the TOML configuration (see Config/evaluatord.toml).")
@@ -26,10 +26,10 @@ struct Evaluatord: AsyncParsableCommand {
     func run() async throws {
         let cfg: GatewayConfig
         do {
-            cfg = try Control.loadConfig(path: config, demo: demo)
+            cfg = try GatewayConfig.load(commandLine: config, demo: demo, workingDirectory: FileManager.default.currentDirectoryPath)
         } catch {
             printError("evaluatord: configuration error: \(error)")
-            throw ExitCode(78)
+            throw ExitCode(ExitStatus.config.rawValue)
         }
         let level = logLevel
         LoggingSystem.bootstrap { label in

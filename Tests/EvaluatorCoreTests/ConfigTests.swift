@@ -63,7 +63,7 @@ struct ConfigTests {
         #expect(c.windows.first?.pad == PadConfig.serial(bus: "bus1", address: 3, keymap: .framed68FourKey))
         #expect(c.uplink?.url == "http://127.0.0.1:9000/ratings")
         #expect(c.uplink?.batchMax == 500)
-        #expect(c.window(bus: "bus1", address: 3)?.id == "W01")
+        #expect(PadDirectory(windows: c.windows).entry(for: .serial(bus: "bus1", address: 3))?.windowID == "W01")
     }
 
     @Test("the shipped example config and the embedded demo config are valid")
@@ -151,7 +151,7 @@ struct ConfigTests {
         let c = try GatewayConfig.parse(text, source: "t")
         #expect(c.windows[1].pad?.source == .hid(node: .evdev, path: "/dev/input/by-path/pci-0000:00:05.0-usb-0:1:1.0-event-kbd"))
         #expect(c.windows[1].pad?.grab == .require)
-        #expect(c.windows[1].pad?.reference == "evdev:W02")
+        #expect(c.windows[1].pad?.id.description == "evdev:W02")
         #expect(c.windows[2].pad?.source == .hid(node: .hidraw, path: "/dev/hidraw0"))
         #expect(c.windows[2].pad?.keymap.reasons == [59: "207", 60: "208"])
         #expect(c.windows[2].pad?.keymap.level(forKey: 79) == .veryDissatisfied)

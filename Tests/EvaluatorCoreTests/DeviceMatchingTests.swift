@@ -54,7 +54,7 @@ E: ID_PATH=pci-0000:00:05.0-usb-0:1:1.0
 """
 
 func window(_ id: String, _ source: PadSource) -> WindowConfig {
-    WindowConfig(id: id, name: id, department: "d", pad: PadConfig(source: source, keymap: .keypadFive, reference: "x:\(id)"))
+    WindowConfig(id: id, name: id, department: "d", pad: PadConfig(source: source, keymap: .keypadFive, id: .evdev(window: id)))
 }
 
 @Suite("udev matching (pure)")

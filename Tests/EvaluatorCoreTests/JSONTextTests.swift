@@ -41,7 +41,7 @@ struct JSONTextTests {
                 windowID: maybe(), department: maybe(), staffID: maybe(), caseID: maybe(),
                 batchCaseIDs: (0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }, matterCode: maybe(), matterName: maybe(),
                 sessionID: maybe(), outcome: Outcome.allCases.randomElement(using: &rng)!, level: Bool.random(using: &rng) ? nil : Level.allCases.randomElement(using: &rng),
-                score: Bool.random(using: &rng) ? nil : Int.random(in: -100...100, using: &rng), pad: maybe(),
+                score: Bool.random(using: &rng) ? nil : Int.random(in: -100...100, using: &rng), pad: maybe().map { PadID.screen(name: $0) },
                 key: Bool.random(using: &rng) ? nil : Int.random(in: 0...300, using: &rng), promptedAt: when(), pressedAt: when(), reason: maybe(),
                 flags: (0..<Int.random(in: 0...3, using: &rng)).map { _ in RecordFlag.allCases.randomElement(using: &rng)! }
             )

@@ -37,14 +37,20 @@ func compact(_ d: Decision) -> String {
 }
 
 let windows: [String: WindowInfo] = [
-    "W01": WindowInfo(id: "W01", name: "1号窗", department: "自然资源局", pad: "bus1#3"),
-    "W02": WindowInfo(id: "W02", name: "2号窗", department: "市场监管局", pad: "bus1#4"),
+    "W01": WindowInfo(id: "W01", name: "1号窗", department: "自然资源局", pad: .serial(bus: "bus1", address: 3)),
+    "W02": WindowInfo(id: "W02", name: "2号窗", department: "市场监管局", pad: .serial(bus: "bus1", address: 4)),
 ]
-let padWindow = ["bus1#3": "W01", "bus1#4": "W02"]
+/// The pads of the scenarios: "68" pads at bus1#3 (W01) and bus1#4 (W02); W02 also has a USB pad
+/// with reason keys (`evdev:W02`).
+let pads = PadDirectory(entries: [
+    .init(pad: .serial(bus: "bus1", address: 3), windowID: "W01", keymap: .framed68FourKey),
+    .init(pad: .serial(bus: "bus1", address: 4), windowID: "W02", keymap: .framed68FourKey),
+    .init(pad: .evdev(window: "W02"), windowID: "W02", keymap: reasonPad),
+])
 
 func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
     var policy = WindowSessions(
-        config: SessionPolicyConfig(windows: windows, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000),
+        config: SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000),
         restoring: restoring
     )
     return steps.map { step in
@@ -53,11 +59,11 @@ func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
         case let .open(t, w, c, batch, timeout, session):
             event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, timeoutMs: timeout.map { $0 * 1000 }), at: Millis(t))
         case let .press(t, pad, key):
-            event = .press(windowID: padWindow[pad], pad: pad, key: key, level: KeyMap.framed68FourKey.level(forKey: key), at: Millis(t))
+            event = .press(pad: PadID(pad)!, key: key, at: Millis(t))
         case let .cancel(t, w): event = .cancel(windowID: w, at: Millis(t))
         case let .tick(t): event = .tick(at: Millis(t))
         case let .key(t, code):
-            event = .keyPress(windowID: "W02", pad: "evdev:W02", key: code, level: reasonPad.level(forKey: code), reason: reasonPad.reason(forKey: code), holdsReasons: true, at: Millis(t))
+            event = .press(pad: .evdev(window: "W02"), key: code, at: Millis(t))
         }
         return policy.handle(event).map(compact)
     }
@@ -72,7 +78,7 @@ struct WindowSessionsTests {
             .press(4000, "bus1#3", 2),
             .press(9000, "bus1#3", 0),
         ]) == [
-            ["save s1", "prompt W01", "opened s1 until 30000"],
+            ["save s1", "prompt bus1#3", "opened s1 until 30000"],
             ["record rated W01 C1 satisfied", "save s1 rated", "ack bus1#3 2"],
             ["record no_case W01 - dissatisfied [extra_press]", "ack bus1#3 0"],
         ])
@@ -87,7 +93,7 @@ struct WindowSessionsTests {
             .press(2800, "bus1#3", 3),  // 1400 ms after the last repeat: still the same press
             .press(5000, "bus1#3", 3),  // 2200 ms later: a new press
         ]) == [
-            ["save s1", "prompt W01", "opened s1 until 30000"],
+            ["save s1", "prompt bus1#3", "opened s1 until 30000"],
             ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"],
             ["ack bus1#3 3 repeat"],
             ["ack bus1#3 3 repeat"],
@@ -124,7 +130,7 @@ struct WindowSessionsTests {
             .tick(10000),
             .press(10500, "bus1#3", 2),
         ]) == [
-            ["save s1", "prompt W01", "opened s1 until 10000"],
+            ["save s1", "prompt bus1#3", "opened s1 until 10000"],
             [],
             ["record unrated W01 C1", "remove s1"],
             ["record no_case W01 - satisfied", "ack bus1#3 2"],
@@ -146,14 +152,14 @@ struct WindowSessionsTests {
     @Test("a new evaluation at a busy window closes the old one as unrated")
     func supersede() {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .open(2000, "W01", "C2", session: "s2")])[1] == [
-            "record unrated W01 C1 [superseded]", "remove s1", "save s2", "prompt W01", "opened s2 until 32000",
+            "record unrated W01 C1 [superseded]", "remove s1", "save s2", "prompt bus1#3", "opened s2 until 32000",
         ])
     }
 
     @Test("the same request again returns the same session and prompts again")
     func repeatedRequest() {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .open(500, "W01", "C1", session: "s2")])[1] == [
-            "prompt W01", "opened s1 reused until 30000",
+            "prompt bus1#3", "opened s1 reused until 30000",
         ])
     }
 
@@ -174,7 +180,7 @@ struct WindowSessionsTests {
     @Test("cancel yields a cancelled record; nothing to cancel is rejected")
     func cancel() {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .cancel(100, "W01"), .cancel(200, "W01")]) == [
-            ["save s1", "prompt W01", "opened s1 until 30000"],
+            ["save s1", "prompt bus1#3", "opened s1 until 30000"],
             ["record cancelled W01 C1", "remove s1", "cancelled s1"],
             ["rejected nothingToCancel(windowID: \"W01\")"],
         ])
@@ -197,7 +203,7 @@ struct WindowSessionsTests {
     @Test("R2: a reason key right after a bad rating attaches its code to the same record")
     func reasonAttached() {
         #expect(run([.open(0, "W02", "C1", session: "s1"), .key(1000, 80), .key(2000, 59), .key(2500, 60)]) == [
-            ["save s1", "prompt W02", "opened s1 until 30000"],
+            ["save s1", "prompt bus1#4", "opened s1 until 30000"],
             ["save s1 rated", "ack evdev:W02 80"],
             ["record rated W02 C1 dissatisfied reason=207", "save s1 rated", "ack evdev:W02 59"],
             ["stray-reason evdev:W02 60 208", "ack evdev:W02 60"],
@@ -224,7 +230,7 @@ struct WindowSessionsTests {
     @Test("R2: a pending bad rating is recorded before its session is superseded or expires")
     func pendingFlushed() {
         #expect(run([.open(0, "W02", "C1", session: "s1"), .key(100, 80), .open(200, "W02", "C2", session: "s2")])[2] == [
-            "record rated W02 C1 dissatisfied [needs_reason]", "remove s1", "save s2", "prompt W02", "opened s2 until 30200",
+            "record rated W02 C1 dissatisfied [needs_reason]", "remove s1", "save s2", "prompt bus1#4", "opened s2 until 30200",
         ])
         #expect(run([.open(0, "W02", "C1", timeoutS: 2, session: "s1"), .key(1900, 80), .tick(2000)])[2] == [
             "record rated W02 C1 dissatisfied [needs_reason]", "remove s1",

@@ -1,6 +1,8 @@
+import EvaluatorCLI
 import EvaluatorCore
 import EvaluatorDaemon
 import EvaluatorProtocol
+import EvaluatorTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,7 @@
+import EvaluatorCLI
 import EvaluatorCore
 import EvaluatorDaemon
+import EvaluatorTestSupport
 import Foundation
 import Testing
 #if canImport(Glibc)

@@ -1,57 +1,14 @@
 import AsyncHTTPClient
+import EvaluatorCLI
 import EvaluatorCore
 import EvaluatorDaemon
 import Foundation
-import Hummingbird
 import Logging
+import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Synchronization
-
-/// Log lines kept in memory, so tests can assert what operators would read.
-final class LogCapture: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var logger: Logger {
-        var l = Logger(label: "evaluatord-test") { _ in CapturingHandler(capture: self) }
-        l.logLevel = .debug
-        return l
-    }
-
-    func contains(_ text: String) -> Bool { lines.withLock { $0.contains { $0.contains(text) } } }
-}
-
-struct CapturingHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let meta = (event.metadata ?? [:]).merging(metadata) { a, _ in a }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        capture.lines.withLock { $0.append("\(event.level) \(event.message) \(meta)") }
-    }
-}
-
-/// A temporary folder per test.
-func temporaryFolder() -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evaluatord-e2e-\(UUID().uuidString.prefix(8))").path
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
-/// Polls `condition` until it holds or `seconds` pass.
-func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
+import EvaluatorTestSupport
 
 /// The central store's far side: a real HTTP server on 127.0.0.1 that keeps every batch it
 /// accepts (with its Idempotency-Key).
@@ -113,6 +70,7 @@ final class Receiver: Sendable {
 
     func records(case caseID: String) -> [[String: Any]] { records.filter { $0["case_id"] as? String == caseID } }
 }
+
 
 /// The real daemon, in this process, on a config written for the test.
 final class RunningDaemon: Sendable {

@@ -2,17 +2,14 @@ import EvaluatorCore
 import Foundation
 import Testing
 @testable import EvaluatorStore
+import EvaluatorTestSupport
 
-func tempDir() -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("evaluatord-test-\(UUID().uuidString)").path
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
+func tempDir() -> String { temporaryFolder() }
 
 func record(_ id: String, outcome: Outcome = .rated, caseID: String? = "C1", batch: [String] = [], level: Level? = .satisfied) -> RatingRecord {
     RatingRecord(
         recordID: id, gatewayID: "gw", region: "370211", recordedAt: Millis(1_000),
-        draft: RecordDraft(windowID: "W01", department: "d", caseID: caseID, batchCaseIDs: batch, outcome: outcome, level: level, score: 8, pad: "bus1#3")
+        draft: RecordDraft(windowID: "W01", department: "d", caseID: caseID, batchCaseIDs: batch, outcome: outcome, level: level, score: 8, pad: .serial(bus: "bus1", address: 3))
     )
 }
 
@@ -28,31 +25,31 @@ struct StoreTests {
     }
 
     @Test("records, rated cases and sessions survive reopening")
-    func survivesReopen() throws {
+    func survivesReopen() async throws {
         let path = tempDir() + "/evaluatord.sqlite"
         do {
             let store = try Store(path: path)
             let s = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C9", batchCaseIDs: ["C10"]),
                             promptedAt: Millis(5), expiresAt: Millis(30_005))
-            try store.commit(records: [record("r1", batch: ["C2"])], saveSessions: [s])
+            try await store.commit(records: [record("r1", batch: ["C2"])], saveSessions: [s])
         }
         let store = try Store(path: path)
         #expect(try store.recordCount() == 1)
-        #expect(try store.firstRatedCase(among: ["X", "C2"]) == "C2")
-        #expect(try store.firstRatedCase(among: ["C1"]) == "C1")
-        #expect(try store.firstRatedCase(among: ["C9"]) == nil)
+        #expect(try await store.firstRatedCase(among: ["X", "C2"]) == "C2")
+        #expect(try await store.firstRatedCase(among: ["C1"]) == "C1")
+        #expect(try await store.firstRatedCase(among: ["C9"]) == nil)
         let sessions = try store.openSessions()
         #expect(sessions.map(\.sessionID) == ["s1"])
         #expect(sessions.first?.request.batchCaseIDs == ["C10"])
-        try store.commit(records: [], removeSessions: ["s1"])
+        try await store.commit(records: [], removeSessions: ["s1"])
         #expect(try store.openSessions().isEmpty)
     }
 
     @Test("only rated records mark cases rated")
-    func unratedDoesNotMark() throws {
+    func unratedDoesNotMark() async throws {
         let store = try Store(path: tempDir() + "/e.sqlite")
-        try store.commit(records: [record("r1", outcome: .unrated, level: nil), record("r2", outcome: .cancelled, caseID: "C2", level: nil)])
-        #expect(try store.firstRatedCase(among: ["C1", "C2"]) == nil)
+        try await store.commit(records: [record("r1", outcome: .unrated, level: nil), record("r2", outcome: .cancelled, caseID: "C2", level: nil)])
+        #expect(try await store.firstRatedCase(among: ["C1", "C2"]) == nil)
     }
 
     @Test("group commit: several events' changes apply in their order, in one transaction")
@@ -61,61 +58,61 @@ struct StoreTests {
         let open = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C1"), promptedAt: Millis(5), expiresAt: Millis(30_005))
         let other = Session(sessionID: "s2", windowID: "W02", request: EvaluationRequest(caseID: "C2"), promptedAt: Millis(5), expiresAt: Millis(30_005))
         // Event 1 opens s1, event 2 rates and ends it, event 3 opens s2: s1 must stay removed.
-        try await store.commitAsync([
+        try await store.commit([
             StoreChange(saveSessions: [open]),
             StoreChange(records: [record("r1", caseID: "C1")], removeSessions: ["s1"]),
             StoreChange(saveSessions: [other]),
         ])
         #expect(try store.openSessions().map(\.sessionID) == ["s2"])
-        #expect(try store.firstRatedCase(among: ["C1"]) == "C1")
+        #expect(try await store.firstRatedCase(among: ["C1"]) == "C1")
         // A group with one bad change stores nothing of any of its events.
         await #expect(throws: StoreError.self) {
-            try await store.commitAsync([StoreChange(records: [record("r2", caseID: "C3")]), StoreChange(records: [record("r1", caseID: "C4")])])
+            try await store.commit([StoreChange(records: [record("r2", caseID: "C3")]), StoreChange(records: [record("r1", caseID: "C4")])])
         }
         #expect(try store.recordCount() == 1)
-        #expect(try store.firstRatedCase(among: ["C3", "C4"]) == nil)
+        #expect(try await store.firstRatedCase(among: ["C3", "C4"]) == nil)
     }
 
     @Test("a record id is stored once; a failing commit stores nothing of its transaction")
-    func atomic() throws {
+    func atomic() async throws {
         let store = try Store(path: tempDir() + "/e.sqlite")
-        try store.commit(records: [record("r1")])
-        #expect(throws: StoreError.self) { try store.commit(records: [record("r2", caseID: "C5"), record("r1")]) }
+        try await store.commit(records: [record("r1")])
+        await #expect(throws: StoreError.self) { try await store.commit(records: [record("r2", caseID: "C5"), record("r1")]) }
         #expect(try store.recordCount() == 1)
-        #expect(try store.firstRatedCase(among: ["C5"]) == nil)
+        #expect(try await store.firstRatedCase(among: ["C5"]) == nil)
     }
 
     @Test("an assigned batch keeps its id and records until sent, across reopening")
-    func batchesAreStable() throws {
+    func batchesAreStable() async throws {
         let path = tempDir() + "/e.sqlite"
         var first: OutboxBatch?
         do {
             let store = try Store(path: path)
-            try store.commit(records: (1...5).map { record("r\($0)", caseID: "C\($0)") })
-            first = try store.nextBatch(max: 3, newBatchID: "b1", now: Millis(1))
+            try await store.commit(records: (1...5).map { record("r\($0)", caseID: "C\($0)") })
+            first = try await store.nextBatch(max: 3, newBatchID: "b1", now: Millis(1))
             #expect(first?.recordIDs == ["r1", "r2", "r3"])
             // Asked again before it is sent: the same batch, not a new one.
-            #expect(try store.nextBatch(max: 3, newBatchID: "b2", now: Millis(2)) == first)
+            #expect(try await store.nextBatch(max: 3, newBatchID: "b2", now: Millis(2)) == first)
         }
         let store = try Store(path: path)
-        let again = try store.nextBatch(max: 3, newBatchID: "b3", now: Millis(3))
+        let again = try await store.nextBatch(max: 3, newBatchID: "b3", now: Millis(3))
         #expect(again?.batchID == "b1")
         #expect(again?.bodies == first?.bodies)
-        try store.markSent(batchID: "b1", at: Millis(10))
+        try await store.markSent(batchID: "b1", at: Millis(10))
         #expect(try store.backlogCount() == 2)
-        let next = try store.nextBatch(max: 3, newBatchID: "b4", now: Millis(11))
+        let next = try await store.nextBatch(max: 3, newBatchID: "b4", now: Millis(11))
         #expect(next?.batchID == "b4")
         #expect(next?.recordIDs == ["r4", "r5"])
-        try store.markSent(batchID: "b4", at: Millis(12))
-        #expect(try store.nextBatch(max: 3, newBatchID: "b5", now: Millis(13)) == nil)
+        try await store.markSent(batchID: "b4", at: Millis(12))
+        #expect(try await store.nextBatch(max: 3, newBatchID: "b5", now: Millis(13)) == nil)
         #expect(try store.backlogCount() == 0)
         #expect(try store.lastSentAt() == Millis(12))
     }
 
     @Test("stored bodies are the canonical record JSON with every field")
-    func body() throws {
+    func body() async throws {
         let store = try Store(path: tempDir() + "/e.sqlite")
-        try store.commit(records: [record("r1")])
+        try await store.commit(records: [record("r1")])
         let body = try #require(try store.recentRecords(limit: 1).first?.body)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let fields = ["record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids",

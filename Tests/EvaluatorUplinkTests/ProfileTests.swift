@@ -2,6 +2,7 @@ import EvaluatorCore
 import EvaluatorStore
 import EvaluatorUplink
 import Foundation
+import EvaluatorTestSupport
 import Testing
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -12,12 +13,12 @@ let sampleBatch: OutboxBatch = {
                              recordedAt: Millis(1_795_372_595_123),
                              draft: RecordDraft(windowID: "W01", department: "自然资源局", staffID: "S1024", caseID: "2026-SD-000123",
                                                 batchCaseIDs: ["2026-SD-000124"], matterCode: "370211-BDC-001", matterName: "不动产登记",
-                                                sessionID: "s-1", outcome: .rated, level: .dissatisfied, score: 3, pad: "evdev:W01", key: 80,
+                                                sessionID: "s-1", outcome: .rated, level: .dissatisfied, score: 3, pad: .evdev(window: "W01"), key: 80,
                                                 promptedAt: Millis(1_795_372_590_000), pressedAt: Millis(1_795_372_595_000), reason: "207"))
     let unrated = RatingRecord(recordID: "7d0c0a4e-0000-4000-8000-000000000002", gatewayID: "370211-hall-01", region: "370211",
                                recordedAt: Millis(1_795_372_630_000),
                                draft: RecordDraft(windowID: "W02", department: "市场监督管理局", caseID: "2026-SD-000200", sessionID: "s-2",
-                                                  outcome: .unrated, pad: "bus1#4", promptedAt: Millis(1_795_372_600_000)))
+                                                  outcome: .unrated, pad: .serial(bus: "bus1", address: 4), promptedAt: Millis(1_795_372_600_000)))
     return OutboxBatch(batchID: "b-0001", recordIDs: [rated.recordID, unrated.recordID], bodies: [rated.jsonString(), unrated.jsonString()], attempts: 0)
 }()
 let sendTime = Millis(1_795_372_640_000) // 2026-11-22T18:37:20Z = 2026-11-23 02:37:20 in Beijing

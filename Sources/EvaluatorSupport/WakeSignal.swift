@@ -2,13 +2,14 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A wake-up flag that tasks wait on and others fire. Firing wakes every waiter; firing while
+/// A wake-up flag that tasks wait on and others fire (not a POSIX signal: those are
+/// swift-service-lifecycle's `UnixSignal`). Firing wakes every waiter; firing while
 /// nobody waits is remembered once, so no wake-up is lost.
 ///
 /// Timed waits use a NIO event-loop timer, not `Task.sleep`: on Linux, while any
 /// `Task.sleep` is pending, libdispatch re-arms its timer every second (measured: 1 wake-up/s
 /// with one hour-long sleep), which alone would use the idle daemon's budget (issue 6).
-public final class Signal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var nextID = 0
@@ -19,6 +20,9 @@ public final class Signal: Sendable {
     private let state = Mutex(State())
 
     public init() {}
+
+    /// How many tasks wait right now (tests wait for their waiters before firing).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     public func fire() {
         let (waiters, timers) = state.withLock { s -> ([CheckedContinuation<Void, Never>], [Scheduled<Void>]) in

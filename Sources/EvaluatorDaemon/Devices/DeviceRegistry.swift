@@ -1,6 +1,6 @@
 import EvaluatorCore
 import EvaluatorDevices
-import EvaluatorUplink
+import EvaluatorSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -13,7 +13,7 @@ public actor DeviceRegistry {
     private(set) var devices: [String: UdevDevice] = [:]
     private var bindings: [String: DeviceMatcher.Binding] = [:]
     private(set) var enumerated = false
-    private let changed = Signal()
+    private let changed = WakeSignal()
     /// nil until the watcher has run: udev is off and matched pads cannot be found.
     private(set) var available: Bool?
 

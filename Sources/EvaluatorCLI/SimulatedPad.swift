@@ -1,4 +1,3 @@
-import EvaluatorDevices
 import EvaluatorProtocol
 import Foundation
 import SystemPackage
@@ -16,12 +15,13 @@ public final class SimulatedPad: @unchecked Sendable {
     private var decoder = Framed68Decoder()
     private var closed = false
 
-    public init() throws {
+    /// Throws the errno of openpty(3).
+    public init() throws(Errno) {
         var m: Int32 = 0
         var s: Int32 = 0
         var name = [CChar](repeating: 0, count: 128)
         guard openpty(&m, &s, &name, nil, nil) == 0 else {
-            throw DeviceError(code: .open, path: "/dev/ptmx", operation: "openpty", errno: Errno(rawValue: errno))
+            throw Errno(rawValue: errno)
         }
         master = m
         slave = s

@@ -1,5 +1,6 @@
 import EvaluatorCore
 import EvaluatorStore
+import EvaluatorSupport
 import EvaluatorUplink
 import Foundation
 import Hummingbird
@@ -7,6 +8,7 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 import Synchronization
+import EvaluatorTestSupport
 import Testing
 
 /// A private CA, a server certificate for 127.0.0.1 and a client certificate, made with the
@@ -84,7 +86,7 @@ final class TLSReceiver: Sendable {
 @Suite("uplink TLS: verification always on, custom CA, mTLS", .serialized)
 struct TLSTests {
     func run(_ config: UplinkConfig, store: Store, logs: LogCapture, seconds: Double, until: @escaping () -> Bool) async -> Bool {
-        let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: Signal(), monitor: UplinkMonitor(),
+        let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: WakeSignal(), monitor: UplinkMonitor(),
                                     clock: { Millis(date: Date()) })
         let task = Task { try await service.run() }
         let ok = await eventually(seconds) { until() }
@@ -102,7 +104,7 @@ struct TLSTests {
 
         // 1. No CA file: the server's certificate is not trusted by the system roots.
         let store = try newStore()
-        try store.commit(records: makeRecords(2))
+        try await store.commit(records: makeRecords(2))
         let logs = LogCapture()
         var config = UplinkConfig(url: url, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: 200, requestTimeoutMs: 2000, connectTimeoutMs: 2000)
         #expect(await run(config, store: store, logs: logs, seconds: 1.5) { false } == false)

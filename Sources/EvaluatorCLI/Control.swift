@@ -5,18 +5,8 @@ import EvaluatorStore
 import Foundation
 import NIOCore
 
-/// What `evaluatord` and `evaluatorctl` do, kept here so that the executables stay a few
-/// dozen lines of argument parsing.
+/// What `evaluatorctl` does; the commands in `Commands.swift` only parse arguments.
 public enum Control {
-    /// Loads the config named on the command line, or the embedded demo config.
-    public static func loadConfig(path: String?, demo: Bool) throws(ConfigError) -> GatewayConfig {
-        if demo { return try GatewayConfig.parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: FileManager.default.currentDirectoryPath) }
-        guard let path else {
-            throw ConfigError(code: .missing, file: "<command line>", line: nil, key: "--config", message: "give --config PATH (or --demo for the embedded demo config)")
-        }
-        return try GatewayConfig.load(path: path)
-    }
-
     /// A one-paragraph summary of a valid config, for `check-config`.
     public static func summary(_ c: GatewayConfig) -> String {
         var lines = [
@@ -27,7 +17,7 @@ public enum Control {
         ]
         for b in c.buses { lines.append("  bus \(b.id): \(b.port) at \(b.baud) baud, \(b.proto)") }
         for w in c.windows {
-            lines.append("  window \(w.id) \(w.name) (\(w.department)): " + (w.pad.map { "pad \($0.reference), key map \($0.keymap.name)" } ?? "no pad"))
+            lines.append("  window \(w.id) \(w.name) (\(w.department)): " + (w.pad.map { "pad \($0.id), key map \($0.keymap.name)" } ?? "no pad"))
         }
         lines.append("  uplink: " + (c.uplink.map { "\($0.url), batches of ≤\($0.batchMax), every \($0.flushIntervalMs) ms" } ?? "none (records kept locally)"))
         return lines.joined(separator: "\n")

@@ -8,8 +8,8 @@ import Glibc
 /// A deliberately small HTTP/1.1 server on 127.0.0.1 whose every answer a test scripts:
 /// status and headers, a connection reset after reading the request, or a hang. It plays the
 /// central store and keeps what it committed, so tests can count each record_id.
-final class ScriptedServer: @unchecked Sendable {
-    enum Action: Sendable {
+public final class ScriptedServer: @unchecked Sendable {
+    public enum Action: Sendable {
         /// Answer `status`; when `commit`, keep the batch's records first (a server that commits
         /// and then fails to answer well is `commit: true` with a 5xx).
         case answer(Int, headers: [String: String] = [:], commit: Bool)
@@ -21,27 +21,27 @@ final class ScriptedServer: @unchecked Sendable {
         case hang(ms: Int)
     }
 
-    struct Request: Sendable {
-        var key: String
-        var recordIDs: [String]
-        var at: Date
-        var body: String = ""
-        var signature: String?
-        var gzipped = false
+    public struct Request: Sendable {
+        public var key: String
+        public var recordIDs: [String]
+        public var at: Date
+        public var body: String = ""
+        public var signature: String?
+        public var gzipped = false
     }
 
-    let port: Int
+    public let port: Int
     private let listenFD: Int32
     private let script: @Sendable (Request, Int) -> Action
-    let requests = Mutex<[Request]>([])
+    public let requests = Mutex<[Request]>([])
     /// Record ids committed, in order, with repeats if the server committed one twice.
-    let committed = Mutex<[String]>([])
+    public let committed = Mutex<[String]>([])
     /// Keys whose batch was committed: a re-sent key is recognised and not committed again.
-    let committedKeys = Mutex<Set<String>>([])
+    public let committedKeys = Mutex<Set<String>>([])
     private let stopped = Mutex(false)
 
     /// `script(request, index)` decides each answer; index counts requests from 0.
-    init(script: @escaping @Sendable (Request, Int) -> Action) throws {
+    public init(script: @escaping @Sendable (Request, Int) -> Action) throws {
         self.script = script
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
@@ -60,15 +60,15 @@ final class ScriptedServer: @unchecked Sendable {
         t.start()
     }
 
-    func stop() {
+    public func stop() {
         stopped.withLock { $0 = true }
         shutdown(listenFD, Int32(SHUT_RDWR))
         close(listenFD)
     }
 
-    var url: String { "http://127.0.0.1:\(port)/ratings" }
+    public var url: String { "http://127.0.0.1:\(port)/ratings" }
 
-    func count(_ recordID: String) -> Int { committed.withLock { $0.filter { $0 == recordID }.count } }
+    public func count(_ recordID: String) -> Int { committed.withLock { $0.filter { $0 == recordID }.count } }
 
     private func serve() {
         while !stopped.withLock({ $0 }) {

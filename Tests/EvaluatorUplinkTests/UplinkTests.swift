@@ -1,17 +1,12 @@
 import EvaluatorCore
 import EvaluatorStore
+import EvaluatorSupport
 import EvaluatorUplink
 import Foundation
 import Logging
 import Synchronization
+import EvaluatorTestSupport
 import Testing
-
-func makeRecords(_ n: Int, prefix: String = "r", bad: Set<Int> = []) -> [RatingRecord] {
-    (0..<n).map { i in
-        RatingRecord(recordID: "\(prefix)\(i)", gatewayID: "gw", region: "370211", recordedAt: Millis(Int64(i)),
-                     draft: RecordDraft(windowID: "W01", caseID: "C\(i)", outcome: .rated, level: bad.contains(i) ? .dissatisfied : .satisfied, score: 8))
-    }
-}
 
 /// Runs the real UplinkService against `server` until `done()` or `seconds` pass.
 func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, requestTimeoutMs: Int64 = 2000, backoffMaxMs: Int64 = 300,
@@ -23,7 +18,7 @@ func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, reques
                               requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000, profile: profile, signingKey: signingKey)
     config.gzip = gzip
     config.maxInFlight = maxInFlight
-    let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: Signal(), monitor: UplinkMonitor(),
+    let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: WakeSignal(), monitor: UplinkMonitor(),
                                 clock: clock, sleep: sleep ?? { try? await Task.sleep(for: .milliseconds($0)) })
     let task = Task { try await service.run() }
     let ok = await eventually(seconds) { done() }
@@ -32,14 +27,12 @@ func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, reques
     return ok
 }
 
-func newStore() throws -> Store { try Store(path: temporaryFolder() + "/evaluatord.sqlite") }
-
 @Suite("uplink against a scripted loopback central store (R13 R16)", .serialized)
 struct UplinkTests {
     @Test("503 with Retry-After: the next try waits at least that long, then the batch goes once")
     func retryAfter() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(3))
+        try await store.commit(records: makeRecords(3))
         let server = try ScriptedServer { _, i in i == 0 ? .answer(503, headers: ["Retry-After": "1"], commit: false) : .answer(200, commit: true) }
         defer { server.stop() }
         // Done once the server has the records and the store has marked them sent (the 200
@@ -55,7 +48,7 @@ struct UplinkTests {
     @Test("429, a burst of 500s, a reset before and in the middle of the answer's body, and a hang past the timeout are all retried; each record arrives once")
     func transientFailures() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(10))
+        try await store.commit(records: makeRecords(10))
         let server = try ScriptedServer { _, i in
             switch i {
             case 0: .answer(429, commit: false)
@@ -79,7 +72,7 @@ struct UplinkTests {
     @Test("a server that commits but answers 500: the re-send has the same key and is recognised as a duplicate")
     func commitThen500() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(5))
+        try await store.commit(records: makeRecords(5))
         let server = try ScriptedServer { _, i in i == 0 ? .answer(500, commit: true) : .answer(200, commit: true) }
         defer { server.stop() }
         #expect(await runUplink(store: store, server: server) { (try? store.backlogCount()) == 0 })
@@ -91,7 +84,7 @@ struct UplinkTests {
     @Test("a 400 for one record in a batch of 100: bisection delivers 99 and quarantines 1, which can be re-sent")
     func poisonRecord() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(100))
+        try await store.commit(records: makeRecords(100))
         let refuse = Mutex(true)
         let server = try ScriptedServer { req, _ in
             req.recordIDs.contains("r37") && refuse.withLock({ $0 }) ? .answer(400, commit: false) : .answer(200, commit: true)
@@ -121,7 +114,7 @@ struct UplinkTests {
     @Test("bad ratings skip the queue: they go in the first batch however old the backlog")
     func badFirst() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(30, bad: [25, 29]))
+        try await store.commit(records: makeRecords(30, bad: [25, 29]))
         let server = try ScriptedServer { _, _ in .answer(200, commit: true) }
         defer { server.stop() }
         #expect(await runUplink(store: store, server: server, batchMax: 10) { server.committed.withLock { $0.count } == 30 })
@@ -139,7 +132,7 @@ struct UplinkTests {
         defer { server.stop() }
         // Presses keep coming during the outage: 10 records every virtual hour.
         let added = Mutex(0)
-        try store.commit(records: makeRecords(10, prefix: "h0-"))
+        try await store.commit(records: makeRecords(10, prefix: "h0-"))
         added.withLock { $0 = 10 }
         let sleep: @Sendable (Int64) async -> Void = { ms in
             let (before, after) = virtualNow.withLock { v -> (Int64, Int64) in
@@ -148,7 +141,7 @@ struct UplinkTests {
                 return (b, v)
             }
             for hour in (before / 3_600_000 + 1)...max(before / 3_600_000 + 1, after / 3_600_000) where hour * 3_600_000 <= after && hour <= 24 {
-                try? store.commit(records: makeRecords(10, prefix: "h\(hour)-"))
+                try? await store.commit(records: makeRecords(10, prefix: "h\(hour)-"))
                 added.withLock { $0 += 10 }
             }
             await Task.yield()
@@ -171,7 +164,7 @@ struct UplinkTests {
     @Test("a signing profile: the server gets the profile's body and a valid HMAC-SHA256 signature")
     func signed() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(4, bad: [2]))
+        try await store.commit(records: makeRecords(4, bad: [2]))
         let server = try ScriptedServer { _, _ in .answer(200, commit: true) }
         defer { server.stop() }
         let profile = try shippedProfile("reversed-signed")
@@ -186,7 +179,7 @@ struct UplinkTests {
     @Test("gzip: the body arrives compressed and inflates to the same records")
     func gzipBodies() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(200))
+        try await store.commit(records: makeRecords(200))
         let server = try ScriptedServer { _, _ in .answer(200, commit: true) }
         defer { server.stop() }
         #expect(await runUplink(store: store, server: server, gzip: true) { (try? store.backlogCount()) == 0 })
@@ -199,7 +192,7 @@ struct UplinkTests {
     @Test("several batches in flight drain a backlog together, each record once")
     func inFlight() async throws {
         let store = try newStore()
-        try store.commit(records: makeRecords(1000))
+        try await store.commit(records: makeRecords(1000))
         let server = try ScriptedServer { _, _ in .hang(ms: 200) }
         defer { server.stop() }
         let start = Date()
@@ -213,40 +206,21 @@ struct UplinkTests {
         #expect(elapsed < 3.5, "20 batches × 200 ms in 4 lanes took \(elapsed) s")
     }
 
-    @Test("Signal: one fire wakes every waiter; a fire with no waiter is remembered once")
-    func signal() async {
-        let signal = Signal()
-        let start = Date()
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<3 { group.addTask { await signal.wait(milliseconds: 5000) } }
-            try? await Task.sleep(for: .milliseconds(100))
-            signal.fire()
-        }
-        #expect(Date().timeIntervalSince(start) < 2)
-        signal.fire()
-        let t = Date()
-        await signal.wait(milliseconds: 5000)
-        #expect(Date().timeIntervalSince(t) < 1, "the remembered fire")
-        let t2 = Date()
-        await signal.wait(milliseconds: 200)
-        #expect(Date().timeIntervalSince(t2) >= 0.19, "remembered once only")
-    }
-
     @Test("Retry-After as seconds or an HTTP date; status classes", arguments: [
         ("120", Int64(120_000)), ("0", 0), ("Thu, 01 Jan 1970 00:02:00 GMT", 60_000), ("garbage", nil),
     ])
     func retryAfterParsing(value: String, expected: Int64?) {
-        #expect(UplinkService.parseRetryAfter(value, now: Millis(60_000)) == expected)
+        #expect(HTTPSink.parseRetryAfter(value, now: Millis(60_000)) == expected)
     }
 
     @Test("which answers retry, which bisect")
     func verdicts() {
-        #expect(UplinkService.verdict(status: 201, retryAfter: nil, body: "", now: Millis(0)) == .accepted)
+        #expect(HTTPSink.verdict(status: 201, retryAfter: nil, body: "", now: Millis(0)) == .accepted)
         for s in [400, 413, 422] {
-            if case .reject = UplinkService.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should bisect") }
+            if case .reject = HTTPSink.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should bisect") }
         }
         for s in [401, 403, 404, 408, 425, 429, 500, 502, 503, 504] {
-            if case .retry = UplinkService.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should retry") }
+            if case .retry = HTTPSink.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should retry") }
         }
     }
 }

@@ -1,16 +1,29 @@
 import ArgumentParser
 import EvaluatorCore
-import EvaluatorDaemon
 import Foundation
 
-/// evaluatorctl: the operator's tool. The work lives in EvaluatorDaemon.Control.
-@main
-struct EvaluatorCtl: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// evaluatorctl: the operator's tool. Subcommands nest under this root and share the
+/// `--config` option group; the work lives in `Control`.
+public struct EvaluatorCtl: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
+        discussion: ExitStatus.helpText,
         subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Simulate.self]
     )
+
+    public init() {}
+}
+
+extension ExitStatus {
+    /// The exit statuses, for `--help`.
+    public static var helpText: String {
+        "Exit statuses: " + allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: "; ") + "."
+    }
+}
+
+extension ExitCode {
+    public init(_ status: ExitStatus) { self.init(status.rawValue) }
 }
 
 struct ConfigOption: ParsableArguments {
@@ -22,10 +35,10 @@ struct ConfigOption: ParsableArguments {
 
     func load() throws -> GatewayConfig {
         do {
-            return try Control.loadConfig(path: config, demo: demo)
+            return try GatewayConfig.load(commandLine: config, demo: demo, workingDirectory: FileManager.default.currentDirectoryPath)
         } catch {
             printError("evaluatorctl: configuration error: \(error)")
-            throw ExitCode(78)
+            throw ExitCode(.config)
         }
     }
 }
@@ -39,7 +52,7 @@ struct CheckConfig: ParsableCommand {
             print(Control.summary(try GatewayConfig.load(path: path)))
         } catch {
             printError("\(error)")
-            throw ExitCode(78)
+            throw ExitCode(.config)
         }
     }
 }
@@ -51,7 +64,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/status")
         print(body)
-        if code != 200 { throw ExitCode(1) }
+        if code != 200 { throw ExitCode(.failure) }
     }
 }
 
@@ -64,7 +77,7 @@ struct Devices: AsyncParsableCommand {
         let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/devices")
         guard code == 200 else {
             print(body)
-            throw ExitCode(1)
+            throw ExitCode(.failure)
         }
         print(json ? body : try Control.devicesTable(json: body))
     }
@@ -117,6 +130,6 @@ struct Simulate: AsyncParsableCommand {
     }
 }
 
-func printError(_ s: String) {
+public func printError(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }

@@ -1,6 +1,7 @@
 import EvaluatorCore
 import EvaluatorDevices
 import EvaluatorProtocol
+import EvaluatorSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -18,6 +19,7 @@ struct HIDPadService: Service {
     }
 
     let window: WindowConfig
+    let pad: PadID
     let node: HIDNode
     let location: Location
     let grabMode: GrabMode
@@ -29,7 +31,7 @@ struct HIDPadService: Service {
     }
 
     private func meta(_ path: String) -> Logger.Metadata {
-        ["window": "\(window.id)", "pad": "\(window.pad?.reference ?? "-")", "path": "\(path)"]
+        ["window": "\(window.id)", "pad": "\(pad)", "path": "\(path)"]
     }
 
     /// The path to open now; waits while a udev-matched pad is absent.
@@ -46,7 +48,7 @@ struct HIDPadService: Service {
     }
 
     private func loop() async {
-        var retry = OpenRetry(initialMs: 250, maxMs: 10_000)
+        var retry = Backoff(initialMs: 250, maxMs: 10_000, jitter: false)
         while !Task.isCancelled {
             guard let path = await currentPath() else { break }
             let baseMeta = meta(path)
@@ -61,7 +63,7 @@ struct HIDPadService: Service {
                 await retry.wait()
                 continue
             }
-            retry.succeeded()
+            retry.reset()
             var meta = baseMeta
             if device.isCharacterDevice, let idPath = Udev.properties(ofDeviceNode: path)?["ID_PATH"] {
                 meta["id_path"] = "\(idPath)"
@@ -69,7 +71,7 @@ struct HIDPadService: Service {
             meta["node"] = "\(node.rawValue)\(device.isCharacterDevice ? "" : " (file or FIFO: no ioctls)")"
             await read(device, path: path, meta: meta)
             device.close()
-            await gateway.padDetached(windowID: window.id)
+            gateway.stats.padAttached(pad, path: nil)
             if Task.isCancelled { break }
             logger.notice("pad detached", metadata: meta)
             try? await Task.sleep(for: .milliseconds(200))
@@ -114,12 +116,12 @@ struct HIDPadService: Service {
         }
 
         guard tryGrab() else {
-            await gateway.padError(windowID: window.id)
+            gateway.stats.padError(pad)
             // Unhealthy: keep the node open (so detach is still seen) but do not rate from it.
             do { for try await _ in reader.stream {} } catch {}
             return
         }
-        await gateway.padAttached(windowID: window.id, path: path)
+        gateway.stats.padAttached(pad, path: path)
         logger.notice("pad attached", metadata: meta)
         do {
             for try await chunk in reader.stream {
@@ -129,11 +131,11 @@ struct HIDPadService: Service {
                         for out in tracker.handle(event) {
                             switch out {
                             case let .press(code):
-                                await gateway.handleKey(windowID: window.id, code: code)
+                                await gateway.handleKey(pad: pad, code: code)
                             case .resyncNeeded:
                                 logger.warning("pad events dropped by the kernel (SYN_DROPPED); key state resynchronised", metadata: meta)
                                 for case let .press(code) in tracker.resync(held: (try? device.heldKeys()) ?? tracker.held) {
-                                    await gateway.handleKey(windowID: window.id, code: code)
+                                    await gateway.handleKey(pad: pad, code: code)
                                 }
                             }
                         }
@@ -142,7 +144,7 @@ struct HIDPadService: Service {
                 case .hidraw:
                     for usage in reports.decode(chunk) {
                         if let code = HidrawDecoder.keyCode(forUsage: usage) {
-                            await gateway.handleKey(windowID: window.id, code: code)
+                            await gateway.handleKey(pad: pad, code: code)
                         } else {
                             logger.debug("hidraw usage with no key code ignored", metadata: meta.merging(["usage": "\(usage)"]) { $1 })
                         }
@@ -153,7 +155,7 @@ struct HIDPadService: Service {
             logger.info("pad removed", metadata: meta) // unplugged: ENODEV is how the kernel says so
         } catch {
             logger.warning("pad read error", metadata: meta.merging(["error": "\(error)"]) { $1 })
-            await gateway.padError(windowID: window.id)
+            gateway.stats.padError(pad)
         }
     }
 }

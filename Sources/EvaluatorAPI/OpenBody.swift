@@ -1,3 +1,4 @@
+import EvaluatorCore
 import Foundation
 
 /// What is wrong with a request body, in words for the caller.
@@ -6,9 +7,11 @@ public struct RequestError: Error, Sendable, Equatable {
     public init(_ message: String) { self.message = message }
 }
 
-extension EvaluationRequest {
+/// The open-evaluation body: pure (bytes in, request or error out), so it is tested without a
+/// server and fuzzed (`make fuzz`, target api-body).
+public enum OpenBody {
     /// The JSON body of `POST /v1/windows/{window}/evaluations`.
-    struct OpenBody: Decodable {
+    struct Fields: Decodable {
         var case_id: String?
         var batch_case_ids: [String]?
         var matter_code: String?
@@ -17,12 +20,11 @@ extension EvaluationRequest {
         var timeout_s: Int?
     }
 
-    /// Validates an open-evaluation body: pure (bytes in, request or error out), so it is
-    /// tested without a server and fuzzed (`make fuzz`, target api-body).
-    public static func parseOpenBody(_ data: Data) throws(RequestError) -> EvaluationRequest {
-        let body: OpenBody
+    /// Validates an open-evaluation body.
+    public static func parse(_ data: Data) throws(RequestError) -> EvaluationRequest {
+        let body: Fields
         do {
-            body = try JSONDecoder().decode(OpenBody.self, from: data)
+            body = try JSONDecoder().decode(Fields.self, from: data)
         } catch let DecodingError.typeMismatch(type, ctx) {
             throw RequestError("field \(path(ctx)) must be \(type == String.self ? "a string" : type == Int.self ? "an integer" : "\(type)")")
         } catch let DecodingError.dataCorrupted(ctx) {

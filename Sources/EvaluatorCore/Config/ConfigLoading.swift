@@ -1,0 +1,68 @@
+import Foundation
+
+/// Every file the configuration names is read through this one reader: the config file, upstream
+/// profiles, the HMAC key, the TLS files. The parser itself touches no file; tests and the
+/// fuzzer hand it a reader of their own.
+public struct ConfigFiles: Sendable {
+    /// The bytes of a file, or a message saying why it cannot be read.
+    public var read: @Sendable (String) -> Result<Data, ConfigFileError>
+
+    public init(read: @escaping @Sendable (String) -> Result<Data, ConfigFileError>) {
+        self.read = read
+    }
+
+    /// The real file system.
+    public static let system = ConfigFiles { path in
+        if let data = FileManager.default.contents(atPath: path) { return .success(data) }
+        do {
+            _ = try String(contentsOfFile: path, encoding: .utf8) // for Foundation's words on why not
+            return .failure(ConfigFileError(message: "it cannot be read"))
+        } catch {
+            return .failure(ConfigFileError(message: error.localizedDescription))
+        }
+    }
+
+    /// A file's text (UTF-8).
+    func text(_ path: String) -> Result<String, ConfigFileError> {
+        read(path).flatMap { data in
+            guard let s = String(data: data, encoding: .utf8) else { return .failure(ConfigFileError(message: "it is not UTF-8 text")) }
+            return .success(s)
+        }
+    }
+}
+
+public struct ConfigFileError: Error, Sendable {
+    public var message: String
+}
+
+extension GatewayConfig {
+    /// Reads and validates a config file. Relative paths inside it (state_dir, bus ports) are
+    /// taken relative to the file's folder.
+    public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
+        let text: String
+        switch files.text(path) {
+        case let .success(t): text = t
+        case let .failure(e):
+            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read the file (\(e.message))")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        return try parse(text, source: path, baseDirectory: base.isEmpty ? "." : base, files: files)
+    }
+
+    /// Parses config text; the files it names are read through `files`.
+    public static func parse(_ text: String, source: String, baseDirectory: String = ".", files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
+        let root = try TOMLGuard.table(text, source: source)
+        let r = ConfigReader(source: source, lines: text.components(separatedBy: "\n"), files: files)
+        return try r.read(root, baseDirectory: baseDirectory)
+    }
+
+    /// The config named on a command line (`--config PATH`), or the embedded demo config
+    /// (`--demo`, relative to `workingDirectory`).
+    public static func load(commandLine path: String?, demo: Bool, workingDirectory: String) throws(ConfigError) -> GatewayConfig {
+        if demo { return try parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: workingDirectory) }
+        guard let path else {
+            throw ConfigError(code: .missing, file: "<command line>", line: nil, key: "--config", message: "give --config PATH (or --demo for the embedded demo config)")
+        }
+        return try load(path: path)
+    }
+}

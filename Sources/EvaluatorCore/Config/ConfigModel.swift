@@ -1,0 +1,255 @@
+import Foundation
+
+/// A configuration error names the file, the line (where it can be found) and the key, and says
+/// what is wrong. The daemon exits non-zero on one before touching any device.
+public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: String, Sendable { case unreadable, syntax, missing, invalid, unknownKey }
+    public var code: Code
+    public var file: String
+    public var line: Int?
+    public var key: String
+    public var message: String
+
+    public init(code: Code, file: String, line: Int?, key: String, message: String) {
+        self.code = code
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        let place = line.map { "\(file):\($0)" } ?? file
+        return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
+    }
+}
+
+public enum APIListen: Sendable, Hashable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    public var description: String {
+        switch self {
+        case let .tcp(host, port): "\(host):\(port)"
+        case let .unix(path): "unix:\(path)"
+        }
+    }
+
+    /// Parses `127.0.0.1:8740`, `[::1]:8740` or `unix:/run/evaluatord/api.sock`.
+    public static func parse(_ text: String) -> APIListen? {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            return path.isEmpty ? nil : .unix(path: path)
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : .tcp(host: host, port: port)
+    }
+}
+
+public struct BusConfig: Sendable, Hashable {
+    public var id: String
+    public var port: String
+    public var baud: Int
+    public var proto: String
+}
+
+/// Which udev device a USB pad is: by physical port (`ID_PATH`, the default way — identical
+/// pads share vendor, product and serial) or by vendor/product/serial.
+public struct DeviceMatch: Sendable, Hashable, CustomStringConvertible {
+    public var idPath: String?
+    public var vendor: String?
+    public var product: String?
+    public var serial: String?
+
+    public init(idPath: String? = nil, vendor: String? = nil, product: String? = nil, serial: String? = nil) {
+        self.idPath = idPath
+        self.vendor = vendor
+        self.product = product
+        self.serial = serial
+    }
+
+    public var description: String {
+        [idPath.map { "id_path=\($0)" }, vendor.map { "vendor=\($0)" }, product.map { "product=\($0)" }, serial.map { "serial=\($0)" }]
+            .compactMap { $0 }.joined(separator: " ")
+    }
+}
+
+/// The kind of device node a USB HID pad is read from.
+public enum HIDNode: String, Sendable, Hashable { case evdev, hidraw }
+
+/// Whether an evdev pad is grabbed (EVIOCGRAB) so presses never type into the clerk's desktop.
+public enum GrabMode: String, Sendable, Hashable {
+    /// Do not grab.
+    case off
+    /// Grab; if another program holds the device, warn and keep reading.
+    case attempt = "try"
+    /// Grab; if it fails, the pad is unhealthy and not read.
+    case require
+}
+
+public enum PadSource: Sendable, Hashable {
+    case serial(bus: String, address: UInt8)
+    case hid(node: HIDNode, path: String)
+    case udev(node: HIDNode, match: DeviceMatch)
+}
+
+public struct PadConfig: Sendable, Hashable {
+    public var source: PadSource
+    public var keymap: KeyMap
+    public var grab: GrabMode
+    /// The pad's identity (records show its text form: `bus1#3`, `evdev:W01`, `hidraw:W01`).
+    public var id: PadID
+
+    public init(source: PadSource, keymap: KeyMap, grab: GrabMode = .attempt, id: PadID) {
+        self.source = source
+        self.keymap = keymap
+        self.grab = grab
+        self.id = id
+    }
+
+    public static func serial(bus: String, address: UInt8, keymap: KeyMap) -> PadConfig {
+        PadConfig(source: .serial(bus: bus, address: address), keymap: keymap, grab: .off, id: .serial(bus: bus, address: address))
+    }
+
+    /// A USB HID pad of a window: its identity follows from the node kind and the window.
+    public static func usb(_ source: PadSource, node: HIDNode, window: String, keymap: KeyMap, grab: GrabMode) -> PadConfig {
+        PadConfig(source: source, keymap: keymap, grab: node == .evdev ? grab : .off,
+                  id: node == .evdev ? .evdev(window: window) : .hidraw(window: window))
+    }
+
+    public var bus: String? {
+        switch source {
+        case let .serial(b, _): return b
+        default: return nil
+        }
+    }
+
+    public var address: UInt8? {
+        switch source {
+        case let .serial(_, a): return a
+        default: return nil
+        }
+    }
+
+    /// The configured node path of an explicit USB pad.
+    public var hidPath: String? {
+        switch source {
+        case let .hid(_, p): return p
+        default: return nil
+        }
+    }
+
+    /// The udev match of a USB pad found by udev.
+    public var udevMatch: DeviceMatch? {
+        switch source {
+        case let .udev(_, m): return m
+        default: return nil
+        }
+    }
+}
+
+public struct WindowConfig: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var department: String
+    public var pad: PadConfig?
+}
+
+public struct UplinkConfig: Sendable, Hashable {
+    public var url: String
+    public var batchMax: Int
+    public var flushIntervalMs: Int64
+    public var backoffInitialMs: Int64
+    public var backoffMaxMs: Int64
+    public var requestTimeoutMs: Int64
+    public var connectTimeoutMs: Int64
+    /// The upstream format (default generic-json).
+    public var profile: UpstreamProfile
+    /// The HMAC key, for a profile that signs.
+    public var signingKey: [UInt8]?
+    /// TLS: certificate verification is always on. A CA file replaces the system roots (a
+    /// provincial private CA); a client certificate and key enable mTLS.
+    public var tlsCAFile: String?
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    /// Send bodies gzip-compressed (`Content-Encoding: gzip`), for slow links and big backlogs.
+    public var gzip = false
+    /// `kind = "postgres"`: insert into this PostgreSQL table instead of POSTing.
+    public var postgres: PostgresTarget?
+    /// Batches sent at once while draining a backlog (1: strictly one after another).
+    public var maxInFlight = 1
+
+    /// The defaults, written once: the reader falls back to these.
+    public static let defaults = UplinkConfig(url: "")
+
+    public init(url: String, batchMax: Int = 500, flushIntervalMs: Int64 = 1000, backoffInitialMs: Int64 = 500,
+                backoffMaxMs: Int64 = 300_000, requestTimeoutMs: Int64 = 30_000, connectTimeoutMs: Int64 = 10_000,
+                profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil) {
+        self.profile = profile
+        self.signingKey = signingKey
+        self.url = url
+        self.batchMax = batchMax
+        self.flushIntervalMs = flushIntervalMs
+        self.backoffInitialMs = backoffInitialMs
+        self.backoffMaxMs = backoffMaxMs
+        self.requestTimeoutMs = requestTimeoutMs
+        self.connectTimeoutMs = connectTimeoutMs
+    }
+}
+
+public struct GatewayConfig: Sendable, Hashable {
+    /// The defaults of the [gateway], [api] and [session] keys, written once.
+    public enum Defaults {
+        public static let stateDir = "/var/lib/evaluatord"
+        public static let api = APIListen.tcp(host: "127.0.0.1", port: 8740)
+        public static let apiMaxBodyBytes = 64 * 1024
+        public static let sessionTimeoutS = 30
+        public static let retransmitWindowMs = 1500
+        public static let reasonWindowMs = 10_000
+    }
+
+    public var gatewayID: String
+    public var region: String
+    public var stateDir: String
+    public var api: APIListen
+    public var apiMaxBodyBytes: Int
+    public var sessionTimeoutMs: Int64
+    public var retransmitWindowMs: Int64
+    public var reasonWindowMs: Int64
+    public var scores: ScoreTable
+    public var buses: [BusConfig]
+    public var windows: [WindowConfig]
+    public var uplink: UplinkConfig?
+    /// Where the configuration came from, for messages.
+    public var source: String
+
+    public var policyConfig: SessionPolicyConfig {
+        SessionPolicyConfig(
+            windows: Dictionary(uniqueKeysWithValues: windows.map {
+                ($0.id, WindowInfo(id: $0.id, name: $0.name, department: $0.department, pad: $0.pad?.id))
+            }),
+            pads: PadDirectory(windows: windows),
+            scores: scores, defaultTimeoutMs: sessionTimeoutMs, retransmitWindowMs: retransmitWindowMs,
+            reasonWindowMs: reasonWindowMs
+        )
+    }
+
+    public var databasePath: String { (stateDir as NSString).appendingPathComponent("evaluatord.sqlite") }
+}
+
+/// The one baud table: the rates a bus may be configured with. The serial port maps each to
+/// its termios speed (an exhaustive switch, so a rate added here cannot be forgotten there).
+public enum SerialBaud: Int, CaseIterable, Sendable {
+    case b1200 = 1200, b2400 = 2400, b4800 = 4800, b9600 = 9600, b19200 = 19200, b38400 = 38400
+    case b57600 = 57600, b115200 = 115200, b230400 = 230400
+}
+
+extension UplinkConfig {
+    /// Where records go, in words for status (never the password of a PostgreSQL URL).
+    public var summary: String {
+        postgres.map { "postgres: \($0.host):\($0.port)/\($0.database) table \($0.table)" } ?? url
+    }
+}

@@ -1,0 +1,327 @@
+import Foundation
+import TOMLKit
+
+/// One function per section of the file; `read` puts them together. Defaults come from the
+/// model (`GatewayConfig.Defaults`, `UplinkConfig.defaults`), never from here.
+extension ConfigReader {
+    func read(_ root: TOMLTable, baseDirectory base: String) throws(ConfigError) -> GatewayConfig {
+        try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink"], [])
+        let gateway = try readGateway(root, base: base)
+        let api = try readAPI(root, base: base)
+        let session = try readSession(root)
+        let keymaps = try readKeymaps(root)
+        let buses = try readBuses(root, base: base)
+        return GatewayConfig(
+            gatewayID: gateway.id, region: gateway.region, stateDir: gateway.stateDir, api: api.listen, apiMaxBodyBytes: api.maxBody,
+            sessionTimeoutMs: session.timeoutMs, retransmitWindowMs: session.retransmitMs, reasonWindowMs: session.reasonMs,
+            scores: try readScores(root), buses: buses,
+            windows: try readWindows(root, buses: buses, keymaps: keymaps, base: base), uplink: try readUplink(root, base: base), source: source
+        )
+    }
+
+    /// `[gateway]`: id, region, state_dir.
+    func readGateway(_ root: TOMLTable, base: String) throws(ConfigError) -> (id: String, region: String, stateDir: String) {
+        guard let gateway = try table(root, "gateway", []) else { throw fail(.missing, ["gateway"], "the [gateway] table is required") }
+        try onlyKeys(gateway, ["id", "region", "state_dir"], ["gateway"])
+        let id = try string(gateway, "id", ["gateway"], required: true)!
+        let region = try string(gateway, "region", ["gateway"], required: true)!
+        guard region.count == 6, region.allSatisfy(\.isASCII), region.allSatisfy(\.isNumber) else {
+            throw fail(.invalid, ["gateway", "region"], "must be a 6-digit 行政区划代码 such as \"370211\", got \"\(region)\"")
+        }
+        let stateDir = absolute(try string(gateway, "state_dir", ["gateway"]) ?? GatewayConfig.Defaults.stateDir, base)
+        return (id, region, stateDir)
+    }
+
+    /// `[api]`: listen, max_body_bytes.
+    func readAPI(_ root: TOMLTable, base: String) throws(ConfigError) -> (listen: APIListen, maxBody: Int) {
+        var listen = GatewayConfig.Defaults.api
+        var maxBody = GatewayConfig.Defaults.apiMaxBodyBytes
+        if let api = try table(root, "api", []) {
+            try onlyKeys(api, ["listen", "max_body_bytes"], ["api"])
+            if let l = try string(api, "listen", ["api"]) {
+                guard let parsed = APIListen.parse(l) else {
+                    throw fail(.invalid, ["api", "listen"], "\"\(l)\" is not HOST:PORT or unix:/path")
+                }
+                listen = parsed
+            }
+            maxBody = try int(api, "max_body_bytes", ["api"], range: 1024...(16 << 20)) ?? maxBody
+        }
+        if case let .unix(p) = listen { listen = .unix(path: absolute(p, base)) }
+        return (listen, maxBody)
+    }
+
+    /// `[session]`: timeout_s, retransmit_window_ms, reason_window_ms.
+    func readSession(_ root: TOMLTable) throws(ConfigError) -> (timeoutMs: Int64, retransmitMs: Int64, reasonMs: Int64) {
+        typealias D = GatewayConfig.Defaults
+        guard let s = try table(root, "session", []) else {
+            return (Int64(D.sessionTimeoutS) * 1000, Int64(D.retransmitWindowMs), Int64(D.reasonWindowMs))
+        }
+        try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms"], ["session"])
+        return (
+            Int64(try int(s, "timeout_s", ["session"], range: 1...3600) ?? D.sessionTimeoutS) * 1000,
+            Int64(try int(s, "retransmit_window_ms", ["session"], range: 0...60_000) ?? D.retransmitWindowMs),
+            Int64(try int(s, "reason_window_ms", ["session"], range: 0...120_000) ?? D.reasonWindowMs)
+        )
+    }
+
+    /// `[scores]`: points per level (R1).
+    func readScores(_ root: TOMLTable) throws(ConfigError) -> ScoreTable {
+        var scores = ScoreTable.standard
+        if let s = try table(root, "scores", []) {
+            try onlyKeys(s, Set(Level.allCases.map(\.rawValue)), ["scores"])
+            for level in Level.allCases {
+                if let p = try int(s, level.rawValue, ["scores"], range: 0...1000) { scores.points[level] = p }
+            }
+        }
+        return scores
+    }
+
+    /// `[keymap.NAME]`: custom key maps, added to the built-in ones.
+    func readKeymaps(_ root: TOMLTable) throws(ConfigError) -> [String: KeyMap] {
+        var keymaps = KeyMap.builtIn
+        if let km = try table(root, "keymap", []) {
+            for name in km.keys.sorted() {
+                guard let t = km[name]?.table else { throw fail(.invalid, ["keymap", name], "must be a table of key = level") }
+                guard keymaps[name] == nil else { throw fail(.invalid, ["keymap", name], "redefines a built-in key map") }
+                var levels: [Int: Level] = [:]
+                var reasons: [Int: String] = [:]
+                for key in t.keys.sorted() {
+                    guard let code = KeyNames.code(key) else {
+                        throw fail(.invalid, ["keymap", name, key], "a key is a code (\"0\", \"79\") or a Linux key name (\"KEY_KP1\", \"KP1\", \"KEY_F1\")")
+                    }
+                    guard let s = t[key]?.string else {
+                        throw fail(.invalid, ["keymap", name, key], "must be a string: one of \(Level.allNames), or \"reason:CODE\"")
+                    }
+                    if let level = Level(rawValue: s) {
+                        levels[code] = level
+                    } else if s.hasPrefix("reason:"), case let r = String(s.dropFirst(7)), !r.isEmpty {
+                        reasons[code] = r
+                    } else {
+                        throw fail(.invalid, ["keymap", name, key], "\"\(s)\" is not one of \(Level.allNames), or \"reason:CODE\"")
+                    }
+                    if levels[code] != nil && reasons[code] != nil || (levels.count + reasons.count) != Set(levels.keys).union(reasons.keys).count {
+                        throw fail(.invalid, ["keymap", name, key], "key \(code) is mapped twice")
+                    }
+                }
+                guard !levels.isEmpty else { throw fail(.invalid, ["keymap", name], "maps no key to a level") }
+                keymaps[name] = KeyMap(name: name, levels: levels, reasons: reasons)
+            }
+        }
+
+        return keymaps
+    }
+
+    /// `[[bus]]`: serial lines.
+    func readBuses(_ root: TOMLTable, base baseDirectory: String) throws(ConfigError) -> [BusConfig] {
+        var buses: [BusConfig] = []
+        if let arr = root["bus"] {
+            guard let a = arr.array else { throw fail(.invalid, ["bus"], "must be an array of tables: [[bus]]") }
+            for (i, v) in a.enumerated() {
+                let p = ["bus[\(i + 1)]"]
+                guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+                try onlyKeys(t, ["id", "port", "baud", "protocol"], p)
+                let bid = try string(t, "id", p, required: true)!
+                guard !buses.contains(where: { $0.id == bid }) else { throw fail(.invalid, p + ["id"], "duplicate bus id \"\(bid)\"") }
+                let port = absolute(try string(t, "port", p, required: true)!, baseDirectory)
+                let baud = try int(t, "baud", p, range: 50...4_000_000) ?? 9600
+                guard SerialBaud(rawValue: baud) != nil else {
+                    throw fail(.invalid, p + ["baud"], "\(baud) is not a supported baud rate (\(SerialBaud.allCases.map { String($0.rawValue) }.joined(separator: ", ")))")
+                }
+                let proto = try string(t, "protocol", p) ?? "framed68"
+                guard proto == "framed68" else { throw fail(.invalid, p + ["protocol"], "unknown protocol \"\(proto)\" (supported: framed68)") }
+                buses.append(BusConfig(id: bid, port: port, baud: baud, proto: proto))
+            }
+        }
+
+        return buses
+    }
+
+    /// `[[window]]`: windows and their pads.
+    func readWindows(_ root: TOMLTable, buses: [BusConfig], keymaps: [String: KeyMap], base baseDirectory: String) throws(ConfigError) -> [WindowConfig] {
+        var windows: [WindowConfig] = []
+        if let arr = root["window"] {
+            guard let a = arr.array else { throw fail(.invalid, ["window"], "must be an array of tables: [[window]]") }
+            for (i, v) in a.enumerated() {
+                let p = ["window[\(i + 1)]"]
+                guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+                try onlyKeys(t, ["id", "name", "department", "pad"], p)
+                let wid = try string(t, "id", p, required: true)!
+                guard wid.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                    throw fail(.invalid, p + ["id"], "\"\(wid)\" may hold only letters, digits, '-', '_' and '.' (it is part of API paths)")
+                }
+                guard !windows.contains(where: { $0.id == wid }) else { throw fail(.invalid, p + ["id"], "duplicate window id \"\(wid)\"") }
+                let name = try string(t, "name", p) ?? wid
+                let department = try string(t, "department", p, required: true)!
+                var pad: PadConfig?
+                if let pt = try table(t, "pad", p) {
+                    pad = try readPad(pt, path: p + ["pad"], windowID: wid, buses: buses, keymaps: keymaps, windows: windows, base: baseDirectory)
+                }
+                windows.append(WindowConfig(id: wid, name: name, department: department, pad: pad))
+            }
+        }
+
+        return windows
+    }
+
+    /// `[uplink]`: where records go.
+    func readUplink(_ root: TOMLTable, base baseDirectory: String) throws(ConfigError) -> UplinkConfig? {
+        var uplink: UplinkConfig?
+        if let u = try table(root, "uplink", []) {
+            let p = ["uplink"]
+            try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
+                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table", "max_in_flight"], p)
+            let kind = try string(u, "kind", p) ?? "http"
+            guard ["http", "postgres"].contains(kind) else { throw fail(.invalid, p + ["kind"], "must be \"http\" or \"postgres\", got \"\(kind)\"") }
+            var tlsFiles: [String: String] = [:]
+            for k in ["tls_ca_file", "tls_cert_file", "tls_key_file"] {
+                guard let f = try string(u, k, p) else { continue }
+                let path = absolute(f, baseDirectory)
+                guard case .success = files.read(path) else { throw fail(.invalid, p + [k], "cannot read \(path)") }
+                tlsFiles[k] = path
+            }
+            if (tlsFiles["tls_cert_file"] == nil) != (tlsFiles["tls_key_file"] == nil) {
+                throw fail(.invalid, p + [tlsFiles["tls_cert_file"] == nil ? "tls_cert_file" : "tls_key_file"],
+                           "mTLS needs both tls_cert_file and tls_key_file")
+            }
+            var profile = UpstreamProfile.genericJSON
+            if let name = try string(u, "profile", p), name != "generic-json" {
+                let path = absolute(name, baseDirectory)
+                do {
+                    profile = try UpstreamProfile.load(path: path, files: files)
+                } catch where error.code == .unreadable {
+                    // Name the line that points at the missing file, not only the file.
+                    throw fail(.invalid, p + ["profile"], "cannot read the profile file \(path) \(error.message.replacingOccurrences(of: "cannot read the profile ", with: ""))")
+                }
+            }
+            var key: [UInt8]?
+            if let keyFile = try string(u, "signing_key_file", p) {
+                let path = absolute(keyFile, baseDirectory)
+                guard case let .success(data) = files.read(path), !data.isEmpty else {
+                    throw fail(.invalid, p + ["signing_key_file"], "cannot read the key file \(path)")
+                }
+                key = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            }
+            if profile.signingHeader != nil && key == nil {
+                throw fail(.missing, p + ["signing_key_file"], "profile \"\(profile.name)\" signs its requests: give the HMAC key file")
+            }
+            let url = try string(u, "url", p, required: true)!
+            var postgres: PostgresTarget?
+            if kind == "postgres" {
+                let table = try string(u, "table", p) ?? "evaluator_records"
+                guard table.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+                    throw fail(.invalid, p + ["table"], "\"\(table)\" is not a plain lower-case SQL name")
+                }
+                guard let target = PostgresTarget.parse(url: url, table: table) else {
+                    throw fail(.invalid, p + ["url"], "\"\(url)\" is not postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+                }
+                postgres = target
+            } else {
+                if u["table"] != nil { throw fail(.invalid, p + ["table"], "applies to kind = \"postgres\" only") }
+                guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+                    throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
+                }
+            }
+            let d = UplinkConfig.defaults
+            func ms(_ key: String, _ range: ClosedRange<Int>, _ fallback: Int64) throws(ConfigError) -> Int64 {
+                try int(u, key, p, range: range).map(Int64.init) ?? fallback
+            }
+            var up = UplinkConfig(
+                url: url,
+                batchMax: try int(u, "batch_max", p, range: 1...10_000) ?? d.batchMax,
+                flushIntervalMs: try ms("flush_interval_ms", 10...3_600_000, d.flushIntervalMs),
+                backoffInitialMs: try ms("backoff_initial_ms", 10...600_000, d.backoffInitialMs),
+                backoffMaxMs: try ms("backoff_max_ms", 100...86_400_000, d.backoffMaxMs),
+                requestTimeoutMs: try ms("request_timeout_ms", 100...600_000, d.requestTimeoutMs),
+                connectTimeoutMs: try ms("connect_timeout_ms", 100...600_000, d.connectTimeoutMs),
+                profile: profile, signingKey: key
+            )
+            up.tlsCAFile = tlsFiles["tls_ca_file"]
+            up.tlsCertFile = tlsFiles["tls_cert_file"]
+            up.tlsKeyFile = tlsFiles["tls_key_file"]
+            up.postgres = postgres
+            up.maxInFlight = try int(u, "max_in_flight", p, range: 1...8) ?? d.maxInFlight
+            if let g = u["gzip"] {
+                guard let b = g.bool else { throw fail(.invalid, p + ["gzip"], "must be true or false") }
+                up.gzip = b
+            }
+            uplink = up
+        }
+
+        return uplink
+    }
+}
+
+extension ConfigReader {
+    /// `pad = { bus, address, keymap }`, `{ evdev = PATH, keymap, grab }`, `{ hidraw = PATH, keymap }`
+    /// or `{ match = { id_path | vendor, product, serial }, node = "evdev" | "hidraw", keymap, grab }`.
+    // The Swift 6.3.1 optimizer crashes on this function ("Found ownership error"): config
+    // reading is not hot, so it is compiled without optimization.
+    @_optimize(none)
+    func readPad(_ pt: TOMLTable, path pp: [String], windowID: String, buses: [BusConfig], keymaps: [String: KeyMap],
+                 windows: [WindowConfig], base: String) throws(ConfigError) -> PadConfig {
+        try onlyKeys(pt, ["bus", "address", "keymap", "evdev", "hidraw", "match", "node", "grab"], pp)
+        let kinds = ["bus", "evdev", "hidraw", "match"].filter { pt[$0] != nil }
+        guard kinds.count == 1 else {
+            throw fail(.invalid, pp, kinds.isEmpty
+                ? "needs one of: bus (serial), evdev, hidraw, match (USB by udev)"
+                : "has \(kinds.joined(separator: " and ")); give exactly one of bus, evdev, hidraw, match")
+        }
+        func keymap(default name: String) throws(ConfigError) -> KeyMap {
+            let kmName = try string(pt, "keymap", pp) ?? name
+            guard let km = keymaps[kmName] else {
+                throw fail(.invalid, pp + ["keymap"], "unknown key map \"\(kmName)\" (known: \(keymaps.keys.sorted().joined(separator: ", ")))")
+            }
+            return km
+        }
+        func grab() throws(ConfigError) -> GrabMode {
+            guard let g = try string(pt, "grab", pp) else { return .attempt }
+            guard let mode = GrabMode(rawValue: g) else { throw fail(.invalid, pp + ["grab"], "must be \"try\", \"require\" or \"off\", got \"\(g)\"") }
+            return mode
+        }
+        if kinds[0] == "bus" {
+            for k in ["node", "grab"] where pt[k] != nil { throw fail(.invalid, pp + [k], "applies to USB pads only") }
+            let bus = try string(pt, "bus", pp, required: true)!
+            guard buses.contains(where: { $0.id == bus }) else {
+                throw fail(.invalid, pp + ["bus"], "no [[bus]] has id \"\(bus)\" (known: \(buses.map(\.id).joined(separator: ", ")))")
+            }
+            guard let address = try int(pt, "address", pp, range: 0...255) else { throw fail(.missing, pp + ["address"], "is required") }
+            for other in windows where other.pad?.bus == bus && other.pad?.address == UInt8(address) {
+                throw fail(.invalid, pp + ["address"], "\(bus)#\(address) already belongs to window \"\(other.id)\"")
+            }
+            return .serial(bus: bus, address: UInt8(address), keymap: try keymap(default: KeyMap.framed68FourKey.name))
+        }
+        if pt["address"] != nil { throw fail(.invalid, pp + ["address"], "applies to serial pads (bus = …) only") }
+        let km = try keymap(default: KeyMap.keypadFive.name)
+        if kinds[0] == "match" {
+            guard let mt = try table(pt, "match", pp) else { throw fail(.invalid, pp + ["match"], "must be a table") }
+            try onlyKeys(mt, ["id_path", "vendor", "product", "serial"], pp + ["match"])
+            let m = DeviceMatch(
+                idPath: try string(mt, "id_path", pp + ["match"]), vendor: try string(mt, "vendor", pp + ["match"])?.lowercased(),
+                product: try string(mt, "product", pp + ["match"])?.lowercased(), serial: try string(mt, "serial", pp + ["match"])
+            )
+            guard m.idPath != nil || (m.vendor != nil && m.product != nil) else {
+                throw fail(.invalid, pp + ["match"], "needs id_path (the physical port, recommended) or vendor and product")
+            }
+            for hex in [m.vendor, m.product].compactMap({ $0 }) where hex.count != 4 || !hex.allSatisfy(\.isHexDigit) {
+                throw fail(.invalid, pp + ["match"], "vendor and product are 4 hex digits such as \"0627\", got \"\(hex)\"")
+            }
+            let nodeName = try string(pt, "node", pp) ?? "evdev"
+            guard let node = HIDNode(rawValue: nodeName) else { throw fail(.invalid, pp + ["node"], "must be \"evdev\" or \"hidraw\"") }
+            for other in windows where other.pad?.udevMatch == m {
+                throw fail(.invalid, pp + ["match"], "the same match already belongs to window \"\(other.id)\"")
+            }
+            return .usb(.udev(node: node, match: m), node: node, window: windowID, keymap: km, grab: node == .evdev ? try grab() : .off)
+        }
+        if pt["node"] != nil { throw fail(.invalid, pp + ["node"], "applies to match = { … } only") }
+        let node: HIDNode = kinds[0] == "evdev" ? .evdev : .hidraw
+        let devicePath = absolute(try string(pt, kinds[0], pp, required: true)!, base)
+        for other in windows where other.pad?.hidPath == devicePath {
+            throw fail(.invalid, pp + [kinds[0]], "\(devicePath) already belongs to window \"\(other.id)\"")
+        }
+        if node == .hidraw && pt["grab"] != nil { throw fail(.invalid, pp + ["grab"], "applies to evdev pads only (hidraw cannot be grabbed)") }
+        return .usb(.hid(node: node, path: devicePath), node: node, window: windowID, keymap: km, grab: node == .evdev ? try grab() : .off)
+    }
+}
+
+/// The one baud table: the rates a bus may be configured with. The serial port maps each to
+/// its termios speed (an exhaustive switch, so a rate added here cannot be forgotten there).

@@ -1,0 +1,22 @@
+/// The exit statuses of `evaluatord` and `evaluatorctl`, named once (README "Exit codes").
+/// Numbers follow sysexits(3) where one fits, so systemd's `RestartPreventExitStatus=` and
+/// scripts can tell a config error (fix the file; restarting will not help) from a failure.
+public enum ExitStatus: Int32, CaseIterable, Sendable {
+    /// Done; for `evaluatord`, stopped by SIGTERM/SIGINT.
+    case success = 0
+    /// The work failed (the daemon could not start or stopped on an error; the API refused).
+    case failure = 1
+    /// The command line is wrong (argument-parser's own status).
+    case usage = 64
+    /// The configuration is invalid or unreadable (EX_CONFIG); nothing was started.
+    case config = 78
+
+    public var meaning: String {
+        switch self {
+        case .success: "success"
+        case .failure: "failure: the daemon could not start or run, or the daemon's API refused the request"
+        case .usage: "wrong command line"
+        case .config: "configuration error (EX_CONFIG): nothing was started; fix the file"
+        }
+    }
+}

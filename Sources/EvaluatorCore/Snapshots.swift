@@ -1,0 +1,110 @@
+/// What the gateway reports about itself: domain values the API turns into JSON views (and the
+/// CLI into tables). No HTTP, no field spellings of any wire format here.
+
+/// One pad as the device side sees it.
+public struct PadSnapshot: Sendable, Hashable {
+    public var pad: PadID
+    public var windowID: String?
+    /// The serial bus the pad sits on, or `usb` for a USB HID pad.
+    public var bus: String
+    /// The node read (or configured) for the pad.
+    public var path: String
+    public var attached: Bool
+    public var lastPressAt: Millis?
+    public var presses: Int
+    public var pressesToday: Int
+    public var errors: Int
+
+    public init(pad: PadID, windowID: String?, bus: String, path: String, attached: Bool, lastPressAt: Millis?, presses: Int,
+                pressesToday: Int, errors: Int) {
+        self.pad = pad
+        self.windowID = windowID
+        self.bus = bus
+        self.path = path
+        self.attached = attached
+        self.lastPressAt = lastPressAt
+        self.presses = presses
+        self.pressesToday = pressesToday
+        self.errors = errors
+    }
+}
+
+/// A configured window and its open evaluation, if any.
+public struct WindowSnapshot: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var department: String
+    public var pad: PadID?
+    public var session: Session?
+
+    public init(id: String, name: String, department: String, pad: PadID?, session: Session?) {
+        self.id = id
+        self.name = name
+        self.department = department
+        self.pad = pad
+        self.session = session
+    }
+}
+
+/// A device that looks like a keypad but that no window uses, with the line that would bind it.
+public struct UnconfiguredDevice: Sendable, Hashable {
+    public var path: String
+    public var idPath: String?
+    public var vendor: String?
+    public var product: String?
+    public var model: String?
+    public var configLine: String?
+
+    public init(_ d: UdevDevice) {
+        path = d.devnode
+        idPath = d.idPath
+        vendor = d.properties["ID_VENDOR_ID"]
+        product = d.properties["ID_MODEL_ID"]
+        model = d.properties["ID_MODEL"]
+        configLine = DeviceMatcher.suggestedPadLine(for: d)
+    }
+}
+
+public struct DevicesSnapshot: Sendable, Hashable {
+    public var pads: [PadSnapshot]
+    public var unconfigured: [UnconfiguredDevice]
+    /// udev is followed (hotplug on).
+    public var hotplug: Bool
+
+    public init(pads: [PadSnapshot], unconfigured: [UnconfiguredDevice], hotplug: Bool) {
+        self.pads = pads
+        self.unconfigured = unconfigured
+        self.hotplug = hotplug
+    }
+}
+
+public struct StatusSnapshot: Sendable, Hashable {
+    public var gatewayID: String
+    public var region: String
+    public var startedAt: Millis
+    public var records: Int
+    public var backlog: Int
+    /// Records the central store refused, set aside.
+    public var quarantined: Int
+    public var lastUploadAt: Millis?
+    public var lastUploadError: String?
+    /// Where records go, in words.
+    public var uplink: String
+    public var openSessions: Int
+    public var pads: [PadSnapshot]
+
+    public init(gatewayID: String, region: String, startedAt: Millis, records: Int, backlog: Int, quarantined: Int,
+                lastUploadAt: Millis?, lastUploadError: String?, uplink: String, openSessions: Int, pads: [PadSnapshot]) {
+        self.gatewayID = gatewayID
+        self.region = region
+        self.startedAt = startedAt
+        self.records = records
+        self.backlog = backlog
+        self.quarantined = quarantined
+        self.lastUploadAt = lastUploadAt
+        self.lastUploadError = lastUploadError
+        self.uplink = uplink
+        self.openSessions = openSessions
+        self.pads = pads
+    }
+}

@@ -1,0 +1,119 @@
+import EvaluatorCore
+import EvaluatorDevices
+import EvaluatorProtocol
+import EvaluatorSupport
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// One "68" serial bus: owns its port for reading and writing. Reads: open the port raw 8N1,
+/// decode frames, hand presses to the gateway. Writes: the pad commands the gateway routes to
+/// this bus (prompts, acks), encoded as frames, one write(2) per batch. If the port cannot be
+/// opened or goes away: log it, retry with backoff (1 s doubling to 30 s), never exit, never
+/// busy-loop.
+struct SerialBusService: Service {
+    let bus: BusConfig
+    let gateway: Gateway
+    let commands: AsyncStream<[PadCommand]>
+    let logger: Logger
+
+    /// The port while it is open: the reader opens and closes it, the writer writes to it.
+    final class OpenPort: Sendable {
+        let port = Mutex<SerialPort?>(nil)
+    }
+
+    private var meta: Logger.Metadata { ["bus": "\(bus.id)", "path": "\(bus.port)", "baud": "\(bus.baud)"] }
+
+    func run() async throws {
+        let open = OpenPort()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await write(open) }
+            await cancelWhenGracefulShutdown { await read(open) }
+            group.cancelAll()
+        }
+    }
+
+    private func write(_ open: OpenPort) async {
+        for await batch in commands {
+            let frames = batch.compactMap { c -> Framed68Frame? in
+                switch c {
+                case let .prompt(.serial(_, address)): .startRating(address: address)
+                case let .ack(.serial(_, address), key): .ack(address: address, key: UInt8(truncatingIfNeeded: key))
+                default: nil
+                }
+            }
+            let what = { frames.map { "\($0)" }.joined(separator: ", ") }
+            do {
+                let written = try open.port.withLock { port throws(DeviceError) -> Bool in
+                    guard let port else { return false }
+                    try port.write(frames.flatMap { $0.encoded() })
+                    return true
+                }
+                if !written {
+                    logger.warning("cannot send to pad: bus not attached", metadata: ["bus": "\(bus.id)", "frames": "\(what())"])
+                }
+            } catch {
+                gateway.stats.busError(bus.id)
+                logger.warning("write to bus failed", metadata: ["bus": "\(bus.id)", "frames": "\(what())", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func read(_ open: OpenPort) async {
+        var retry = Backoff(initialMs: 1000, maxMs: 30_000, jitter: false)
+        while !Task.isCancelled {
+            let port: SerialPort
+            do {
+                port = try SerialPort.open(path: bus.port, baud: bus.baud)
+            } catch {
+                if retry.failed(error) {
+                    logger.warning("bus port cannot be opened; retrying with backoff", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                }
+                await retry.wait()
+                continue
+            }
+            retry.reset()
+            let reader: DescriptorReader
+            do {
+                reader = try DescriptorReader(fd: port.fd, path: bus.port)
+            } catch {
+                logger.error("cannot start reading bus port", metadata: meta.merging(["error": "\(error)"]) { $1 })
+                port.close()
+                await retry.wait()
+                continue
+            }
+            open.port.withLock { $0 = port }
+            gateway.stats.busAttached(bus.id, true)
+            logger.notice("bus attached", metadata: meta)
+            await decode(reader)
+            gateway.stats.busAttached(bus.id, false)
+            open.port.withLock { $0 = nil }
+            reader.stopAndWait()
+            port.close()
+            if Task.isCancelled { break }
+            logger.notice("bus detached", metadata: meta)
+            await retry.wait()
+        }
+    }
+
+    private func decode(_ reader: DescriptorReader) async {
+        var decoder = Framed68Decoder()
+        var reported: [Framed68Discard: Int] = [:]
+        do {
+            for try await chunk in reader.stream {
+                let frames = decoder.decode(chunk)
+                if !frames.isEmpty { await gateway.handleFrames(bus: bus.id, frames: frames) }
+                if decoder.discarded != reported {
+                    var delta: [String] = []
+                    for (reason, count) in decoder.discarded.sorted(by: { "\($0.key)" < "\($1.key)" }) where count != reported[reason] {
+                        delta.append("\(reason)=\(count - (reported[reason] ?? 0))")
+                    }
+                    logger.warning("bus decoder resynchronised; bytes skipped", metadata: meta.merging(["skipped": "\(delta.joined(separator: " "))"]) { $1 })
+                    reported = decoder.discarded
+                }
+            }
+        } catch {
+            logger.warning("bus port lost; will reopen", metadata: meta.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+}

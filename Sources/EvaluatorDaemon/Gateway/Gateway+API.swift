@@ -1,0 +1,87 @@
+import EvaluatorAPI
+import EvaluatorCore
+
+/// The gateway as the API sees it: domain values in and out; EvaluatorAPI maps them to HTTP.
+extension Gateway: EvaluationService {
+    public func openEvaluation(windowID: String, request: EvaluationRequest) async throws(Rejection) -> (Session, reused: Bool) {
+        guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
+        let rated: String?
+        do {
+            if let hit = commits.uncommittedRating(among: request.allCaseIDs) {
+                rated = hit
+            } else {
+                rated = try await store.firstRatedCase(among: request.allCaseIDs)
+            }
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+        // The store was read without holding the actor: a rating of one of these cases may have
+        // been applied meanwhile.
+        if let rated = rated ?? commits.uncommittedRating(among: request.allCaseIDs) { throw .alreadyRated(caseID: rated) }
+        let decisions: [Decision]
+        do {
+            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, at: clock()))
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+        for d in decisions {
+            switch d {
+            case let .opened(s, reused):
+                logger.info("evaluation opened", metadata: [
+                    "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
+                    "batch_cases": "\(s.request.batchCaseIDs.count)", "expires_at": "\(s.expiresAt)", "reused": "\(reused)",
+                ])
+                return (s, reused)
+            case let .rejected(r): throw r
+            default: continue
+            }
+        }
+        throw .storeUnavailable("the policy gave no answer to the request")
+    }
+
+    public func cancelEvaluation(windowID: String) async throws(Rejection) -> Session {
+        guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
+        let decisions: [Decision]
+        do {
+            decisions = try await applyAndWait(.cancel(windowID: windowID, at: clock()))
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+        for d in decisions {
+            if case let .cancelled(s) = d {
+                logger.info("evaluation cancelled", metadata: ["window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)"])
+                return s
+            }
+        }
+        throw .nothingToCancel(windowID: windowID)
+    }
+
+    public func windows() async -> [WindowSnapshot] {
+        config.windows.map { w in
+            WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: policy.sessions[w.id])
+        }
+    }
+
+    public func devices() async -> DevicesSnapshot {
+        let devices = await registry?.snapshot() ?? []
+        let free = DeviceMatcher.unconfiguredKeypads(windows: config.windows, devices: devices).sorted { $0.devnode < $1.devnode }
+        return DevicesSnapshot(pads: stats.snapshot(config: config), unconfigured: free.map(UnconfiguredDevice.init),
+                               hotplug: await registry?.available == true)
+    }
+
+    public func status() async throws(Rejection) -> StatusSnapshot {
+        let openSessions = policy.sessions.count
+        do {
+            let up = uplinkMonitor.snapshot
+            let counts = try await store.counts()
+            return StatusSnapshot(
+                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, records: counts.records,
+                backlog: counts.backlog, quarantined: counts.quarantined, lastUploadAt: up.lastSuccessAt ?? counts.lastSentAt,
+                lastUploadError: up.lastError, uplink: config.uplink?.summary ?? "none (records kept locally)",
+                openSessions: openSessions, pads: stats.snapshot(config: config)
+            )
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+    }
+}

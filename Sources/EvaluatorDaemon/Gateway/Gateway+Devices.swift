@@ -1,0 +1,24 @@
+import EvaluatorCore
+import EvaluatorProtocol
+
+/// Device input turned into session events. What a key means (window, level, reason, unknown)
+/// is decided once, by the policy through the pad directory.
+extension Gateway {
+    /// The valid frames of one read from a bus, handled in one turn of the actor: presses that
+    /// arrive together are committed together.
+    public func handleFrames(bus: String, frames: [Framed68Frame]) {
+        for frame in frames {
+            guard let key = frame.pressedKey else {
+                logger.debug("ignored frame that is not an evaluator press", metadata: ["bus": "\(bus)", "frame": "\(frame)"])
+                continue
+            }
+            let pad = PadID.serial(bus: bus, address: frame.address)
+            apply(.press(pad: pad, key: Int(key), at: clock()), pad: pad)
+        }
+    }
+
+    /// A USB HID pad (evdev or hidraw) reported a key-down, as a Linux key code.
+    public func handleKey(pad: PadID, code: UInt16) {
+        apply(.press(pad: pad, key: Int(code), at: clock()), pad: pad)
+    }
+}

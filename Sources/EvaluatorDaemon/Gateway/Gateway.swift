@@ -1,0 +1,196 @@
+import EvaluatorCore
+import EvaluatorStore
+import EvaluatorSupport
+import EvaluatorUplink
+import Foundation
+import Logging
+
+/// The heart of the daemon: owns the window-session policy and applies its decisions — commit
+/// records durably first (`GroupCommit`), then tell the pads (`PadCommandRouter`) and answer
+/// the API. An actor, so events from the API, the pads and the session clock are applied one
+/// at a time. Device input is turned into events in `Gateway+Devices.swift`, the API's calls
+/// in `Gateway+API.swift`; pad statistics live off the actor in `PadStats`.
+public actor Gateway {
+    public let config: GatewayConfig
+    let store: Store
+    let logger: Logger
+    let clock: @Sendable () -> Millis
+    let makeID: @Sendable () -> String
+    let uplinkWake: WakeSignal
+    let uplinkMonitor: UplinkMonitor
+    let registry: DeviceRegistry?
+    let padCommands: PadCommandRouter
+    /// Fired when a session is saved, so the session clock can sleep until the next deadline.
+    public nonisolated let deadlinesChanged = WakeSignal()
+    /// Fired when events wait for their commit: the `CommitService` commits them.
+    nonisolated let commitWork = WakeSignal()
+    public nonisolated let stats: PadStats
+    let startedAt: Millis
+    var policy: WindowSessions
+    var commits = GroupCommit()
+    /// Unknown keys already logged ("pad/key"): each is logged once.
+    private var loggedUnknownKeys: Set<String> = []
+
+    public init(
+        config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
+        padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(),
+        uplinkWake: WakeSignal = WakeSignal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
+        clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
+        makeID: @escaping @Sendable () -> String = { RandomID.uuid() }
+    ) throws(StoreError) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.makeID = makeID
+        self.uplinkWake = uplinkWake
+        self.uplinkMonitor = uplinkMonitor
+        self.registry = registry
+        self.padCommands = padCommands
+        self.stats = stats
+        self.startedAt = clock()
+        let restored = try store.openSessions()
+        policy = WindowSessions(config: config.policyConfig, restoring: restored)
+        for s in restored {
+            logger.info("restored open evaluation", metadata: [
+                "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
+                "expires_at": "\(s.expiresAt)",
+            ])
+        }
+    }
+
+    /// Group commits made and events they carried, for the benchmark and tests.
+    public var commitStats: (groups: Int, events: Int) { commits.stats }
+
+    // MARK: Applying events
+
+    /// Runs one event through the policy and queues its store changes for the next group
+    /// commit. Pads are prompted or acknowledged only after that commit is durable (R7); if it
+    /// fails, the policy is put back as it was before the group and nothing in it is
+    /// acknowledged: the pads send again.
+    @discardableResult
+    func apply(_ event: SessionEvent, pad: PadID? = nil) -> [Decision] {
+        let before = policy
+        let decisions = policy.handle(event)
+        let now = clock()
+        var records: [RatingRecord] = []
+        var saves: [Session] = []
+        var removes: [String] = []
+        for d in decisions {
+            switch d {
+            case let .record(draft):
+                records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
+            case let .saveSession(s): saves.append(s)
+            case let .removeSession(id): removes.append(id)
+            default: break
+            }
+        }
+        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes)
+        if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before) {
+            commitWork.fire()
+        }
+        return decisions
+    }
+
+    /// Applies an event and waits until it is durable (the API answers only then).
+    func applyAndWait(_ event: SessionEvent) async throws(StoreError) -> [Decision] {
+        let decisions = apply(event)
+        do {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                commits.addWaiter(c) // the group `apply` just used, in the same turn of the actor
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(code: .write, path: store.path, message: "\(error)")
+        }
+        return decisions
+    }
+
+    /// Commits the pending group, then the one that gathered meanwhile, until none is left.
+    func commitPending() async {
+        while let group = commits.takePending() {
+            if !group.changes.isEmpty {
+                do {
+                    try await store.commit(group.changes)
+                } catch {
+                    fail(error)
+                    return
+                }
+            }
+            commits.committed()
+            finish(group)
+        }
+    }
+
+    /// The commit failed: everything applied since the group began is undone, and nothing in
+    /// it (or in the group that gathered meanwhile) is acknowledged.
+    private func fail(_ failure: StoreError) {
+        let failed = commits.failed()
+        if let first = failed.first { policy = first.before }
+        logger.error("store cannot write; nothing acknowledged", metadata: [
+            "error": "\(failure)", "store.path": "\(store.path)",
+            "events": "\(failed.reduce(0) { $0 + $1.after.count })",
+        ])
+        for g in failed {
+            for a in g.after { if let pad = a.pad { stats.padError(pad) } }
+            for w in g.waiters { w.resume(throwing: failure) }
+        }
+    }
+
+    /// The group is durable: log its records, wake the uplink and the session clock, tell the
+    /// pads, answer the API.
+    private func finish(_ group: GroupCommit.Group) {
+        let records = group.changes.flatMap(\.records)
+        for r in records { logRecord(r) }
+        if !records.isEmpty { uplinkWake.fire() }
+        if group.changes.contains(where: { !$0.saveSessions.isEmpty }) { deadlinesChanged.fire() }
+        var commands: [PadCommand] = []
+        for a in group.after {
+            var acked = false
+            for d in a.decisions {
+                switch d {
+                case let .prompt(pad): commands.append(.prompt(pad))
+                case let .ack(pad, key, repeated):
+                    commands.append(.ack(pad, key: key))
+                    if !repeated { acked = true }
+                case let .unknownKey(pad, key): logUnknownKey(pad: pad, key: key)
+                case let .strayReason(pad, key, reason):
+                    logger.notice("reason key with no bad rating waiting for it; ignored", metadata: ["pad": "\(pad)", "key": "\(key)", "reason": "\(reason)"])
+                default: break
+                }
+            }
+            if let pad = a.pad, acked { stats.countPress(pad, at: a.at) }
+        }
+        padCommands.send(commands)
+        for w in group.waiters { w.resume() }
+    }
+
+    private func logUnknownKey(pad: PadID, key: Int) {
+        guard loggedUnknownKeys.insert("\(pad)/\(key)").inserted else { return }
+        let entry = policy.config.pads.entry(for: pad)
+        logger.warning("unknown key ignored (logged once per key)", metadata: [
+            "window": "\(entry?.windowID ?? "-")", "pad": "\(pad)", "key": "\(pad.retransmits ? "\(key)" : KeyNames.name(key))",
+            "keymap": "\(entry?.keymap.name ?? PadDirectory.unownedSerialKeymap.name)",
+        ])
+    }
+
+    private func logRecord(_ r: RatingRecord) {
+        let d = r.draft
+        logger.info("record stored", metadata: [
+            "record_id": "\(r.recordID)", "outcome": "\(d.outcome.rawValue)", "window": "\(d.windowID ?? "-")",
+            "case_id": "\(d.caseID ?? "-")", "level": "\(d.level?.rawValue ?? "-")", "pad": "\(d.pad?.description ?? "-")",
+            "flags": "\(d.flags.map(\.rawValue).joined(separator: ","))",
+        ])
+    }
+
+    // MARK: Session clock
+
+    public func nextDeadline() -> Millis? { policy.nextDeadline }
+
+    public func tick() {
+        let now = clock()
+        guard let d = policy.nextDeadline, d <= now else { return }
+        apply(.tick(at: now))
+    }
+}

@@ -1,0 +1,47 @@
+import EvaluatorCore
+import Synchronization
+
+/// What the gateway tells a pad once the records before it are durable (R7).
+public enum PadCommand: Sendable, Hashable {
+    /// Show the rating prompt.
+    case prompt(PadID)
+    /// The press of `key` is stored.
+    case ack(PadID, key: Int)
+
+    public var pad: PadID {
+        switch self {
+        case let .prompt(p), let .ack(p, _): p
+        }
+    }
+}
+
+/// Hands pad commands to the device service that owns each pad's port, without waiting: the
+/// service writes them (a slow port stalls only its own writer, never the gateway). The
+/// commands of one group commit reach each bus as one array, written with one write(2).
+/// Commands for pads with no channel back (USB HID keypads) are dropped here.
+public final class PadCommandRouter: Sendable {
+    private let outlets = Mutex<[String: AsyncStream<[PadCommand]>.Continuation]>([:])
+
+    public init() {}
+
+    /// The commands for the pads of one serial bus; its service reads them.
+    public func commands(forBus bus: String) -> AsyncStream<[PadCommand]> {
+        let (stream, continuation) = AsyncStream<[PadCommand]>.makeStream()
+        outlets.withLock { $0[bus] = continuation }
+        return stream
+    }
+
+    public func send(_ commands: [PadCommand]) {
+        guard !commands.isEmpty else { return }
+        var byBus: [String: [PadCommand]] = [:]
+        for c in commands {
+            guard let bus = c.pad.bus else { continue }
+            byBus[bus, default: []].append(c)
+        }
+        guard !byBus.isEmpty else { return }
+        let outlets = outlets.withLock { $0 }
+        for (bus, list) in byBus.sorted(by: { $0.key < $1.key }) {
+            outlets[bus]?.yield(list)
+        }
+    }
+}
