@@ -82,7 +82,6 @@ let package = Package(
                 "CUdev",
                 "CLinuxInput",
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

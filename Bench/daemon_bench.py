@@ -6,6 +6,7 @@ next to its reference from the same run on the same box (issue 6):
   press→durable (= press→ack:  vs bare fsync latency of this disk, and vs SQLite alone
    the ack follows the commit)  committing one row per transaction (WAL, FULL, same schema)
   ingest, 64 pads on one bus   vs the sqlite3 CLI inserting the same rows in one transaction
+  ingest, 4 buses × 16 pads    (all buses pressed at once)
   start-up to READY            (sd_notify READY=1 on our own NOTIFY_SOCKET)
   idle RSS and wake-ups/s      (8 pads attached, 60 s, /proc)
   backlog drain                (BENCH_DRAIN records to a loopback receiver; peak RSS; acks meanwhile)
@@ -187,6 +188,30 @@ results["ingest_64_pads"] = {"presses": sent, "acked": acks, "stored": stored, "
                              "met": acks / elapsed >= 20000 and acks == sent,
                              "sqlite3_cli_rows_per_s_one_tx": N / ref_s}
 
+# --- 3b. ingest across 4 buses of 16 pads, all buses pressed at once ----------------------
+# Each bus is read (and its acks written) by its own device service: bursts on several buses
+# meet in the gateway's group commit.
+pairs = ptys(4)
+cfg = write_config("ingest4", buses=4, pads_per_bus=16)
+proc, _ = start(cfg)
+time.sleep(0.5)
+acks4 = 0; sent4 = 0
+t0 = time.perf_counter()
+while sent4 < N:
+    for b, (m, s) in enumerate(pairs):
+        os.write(m, b"".join(frame(a, 0x11, [(sent4 // 64 + a + b) % 4]) for a in range(16)))
+    sent4 += 64
+    for m, s in pairs:
+        acks4 += wait_acks(m, 16, timeout=10)
+elapsed4 = time.perf_counter() - t0
+proc.send_signal(signal.SIGTERM); proc.wait()
+for m, s in pairs: os.close(m); os.close(s)
+db = sqlite3.connect(f"{work}/ingest4/evaluatord.sqlite")
+stored4 = db.execute("SELECT COUNT(*) FROM record").fetchone()[0]
+db.close()
+results["ingest_4_buses"] = {"presses": sent4, "acked": acks4, "stored": stored4, "per_s": acks4 / elapsed4,
+                             "met": acks4 / elapsed4 >= 20000 and acks4 == sent4}
+
 # --- 4. idle: 8 pads (8 buses) for IDLE_S seconds -------------------------------------------
 pairs = ptys(8)
 cfg = write_config("idle", buses=8)
@@ -248,6 +273,8 @@ print(f"press→durable p99 / fsync p99 = {d['ratio']:.2f}×  goal ≤ 2×: {'me
       f" = {d['sqlite_commit_ms']['p99'] / max(d['fsync_p99_ms'], 1e-6):.2f}× fsync; press→ack / SQLite commit p99 = {d['ratio_to_sqlite_commit_p99']:.2f}×)")
 g = r["ingest_64_pads"]
 print(f"ingest 64 pads           {g['per_s']:.0f} presses/s ({g['acked']}/{g['presses']} acked, {g['stored']} stored)  goal ≥ 20000/s: {'met' if g['met'] else 'NOT met'}   sqlite3 CLI one tx: {g['sqlite3_cli_rows_per_s_one_tx']:.0f} rows/s")
+g = r["ingest_4_buses"]
+print(f"ingest 4 buses × 16 pads {g['per_s']:.0f} presses/s ({g['acked']}/{g['presses']} acked, {g['stored']} stored)")
 i = r["idle_8_pads"]
 print(f"idle 8 pads {i['seconds']} s        RSS {i['rss_mb']:.1f} MB (goal ≤ 30)  wake-ups {i['wakeups_per_s']:.2f}/s (goal ≤ 1)")
 print(f"start-up to READY        {r['startup_to_ready_ms']:.0f} ms")

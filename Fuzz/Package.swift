@@ -16,6 +16,6 @@ let package = Package(
     targets: [
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzConfig", dependencies: ["FuzzDriver", .product(name: "EvaluatorCore", package: root.lastPathComponent)]),
-        .executableTarget(name: "FuzzAPIBody", dependencies: ["FuzzDriver", .product(name: "EvaluatorCore", package: root.lastPathComponent)]),
+        .executableTarget(name: "FuzzAPIBody", dependencies: ["FuzzDriver", .product(name: "EvaluatorAPI", package: root.lastPathComponent)]),
     ]
 )

@@ -11,10 +11,6 @@ int cli_evdev_get_keys(int fd, uint8_t *bits, size_t len) {
     return ioctl(fd, EVIOCGKEY(len), bits) >= 0 ? 0 : -errno;
 }
 
-int cli_evdev_get_name(int fd, char *name, size_t len) {
-    return ioctl(fd, EVIOCGNAME(len), name) >= 0 ? 0 : -errno;
-}
-
 size_t cli_evdev_key_bytes(void) {
     return KEY_MAX / 8 + 1;
 }

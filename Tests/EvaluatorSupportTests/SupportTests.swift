@@ -45,3 +45,22 @@ struct SupportTests {
         #expect(j.ceilingMs == 400)
     }
 }
+
+@Suite("random ids")
+struct RandomIDTests {
+    @Test("version-4 UUID text, lowercase, and 100,000 of them all differ")
+    func uuids() {
+        var seen = Set<String>()
+        for _ in 0..<100_000 {
+            let id = RandomID.uuid()
+            let u = Array(id.utf8)
+            #expect(u.count == 36 && u[8] == 0x2D && u[13] == 0x2D && u[18] == 0x2D && u[23] == 0x2D)
+            #expect(u[14] == UInt8(ascii: "4"), "version 4: \(id)")
+            #expect("89ab".utf8.contains(u[19]), "variant: \(id)")
+            #expect(id.allSatisfy { "0123456789abcdef-".contains($0) })
+            #expect(UUID(uuidString: id)?.uuidString.lowercased() == id)
+            seen.insert(id)
+        }
+        #expect(seen.count == 100_000)
+    }
+}

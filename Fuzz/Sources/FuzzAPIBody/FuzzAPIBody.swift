@@ -1,4 +1,4 @@
-import EvaluatorCore
+import EvaluatorAPI
 import FuzzDriver
 import Foundation
 
@@ -7,7 +7,7 @@ import Foundation
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAPIBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     do {
-        let r = try EvaluationRequest.parseOpenBody(Data(bytes: data, count: size))
+        let r = try OpenBody.parse(Data(bytes: data, count: size))
         precondition(!r.caseID.isEmpty && r.caseID.count <= 128, "case_id outside its limits accepted")
         precondition(r.caseID == r.caseID.trimmingCharacters(in: .whitespacesAndNewlines), "case_id not trimmed")
         precondition(r.batchCaseIDs.count <= 1000, "too many batch cases accepted")

@@ -10,8 +10,6 @@
 int cli_evdev_grab(int fd, int grab);
 /// EVIOCGKEY: the key state bitmap (KEY_MAX/8+1 bytes fit in `len`).
 int cli_evdev_get_keys(int fd, uint8_t *bits, size_t len);
-/// EVIOCGNAME: the device name.
-int cli_evdev_get_name(int fd, char *name, size_t len);
 /// Bytes needed for a key bitmap.
 size_t cli_evdev_key_bytes(void);
 
