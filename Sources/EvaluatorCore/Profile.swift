@@ -137,13 +137,7 @@ public struct UpstreamProfile: Sendable, Hashable {
     }
 
     public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> UpstreamProfile {
-        let text: String
-        switch files.text(path) {
-        case let .success(t): text = t
-        case let .failure(e):
-            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read the profile (\(e.message))")
-        }
-        return try parse(text, source: path)
+        try parse(try files.text(path, what: "the profile"), source: path)
     }
 }
 

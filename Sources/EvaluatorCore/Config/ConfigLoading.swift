@@ -22,11 +22,16 @@ public struct ConfigFiles: Sendable {
         }
     }
 
-    /// A file's text (UTF-8).
-    func text(_ path: String) -> Result<String, ConfigFileError> {
-        read(path).flatMap { data in
+    /// A file's text (UTF-8); an unreadable file is a config error naming it: "cannot read
+    /// `what` (why)".
+    func text(_ path: String, what: String) throws(ConfigError) -> String {
+        let result = read(path).flatMap { data -> Result<String, ConfigFileError> in
             guard let s = String(data: data, encoding: .utf8) else { return .failure(ConfigFileError(message: "it is not UTF-8 text")) }
             return .success(s)
+        }
+        switch result {
+        case let .success(s): return s
+        case let .failure(e): throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read \(what) (\(e.message))")
         }
     }
 }
@@ -39,12 +44,7 @@ extension GatewayConfig {
     /// Reads and validates a config file. Relative paths inside it (state_dir, bus ports) are
     /// taken relative to the file's folder.
     public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
-        let text: String
-        switch files.text(path) {
-        case let .success(t): text = t
-        case let .failure(e):
-            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot read the file (\(e.message))")
-        }
+        let text = try files.text(path, what: "the file")
         let base = (path as NSString).deletingLastPathComponent
         return try parse(text, source: path, baseDirectory: base.isEmpty ? "." : base, files: files)
     }
