@@ -41,13 +41,16 @@ public struct UpstreamProfile: Sendable, Hashable {
     public var signingHeader: String?
     public var signingEncoding: String
 
+    /// What a 2xx answer's body must say for the batch to count as accepted; nil: any 2xx.
+    public var response: ResponseRule?
+
     public static func == (a: UpstreamProfile, b: UpstreamProfile) -> Bool { a.name == b.name }
     public func hash(into h: inout Hasher) { h.combine(name) }
 
     public static let genericJSON = UpstreamProfile(
         name: "generic-json", recordFields: nil, levels: [:], recordsKey: "records",
         envelope: [("gateway_id", .gatewayID), ("batch_id", .batchID)], timestampFormat: "rfc3339", timeZone: "UTC",
-        omitNulls: false, signingHeader: nil, signingEncoding: "hex"
+        omitNulls: false, signingHeader: nil, signingEncoding: "hex", response: nil
     )
 
     static func source(_ text: String, envelope: Bool) -> Source? {
@@ -73,7 +76,7 @@ public struct UpstreamProfile: Sendable, Hashable {
     public static func parse(_ text: String, source file: String) throws(ConfigError) -> UpstreamProfile {
         let root = try TOMLGuard.table(text, source: file)
         let r = ConfigReader(source: file, lines: text.components(separatedBy: "\n"))
-        try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "signing"], [])
+        try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "signing", "response"], [])
         var p = genericJSON
         p.name = try r.string(root, "name", [], required: true)!
         p.timestampFormat = try r.string(root, "timestamp_format", []) ?? "rfc3339"
@@ -125,6 +128,27 @@ public struct UpstreamProfile: Sendable, Hashable {
         if p.recordFields?.contains(where: { if case .levelCode = $0.1 { true } else { false } }) == true && p.levels.isEmpty {
             throw r.fail(.missing, ["levels"], "record.fields uses level_code: a [levels] table is required")
         }
+        if let rs = try r.table(root, "response", []) {
+            try r.onlyKeys(rs, ["field", "accepted", "refused"], ["response"])
+            func values(_ key: String) throws(ConfigError) -> Set<String> {
+                guard let v = rs[key] else { return [] }
+                guard let a = v.array else { throw r.fail(.invalid, ["response", key], "must be an array of values such as [\"0\", 200]") }
+                var out: Set<String> = []
+                for item in a {
+                    if let i = item.int { out.insert(String(i)) } else if let t = item.string { out.insert(t) } else {
+                        throw r.fail(.invalid, ["response", key], "values are strings or integers")
+                    }
+                }
+                return out
+            }
+            let rule = ResponseRule(field: try r.string(rs, "field", ["response"], required: true)!,
+                                    accepted: try values("accepted"), refused: try values("refused"))
+            guard !rule.accepted.isEmpty else { throw r.fail(.missing, ["response", "accepted"], "name the values that mean accepted") }
+            if let both = rule.accepted.intersection(rule.refused).first {
+                throw r.fail(.invalid, ["response", "refused"], "\"\(both)\" is both accepted and refused")
+            }
+            p.response = rule
+        }
         if let sg = try r.table(root, "signing", []) {
             try r.onlyKeys(sg, ["algorithm", "header", "encoding"], ["signing"])
             let alg = try r.string(sg, "algorithm", ["signing"]) ?? "hmac-sha256"
@@ -138,6 +162,43 @@ public struct UpstreamProfile: Sendable, Hashable {
 
     public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> UpstreamProfile {
         try parse(try files.text(path, what: "the profile"), source: path)
+    }
+}
+
+/// A profile's rule for 2xx answers: the top-level JSON field `field` of the body must hold one
+/// of `accepted` (as text: `0` and `"0"` are the same); a value in `refused` means the content
+/// was refused (bisect and quarantine, as for a 400); anything else (another value, no field,
+/// no JSON) is retried.
+public struct ResponseRule: Sendable, Hashable {
+    public var field: String
+    public var accepted: Set<String>
+    public var refused: Set<String>
+
+    public init(field: String, accepted: Set<String>, refused: Set<String>) {
+        self.field = field
+        self.accepted = accepted
+        self.refused = refused
+    }
+
+    public enum Judgement: Sendable, Equatable {
+        case accepted
+        case refused(String)
+        case unknown(String?)
+    }
+
+    public func judge(_ body: String) -> Judgement {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any], let raw = object[field] else {
+            return .unknown(nil)
+        }
+        let value: String
+        switch raw {
+        case let s as String: value = s
+        case let n as NSNumber: value = n.stringValue
+        default: value = "\(raw)"
+        }
+        if accepted.contains(value) { return .accepted }
+        if refused.contains(value) { return .refused(value) }
+        return .unknown(value)
     }
 }
 

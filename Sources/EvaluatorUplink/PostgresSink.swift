@@ -11,21 +11,26 @@ import Synchronization
 /// table created on first use.
 public final class PostgresSink: UplinkSink {
     public let client: PostgresClient
+    /// The table, quoted as an SQL identifier.
     public let table: String
     let logger: Logger
     private let schemaReady = Mutex(false)
 
-    public init(config: PostgresTarget, logger: Logger) {
+    public init(config: PostgresTarget, logger: Logger) throws {
         var tls = PostgresClient.Configuration.TLS.disable
-        if config.requireTLS {
+        if config.sslMode != .disable {
             var t = TLSConfiguration.makeClientConfiguration()
-            t.certificateVerification = .fullVerification
+            // verify-ca: the chain is checked, not the name; verify-full and require: both.
+            t.certificateVerification = config.sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
+            if let ca = config.caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
             tls = .require(t)
         }
-        let pc = PostgresClient.Configuration(host: config.host, port: config.port, username: config.user, password: config.password,
+        var pc = PostgresClient.Configuration(host: config.host, port: config.port, username: config.user, password: config.password,
                                               database: config.database, tls: tls)
+        // A server that stops answering cannot hold the sender: every statement has a limit.
+        pc.options.additionalStartupParameters = [("statement_timeout", "\(config.statementTimeoutMs)")]
         client = PostgresClient(configuration: pc, backgroundLogger: logger)
-        table = config.table
+        table = config.quotedTable
         self.logger = logger
     }
 

@@ -3,6 +3,7 @@ import EvaluatorCore
 import EvaluatorStore
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 
 /// Where batches go. The `UplinkService` owns batching, backoff and what a verdict means for
@@ -45,6 +46,12 @@ public final class HTTPSink: UplinkSink {
         self.clock = clock
         var clientConfig = HTTPClient.Configuration()
         clientConfig.timeout = .init(connect: .milliseconds(config.connectTimeoutMs), read: .milliseconds(config.requestTimeoutMs))
+        // A 3xx is a failed attempt, never followed: a redirect must not carry ratings to
+        // another host, nor turn the POST into a GET that "succeeds".
+        clientConfig.redirectConfiguration = .disallow
+        // A refused connection fails at once (the service's own backoff retries it), instead
+        // of being retried inside the client until the connect timeout.
+        clientConfig.connectionPool.retryConnectionEstablishment = false
         clientConfig.tlsConfiguration = try Self.tlsConfiguration(config)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
     }
@@ -66,31 +73,60 @@ public final class HTTPSink: UplinkSink {
         return tls
     }
 
-    /// Classifies an HTTP status. Pure.
-    public static func verdict(status: Int, retryAfter: String?, body: String, now: Millis) -> UplinkVerdict {
-        if (200..<300).contains(status) { return .accepted }
-        let message = "HTTP \(status): \(body.prefix(200))"
+    /// The longest wait a `Retry-After` may ask for: one hour (against absurd values).
+    public static let retryAfterCapMs: Int64 = 3_600_000
+    /// How much of an answer's body is read; the rest is discarded, never a reason to re-send.
+    public static let maxAnswerBytes = 1 << 20
+
+    /// Classifies an answer. Pure. A 2xx is accepted unless the profile's response rule says
+    /// otherwise (provincial interfaces answer 200 with `{"code": "500", …}`); a 3xx is never
+    /// followed: a failed attempt, retried, naming the status and the Location's host.
+    public static func verdict(status: Int, headers: [(String, String)] = [], body: String, profile: UpstreamProfile = .genericJSON,
+                               now: Millis) -> UplinkVerdict {
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+        let excerpt = body.prefix(200)
+        if (200..<300).contains(status) {
+            guard let rule = profile.response else { return .accepted }
+            switch rule.judge(body) {
+            case .accepted: return .accepted
+            case let .refused(value): return .reject("HTTP \(status) with \(rule.field) = \(value) (refused by profile \(profile.name)): \(excerpt)")
+            case let .unknown(value):
+                return .retry("HTTP \(status) with \(rule.field) = \(value ?? "missing") (neither accepted nor refused by profile \(profile.name)): \(excerpt)",
+                              retryAfterMs: nil)
+            }
+        }
+        if (300..<400).contains(status) {
+            let host = header("location").flatMap { URL(string: $0)?.host } ?? "no Location"
+            return .retry("HTTP \(status) redirect to \(host) not followed (check uplink.url)", retryAfterMs: nil)
+        }
+        let message = "HTTP \(status): \(excerpt)"
         if [400, 413, 422].contains(status) { return .reject(message) }
-        return .retry(message, retryAfterMs: retryAfter.flatMap { parseRetryAfter($0, now: now) })
+        return .retry(message, retryAfterMs: header("retry-after").flatMap { parseRetryAfter($0, now: now) })
     }
 
-    /// `Retry-After` as delta-seconds or an HTTP date, in ms from `now` (never negative).
+    /// `Retry-After` as delta-seconds or an HTTP date, in ms from `now`: never negative, and
+    /// clamped to `retryAfterCapMs` before any arithmetic (a huge value cannot overflow).
     public static func parseRetryAfter(_ value: String, now: Millis) -> Int64? {
         let v = value.trimmingCharacters(in: .whitespaces)
-        if let s = Int64(v) { return max(0, s) * 1000 }
+        if !v.isEmpty, v.allSatisfy(\.isASCII), v.allSatisfy(\.isNumber) {
+            // Digits only: more digits than fit in Int64 are more than the cap anyway.
+            guard let seconds = Int64(v), seconds <= retryAfterCapMs / 1000 else { return retryAfterCapMs }
+            return seconds * 1000
+        }
+        if Int64(v) != nil { return 0 } // a negative number of seconds
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "GMT")
         f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = f.date(from: v) else { return nil }
-        return max(0, Millis(date: date) - now)
+        guard let date = f.date(from: v), date.timeIntervalSince1970.isFinite,
+              abs(date.timeIntervalSince1970) < 1e12 else { return nil }
+        return min(retryAfterCapMs, max(0, Millis(date: date) - now))
     }
 
     public func deliver(_ batch: OutboxBatch) async -> UplinkVerdict {
-        var request = HTTPClientRequest(url: config.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        request.headers.add(name: "Idempotency-Key", value: batch.batchID)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Idempotency-Key", value: batch.batchID)
         let renderer = ProfileRenderer(profile: config.profile, gatewayID: gatewayID, signingKey: config.signingKey)
         let body: String
         do {
@@ -99,20 +135,57 @@ public final class HTTPSink: UplinkSink {
             return .reject("cannot render the batch in profile \(config.profile.name): \(error)")
         }
         // The signature covers the JSON body as rendered, before any transfer compression.
-        if let (header, value) = renderer.signature(of: body) { request.headers.add(name: header, value: value) }
+        if let (header, value) = renderer.signature(of: body) { headers.add(name: header, value: value) }
+        let bytes: ByteBuffer
         if config.gzip, let packed = try? Gzip.compress(Array(body.utf8)) {
-            request.headers.add(name: "Content-Encoding", value: "gzip")
-            request.body = .bytes(ByteBuffer(bytes: packed))
+            headers.add(name: "Content-Encoding", value: "gzip")
+            bytes = ByteBuffer(bytes: packed)
         } else {
-            request.body = .bytes(ByteBuffer(string: body))
+            bytes = ByteBuffer(string: body)
         }
+        // One deadline covers the whole exchange: connecting, sending, the head and the body
+        // (a server that sends one byte every 29 s cannot hold the sender).
+        let timeoutMs = config.requestTimeoutMs
+        let sent = headers
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(config.requestTimeoutMs))
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            return Self.verdict(status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"),
-                                body: String(buffer: body), now: clock())
+            return try await withThrowingTaskGroup(of: UplinkVerdict.self) { group in
+                group.addTask { try await self.exchange(headers: sent, body: bytes) }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(timeoutMs))
+                    return .retry("\(self.config.redactedURL): no complete answer within \(timeoutMs) ms (uplink.request_timeout_ms)", retryAfterMs: nil)
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
         } catch {
-            return .retry("\(config.url): \(error)", retryAfterMs: nil)
+            return .retry("\(config.redactedURL): \(Self.describe(error))", retryAfterMs: nil)
         }
+    }
+
+    private func exchange(headers: HTTPHeaders, body: ByteBuffer) async throws -> UplinkVerdict {
+        var request = HTTPClientRequest(url: config.url)
+        request.method = .POST
+        request.headers = headers
+        request.body = .bytes(body)
+        let response = try await client.execute(request, timeout: .milliseconds(config.requestTimeoutMs))
+        var kept = ByteBuffer()
+        for try await chunk in response.body {
+            var chunk = chunk
+            let room = Self.maxAnswerBytes - kept.readableBytes
+            if room > 0, var part = chunk.readSlice(length: min(room, chunk.readableBytes)) {
+                kept.writeBuffer(&part)
+            }
+        }
+        return Self.verdict(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                            body: String(buffer: kept), profile: config.profile, now: clock())
+    }
+
+    /// A network error in words an operator can act on.
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("errno: 111") {
+            return "connection refused"
+        }
+        return text
     }
 }

@@ -77,7 +77,7 @@ public struct UplinkService: Service {
 
     /// The sink the config names: PostgreSQL rows, or HTTP POSTs in the configured profile.
     static func makeSink(config: UplinkConfig, gatewayID: String, logger: Logger, clock: @escaping @Sendable () -> Millis) throws -> any UplinkSink {
-        if let target = config.postgres { return PostgresSink(config: target, logger: logger) }
+        if let target = config.postgres { return try PostgresSink(config: target, logger: logger) }
         return try HTTPSink(config: config, gatewayID: gatewayID, clock: clock)
     }
 
@@ -158,7 +158,7 @@ public struct UplinkService: Service {
                 try? await store.noteFailure(batchID: batch.batchID, error: message)
                 var delay = backoff.nextDelay(using: &rng)
                 // The server's Retry-After is honoured (up to an hour, against absurd values).
-                if let retryAfter { delay = max(delay, min(retryAfter, 3_600_000)) }
+                if let retryAfter { delay = max(delay, min(retryAfter, HTTPSink.retryAfterCapMs)) }
                 let level: Logger.Level = backoff.failures == 1 || backoff.failures % 20 == 0 ? .warning : .debug
                 logger.log(level: level, "uplink batch not accepted; will retry", metadata: meta.merging([
                     "uplink.error": "\(message)", "uplink.retry_in_ms": "\(delay)", "uplink.failures": "\(backoff.failures)",

@@ -19,9 +19,14 @@ public final class ScriptedServer: @unchecked Sendable {
         case resetMidBody
         /// Wait this long before answering 200 (and committing).
         case hang(ms: Int)
+        /// Answer `status` with this body.
+        case answerBody(Int, headers: [String: String] = [:], body: String, commit: Bool)
+        /// Send a 200's head promising 1,000 bytes, then one byte every `ms`, until the client leaves.
+        case dribble(ms: Int)
     }
 
     public struct Request: Sendable {
+        public var method = "POST"
         public var key: String
         public var recordIDs: [String]
         public var at: Date
@@ -108,8 +113,8 @@ public final class ScriptedServer: @unchecked Sendable {
         let parsed = try? JSONSerialization.jsonObject(with: body)
         let records = (parsed as? [String: Any])?["records"] as? [[String: Any]] ?? (parsed as? [[String: Any]]) ?? []
         let ids = records.compactMap { ($0["record_id"] ?? $0["id"]) as? String }
-        let request = Request(key: key, recordIDs: ids, at: Date(), body: String(decoding: body, as: UTF8.self), signature: signature,
-                              gzipped: gzipped)
+        let request = Request(method: String(head.prefix { $0 != " " }), key: key, recordIDs: ids, at: Date(),
+                              body: String(decoding: body, as: UTF8.self), signature: signature, gzipped: gzipped)
         let index = requests.withLock { r -> Int in
             r.append(request)
             return r.count - 1
@@ -118,11 +123,17 @@ public final class ScriptedServer: @unchecked Sendable {
             let fresh = committedKeys.withLock { $0.insert(key).inserted }
             if fresh { committed.withLock { $0 += ids } }
         }
-        func answer(_ status: Int, _ headers: [String: String]) {
-            var text = "HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n"
+        func answer(_ status: Int, _ headers: [String: String], body: String = "") {
+            var text = "HTTP/1.1 \(status) X\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
             for (k, v) in headers { text += "\(k): \(v)\r\n" }
-            text += "\r\n"
-            _ = text.utf8CString.withUnsafeBufferPointer { write(c, $0.baseAddress, $0.count - 1) }
+            text += "\r\n" + body
+            let bytes = Array(text.utf8)
+            var off = 0
+            while off < bytes.count {
+                let n = bytes[off...].withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
+                if n <= 0 { return }
+                off += n
+            }
         }
         switch script(request, index) {
         case let .answer(status, headers, doCommit):
@@ -141,6 +152,17 @@ public final class ScriptedServer: @unchecked Sendable {
             usleep(UInt32(ms) * 1000)
             commit()
             answer(200, [:])
+        case let .answerBody(status, headers, text, doCommit):
+            if doCommit { commit() }
+            answer(status, headers, body: text)
+        case let .dribble(ms):
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n"
+            _ = head.utf8CString.withUnsafeBufferPointer { write(c, $0.baseAddress, $0.count - 1) }
+            var one: UInt8 = 0x20
+            for _ in 0..<1000 {
+                usleep(UInt32(ms) * 1000)
+                if send(c, &one, 1, Int32(MSG_NOSIGNAL)) <= 0 { return }
+            }
         }
     }
 

@@ -34,7 +34,7 @@ struct PostgresSinkTests {
     func insertsOnce() async throws {
         let url = try #require(Self.url)
         let table = "t_\(UUID().uuidString.prefix(8).lowercased())"
-        let target = try #require(PostgresTarget.parse(url: url, table: table))
+        let target = try PostgresTarget.parse(url: url, table: table).get()
         var config = UplinkConfig(url: url, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: 200)
         config.postgres = target
         let store = try newStore()
@@ -54,7 +54,7 @@ struct PostgresSinkTests {
         #expect(try await count(target, "SELECT count(*)::int8 FROM \(table) WHERE bad") == 1)
 
         // A crash between the insert and marking the batch sent: the same records go again.
-        let sink = PostgresSink(config: target, logger: logs.logger)
+        let sink = try PostgresSink(config: target, logger: logs.logger)
         let batch = OutboxBatch(batchID: "again", recordIDs: [], bodies: makeRecords(50).map { $0.jsonString() }, attempts: 0)
         let verdict = await withTaskGroup(of: UplinkVerdict?.self) { group in
             group.addTask { await sink.client.run(); return nil }
@@ -69,8 +69,16 @@ struct PostgresSinkTests {
     @Test("postgres uplink config: URL and table are checked")
     func config() throws {
         let base = "[gateway]\nid = \"g\"\nregion = \"370211\"\n[uplink]\nkind = \"postgres\"\n"
-        let c = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local:6432/hall\"\ntable = \"ratings\"\n", source: "t")
-        #expect(c.uplink?.postgres == PostgresTarget(host: "db.local", port: 6432, user: "rater", password: "pw", database: "hall", table: "ratings", requireTLS: false))
+        let c = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local:6432/hall?sslmode=verify-full\"\ntable = \"ratings\"\n", source: "t")
+        var want = PostgresTarget(host: "db.local", port: 6432, user: "rater", password: "pw", database: "hall", table: "ratings", sslMode: .verifyFull)
+        want.statementTimeoutMs = 30_000
+        #expect(c.uplink?.postgres == want)
+        #expect(want.quotedTable == "\"ratings\"")
+        // Plaintext to another host is refused unless asked for; sslmode=prefer is not a mode we pretend to support.
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local/hall\"\n", source: "t") }
+        _ = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local/hall\"\nallow_plaintext = true\n", source: "t")
+        _ = try GatewayConfig.parse(base + "url = \"postgres://rater@127.0.0.1/hall\"\n", source: "t")
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://rater@127.0.0.1/hall?sslmode=prefer\"\n", source: "t") }
         #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"http://x/y\"\n", source: "t") }
         #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://u@h/d\"\ntable = \"x; DROP\"\n", source: "t") }
     }

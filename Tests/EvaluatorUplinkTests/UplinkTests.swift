@@ -13,9 +13,10 @@ func runUplink(store: Store, server: ScriptedServer, batchMax: Int = 500, reques
                profile: UpstreamProfile = .genericJSON, signingKey: [UInt8]? = nil, gzip: Bool = false, maxInFlight: Int = 1,
                clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
                sleep: (@Sendable (Int64) async -> Void)? = nil, logs: LogCapture = LogCapture(),
+               url: String? = nil, connectTimeoutMs: Int64 = 1000,
                seconds: Double = 20, until done: @escaping () -> Bool) async -> Bool {
-    var config = UplinkConfig(url: server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
-                              requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: 1000, profile: profile, signingKey: signingKey)
+    var config = UplinkConfig(url: url ?? server.url, batchMax: batchMax, flushIntervalMs: 50, backoffInitialMs: 20, backoffMaxMs: backoffMaxMs,
+                              requestTimeoutMs: requestTimeoutMs, connectTimeoutMs: connectTimeoutMs, profile: profile, signingKey: signingKey)
     config.gzip = gzip
     config.maxInFlight = maxInFlight
     let service = UplinkService(config: config, gatewayID: "gw", store: store, logger: logs.logger, wake: WakeSignal(), monitor: UplinkMonitor(),
@@ -206,6 +207,117 @@ struct UplinkTests {
         #expect(elapsed < 3.5, "20 batches × 200 ms in 4 lanes took \(elapsed) s")
     }
 
+    // MARK: No answer from the far side may lose, leak or crash (issue 11)
+
+    @Test("a 302 whose target answers the GET with 200 is a failed attempt: the batch is POSTed again and arrives")
+    func redirectNotFollowed() async throws {
+        let store = try newStore()
+        try await store.commit(records: makeRecords(3))
+        let logs = LogCapture()
+        let server = try ScriptedServer { r, i in
+            if r.method != "POST" { return .answer(200, commit: false) } // the GET a followed redirect would send
+            return i == 0 ? .answer(302, headers: ["Location": "http://127.0.0.1:1/elsewhere"], commit: false) : .answer(200, commit: true)
+        }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server, logs: logs) { server.committed.withLock { $0.count } == 3 && (try? store.backlogCount()) == 0 })
+        #expect(server.requests.withLock { $0.allSatisfy { $0.method == "POST" } }, "no GET: the redirect was not followed")
+        #expect(logs.contains("HTTP 302 redirect to 127.0.0.1 not followed"))
+    }
+
+    @Test("a 307 to a second server: that server receives nothing; the configured store gets the batch")
+    func redirectToAnotherServer() async throws {
+        let store = try newStore()
+        try await store.commit(records: makeRecords(2))
+        let other = try ScriptedServer { _, _ in .answer(200, commit: true) }
+        defer { other.stop() }
+        let server = try ScriptedServer { _, i in i == 0 ? .answer(307, headers: ["Location": other.url], commit: false) : .answer(200, commit: true) }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server) { server.committed.withLock { $0.count } == 2 && (try? store.backlogCount()) == 0 })
+        #expect(other.requests.withLock { $0.isEmpty }, "ratings never go to a host the config does not name")
+    }
+
+    @Test("Retry-After: 99999999999999999 is clamped to the hour cap; the daemon lives and delivers")
+    func absurdRetryAfter() async throws {
+        let store = try newStore()
+        try await store.commit(records: makeRecords(2))
+        let server = try ScriptedServer { _, i in
+            i == 0 ? .answer(503, headers: ["Retry-After": "99999999999999999"], commit: false) : .answer(200, commit: true)
+        }
+        defer { server.stop() }
+        let waits = Mutex<[Int64]>([])
+        #expect(await runUplink(store: store, server: server, sleep: { ms in waits.withLock { $0.append(ms) } }) {
+            server.committed.withLock { $0.count } == 2 && (try? store.backlogCount()) == 0
+        })
+        #expect(waits.withLock { $0.first } == HTTPSink.retryAfterCapMs)
+        #expect(HTTPSink.parseRetryAfter("99999999999999999999999", now: Millis(0)) == HTTPSink.retryAfterCapMs)
+        #expect(HTTPSink.parseRetryAfter("-5", now: Millis(0)) == 0)
+    }
+
+    @Test("a 200 with a 100 KiB body is accepted once, never re-sent")
+    func bigAcceptedBody() async throws {
+        let store = try newStore()
+        try await store.commit(records: makeRecords(4))
+        let server = try ScriptedServer { _, _ in .answerBody(200, body: String(repeating: "x", count: 100 * 1024), commit: true) }
+        defer { server.stop() }
+        #expect(await runUplink(store: store, server: server) { (try? store.backlogCount()) == 0 })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(server.requests.withLock { $0.count } == 1)
+    }
+
+    @Test("a profile's response rule: 200 with code 500 refuses the content (quarantine); code 0 accepts; another code retries")
+    func profileResponseRule() async throws {
+        let profile = try UpstreamProfile.parse("""
+            name = "coded"
+            [response]
+            field = "code"
+            accepted = ["0", 200]
+            refused = ["500"]
+            """, source: "coded.toml")
+        let refusing = try newStore()
+        try await refusing.commit(records: makeRecords(1))
+        let server = try ScriptedServer { _, _ in .answerBody(200, body: #"{"code": "500", "msg": "字段错误"}"#, commit: false) }
+        defer { server.stop() }
+        #expect(await runUplink(store: refusing, server: server, profile: profile) { (try? refusing.quarantinedCount()) == 1 })
+        #expect(try refusing.pending(quarantined: true, limit: 5).first?.quarantineReason?.contains("code = 500") == true)
+
+        let accepting = try newStore()
+        try await accepting.commit(records: makeRecords(3))
+        let ok = try ScriptedServer { _, i in .answerBody(200, body: i == 0 ? #"{"code": 7}"# : #"{"code": 0}"#, commit: i > 0) }
+        defer { ok.stop() }
+        #expect(await runUplink(store: accepting, server: ok, profile: profile) { (try? accepting.backlogCount()) == 0 })
+        #expect(ok.requests.withLock { $0.count } == 2, "code 7 is neither: retried; code 0 (a number) is accepted")
+        #expect(ResponseRule(field: "code", accepted: ["0"], refused: []).judge("<html>") == .unknown(nil))
+    }
+
+    @Test("one deadline covers the whole exchange: a server dribbling a byte every 100 ms cannot hold the sender")
+    func dribblingServer() async throws {
+        let store = try newStore()
+        try await store.commit(records: makeRecords(2))
+        let logs = LogCapture()
+        let server = try ScriptedServer { _, i in i == 0 ? .dribble(ms: 100) : .answer(200, commit: true) }
+        defer { server.stop() }
+        let start = Date()
+        #expect(await runUplink(store: store, server: server, requestTimeoutMs: 800, logs: logs) { (try? store.backlogCount()) == 0 })
+        #expect(Date().timeIntervalSince(start) < 5, "the dribble would have taken 100 s")
+        #expect(logs.contains("no complete answer within 800 ms"))
+    }
+
+    @Test("a refused port fails at once and says connection refused")
+    func refusedPort() async throws {
+        let store = try newStore()
+        try await store.commit(records: makeRecords(1))
+        let closed = try ScriptedServer { _, _ in .answer(200, commit: true) }
+        let url = closed.url
+        closed.stop()
+        let logs = LogCapture()
+        let start = Date()
+        let seen = await runUplink(store: store, server: closed, logs: logs, url: url, connectTimeoutMs: 5000, seconds: 10) {
+            logs.contains("connection refused")
+        }
+        #expect(seen)
+        #expect(Date().timeIntervalSince(start) < 2.5, "the first attempt did not wait out the 5 s connect timeout")
+    }
+
     @Test("Retry-After as seconds or an HTTP date; status classes", arguments: [
         ("120", Int64(120_000)), ("0", 0), ("Thu, 01 Jan 1970 00:02:00 GMT", 60_000), ("garbage", nil),
     ])
@@ -215,12 +327,12 @@ struct UplinkTests {
 
     @Test("which answers retry, which bisect")
     func verdicts() {
-        #expect(HTTPSink.verdict(status: 201, retryAfter: nil, body: "", now: Millis(0)) == .accepted)
+        #expect(HTTPSink.verdict(status: 201, body: "", now: Millis(0)) == .accepted)
         for s in [400, 413, 422] {
-            if case .reject = HTTPSink.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should bisect") }
+            if case .reject = HTTPSink.verdict(status: s, body: "", now: Millis(0)) {} else { Issue.record("\(s) should bisect") }
         }
         for s in [401, 403, 404, 408, 425, 429, 500, 502, 503, 504] {
-            if case .retry = HTTPSink.verdict(status: s, retryAfter: nil, body: "", now: Millis(0)) {} else { Issue.record("\(s) should retry") }
+            if case .retry = HTTPSink.verdict(status: s, body: "", now: Millis(0)) {} else { Issue.record("\(s) should retry") }
         }
     }
 }

@@ -181,6 +181,8 @@ public struct UplinkConfig: Sendable, Hashable {
     public var postgres: PostgresTarget?
     /// Batches sent at once while draining a backlog (1: strictly one after another).
     public var maxInFlight = 1
+    /// Plaintext (http://, sslmode=disable) to a non-loopback host was asked for explicitly.
+    public var allowPlaintext = false
 
     /// The defaults, written once: the reader falls back to these.
     public static let defaults = UplinkConfig(url: "")
@@ -250,6 +252,22 @@ public enum SerialBaud: Int, CaseIterable, Sendable {
 extension UplinkConfig {
     /// Where records go, in words for status (never the password of a PostgreSQL URL).
     public var summary: String {
-        postgres.map { "postgres: \($0.host):\($0.port)/\($0.database) table \($0.table)" } ?? url
+        postgres.map { "postgres: \($0.host):\($0.port)/\($0.database) table \($0.table)" } ?? redactedURL
     }
+}
+
+/// Secrets never reach a log, an answer or a message: a URL's password and query string are
+/// shown as `***` (a provincial interface may carry its key in the query).
+public enum Redact {
+    public static func url(_ text: String) -> String {
+        guard var c = URLComponents(string: text) else { return "***" }
+        if c.password != nil { c.password = "***" }
+        if c.query != nil { c.percentEncodedQuery = "***" }
+        return c.string ?? "***"
+    }
+}
+
+extension UplinkConfig {
+    /// The URL as logs and status may show it.
+    public var redactedURL: String { Redact.url(url) }
 }

@@ -163,13 +163,20 @@ extension ConfigReader {
         return windows
     }
 
+    /// True for a loopback host name or address (plaintext there never leaves the box).
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+
     /// `[uplink]`: where records go.
     func readUplink(_ root: TOMLTable, base baseDirectory: String) throws(ConfigError) -> UplinkConfig? {
         var uplink: UplinkConfig?
         if let u = try table(root, "uplink", []) {
             let p = ["uplink"]
             try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
-                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table", "max_in_flight"], p)
+                             "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table", "max_in_flight",
+                             "allow_plaintext"], p)
             let kind = try string(u, "kind", p) ?? "http"
             guard ["http", "postgres"].contains(kind) else { throw fail(.invalid, p + ["kind"], "must be \"http\" or \"postgres\", got \"\(kind)\"") }
             var tlsFiles: [String: String] = [:]
@@ -211,15 +218,30 @@ extension ConfigReader {
                 guard table.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
                     throw fail(.invalid, p + ["table"], "\"\(table)\" is not a plain lower-case SQL name")
                 }
-                guard let target = PostgresTarget.parse(url: url, table: table) else {
-                    throw fail(.invalid, p + ["url"], "\"\(url)\" is not postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+                switch PostgresTarget.parse(url: url, table: table) {
+                case var .success(target):
+                    target.caFile = tlsFiles["tls_ca_file"]
+                    postgres = target
+                case .failure(.notAURL):
+                    throw fail(.invalid, p + ["url"], "\"\(Redact.url(url))\" is not postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+                case let .failure(.sslMode(m)):
+                    throw fail(.invalid, p + ["url"], "sslmode=\(m) is not supported (\(PostgresTarget.SSLMode.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
-                postgres = target
             } else {
                 if u["table"] != nil { throw fail(.invalid, p + ["table"], "applies to kind = \"postgres\" only") }
                 guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-                    throw fail(.invalid, p + ["url"], "\"\(url)\" is not an http:// or https:// URL")
+                    throw fail(.invalid, p + ["url"], "\"\(Redact.url(url))\" is not an http:// or https:// URL")
                 }
+            }
+            var allowPlaintext = false
+            if let v = u["allow_plaintext"] {
+                guard let b = v.bool else { throw fail(.invalid, p + ["allow_plaintext"], "must be true or false") }
+                allowPlaintext = b
+            }
+            let plainHost: String? = postgres.map { $0.sslMode == .disable ? $0.host : nil }
+                ?? (URL(string: url).flatMap { $0.scheme == "http" ? $0.host : nil })
+            if let host = plainHost, !allowPlaintext, !Self.isLoopback(host) {
+                throw fail(.invalid, p + ["url"], "ratings would cross the network to \(host) in plaintext (\(kind == "postgres" ? "sslmode=disable" : "http://")); use \(kind == "postgres" ? "sslmode=verify-full" : "https://"), or add allow_plaintext = true under [uplink] if this intranet endpoint is meant to be plain")
             }
             let d = UplinkConfig.defaults
             func ms(_ key: String, _ range: ClosedRange<Int>, _ fallback: Int64) throws(ConfigError) -> Int64 {
@@ -240,6 +262,8 @@ extension ConfigReader {
             up.tlsKeyFile = tlsFiles["tls_key_file"]
             up.postgres = postgres
             up.maxInFlight = try int(u, "max_in_flight", p, range: 1...8) ?? d.maxInFlight
+            up.allowPlaintext = allowPlaintext
+            up.postgres?.statementTimeoutMs = up.requestTimeoutMs
             if let g = u["gzip"] {
                 guard let b = g.bool else { throw fail(.invalid, p + ["gzip"], "must be true or false") }
                 up.gzip = b
