@@ -7,8 +7,9 @@ import Logging
 /// validates requests, calls the `EvaluationService`, and answers JSON. Every error is JSON
 /// `{"error": {"code", "message"}}` naming what is wrong; nothing stored is touched on errors.
 public enum EvaluatorAPI {
-    public static func router(service: any EvaluationService, maxBodyBytes: Int) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(service: any EvaluationService, maxBodyBytes: Int, tokens: TokenSet? = nil) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: AccessMiddleware(tokens: tokens))
         router.get("/healthz") { _, _ in
             json(200, ["status": "ok"])
         }
@@ -23,41 +24,47 @@ public enum EvaluatorAPI {
         }
         router.post("/v1/windows/:window/evaluations") { request, context in
             let windowID = context.parameters.get("window") ?? ""
-            var request = request
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.collectBody(upTo: maxBodyBytes)
-            } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
-                return failure(APIFailure(status: 413, code: "body_too_large", message: "request body is larger than \(maxBodyBytes) bytes"))
-            } catch {
-                return failure(APIFailure(status: 400, code: "bad_body", message: "cannot read the request body: \(error)"))
-            }
             let parsed: EvaluationRequest
-            do throws(APIFailure) {
-                parsed = try parseOpen(Data(buffer: buffer))
-            } catch {
-                return failure(error)
+            switch await body(request, maxBodyBytes, OpenBody.parse) {
+            case let .success(r): parsed = r
+            case let .failure(f): return failure(f)
             }
             return await respond(status: 201) { () async throws(Rejection) in
-                let (session, reused) = try await service.openEvaluation(windowID: windowID, request: parsed)
-                return OpenedEvaluationView(session, reused: reused)
+                OpenedEvaluationView(try await service.openEvaluation(windowID: windowID, request: parsed, caller: context.caller))
             }
+        }
+        router.post("/v1/records/resend") { request, context in
+            let ids: [String]?
+            switch await body(request, maxBodyBytes, ResendBody.parse) {
+            case let .success(r): ids = r
+            case let .failure(f): return failure(f)
+            }
+            return await respond { () async throws(Rejection) in ResendView(try await service.resend(recordIDs: ids, caller: context.caller)) }
         }
         router.delete("/v1/windows/:window/evaluations/current") { _, context in
             let windowID = context.parameters.get("window") ?? ""
             return await respond { () async throws(Rejection) in
-                CancelledEvaluationView(try await service.cancelEvaluation(windowID: windowID))
+                CancelledEvaluationView(try await service.cancelEvaluation(windowID: windowID, caller: context.caller))
             }
         }
         return router
     }
 
-    /// Validates an open-evaluation body (`OpenBody`, fuzzed on its own).
-    public static func parseOpen(_ data: Data) throws(APIFailure) -> EvaluationRequest {
+    /// Reads a request body (at most `maxBodyBytes`) and parses it; a failure is the answer.
+    static func body<T>(_ request: Request, _ maxBodyBytes: Int, _ parse: (Data) throws(RequestError) -> T) async -> Result<T, APIFailure> {
+        var request = request
+        let buffer: ByteBuffer
         do {
-            return try OpenBody.parse(data)
+            buffer = try await request.collectBody(upTo: maxBodyBytes)
+        } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+            return .failure(APIFailure(status: 413, code: "body_too_large", message: "request body is larger than \(maxBodyBytes) bytes"))
         } catch {
-            throw APIFailure(status: 400, code: "bad_request", message: error.message)
+            return .failure(APIFailure(status: 400, code: "bad_body", message: "cannot read the request body: \(error)"))
+        }
+        do {
+            return .success(try parse(Data(buffer: buffer)))
+        } catch {
+            return .failure(APIFailure(status: 400, code: "bad_request", message: error.message))
         }
     }
 

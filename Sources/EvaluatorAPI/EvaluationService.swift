@@ -4,12 +4,14 @@ import EvaluatorCore
 /// answer is a domain value — a session, a rejection with its reason, a snapshot; only this
 /// module turns them into HTTP status codes and JSON views (`Views.swift`).
 public protocol EvaluationService: Sendable {
-    /// Opens (or, for a repeated request, returns again) the evaluation of a case at a window,
-    /// once it is durable.
-    func openEvaluation(windowID: String, request: EvaluationRequest) async throws(Rejection) -> (Session, reused: Bool)
+    /// Opens (or, for a repeated request, returns again — `updated` when its details changed)
+    /// the evaluation of a case at a window, once it is durable. `caller`: the token's name.
+    func openEvaluation(windowID: String, request: EvaluationRequest, caller: String) async throws(Rejection) -> OpenedEvaluation
     /// Withdraws the window's open, unrated evaluation (a `cancelled` record), once durable.
-    func cancelEvaluation(windowID: String) async throws(Rejection) -> Session
+    func cancelEvaluation(windowID: String, caller: String) async throws(Rejection) -> Session
     func windows() async -> [WindowSnapshot]
     func status() async throws(Rejection) -> StatusSnapshot
     func devices() async -> DevicesSnapshot
+    /// Puts quarantined records (all, or those named) back in the queue; they are sent at once.
+    func resend(recordIDs: [String]?, caller: String) async throws(Rejection) -> ResendResult
 }

@@ -35,15 +35,19 @@ public struct OpenedEvaluationView: Encodable, Sendable {
     public var expires_at: String
     /// True when this request repeated the open one and got the same session back.
     public var reused: Bool
+    /// True when that repeat changed the request's details (the session now carries them).
+    public var updated: Bool
 
-    public init(_ s: Session, reused: Bool) {
+    public init(_ o: OpenedEvaluation) {
+        let s = o.session
         session_id = s.sessionID
         window_id = s.windowID
         case_id = s.request.caseID
         batch_case_ids = s.request.batchCaseIDs
         prompted_at = s.promptedAt.rfc3339
         expires_at = s.expiresAt.rfc3339
-        self.reused = reused
+        reused = o.reused
+        updated = o.updated
     }
 }
 
@@ -174,5 +178,18 @@ public struct DevicesView: Encodable, Sendable {
         pads = d.pads.map(PadView.init)
         unconfigured = d.unconfigured.map(UnconfiguredDeviceView.init)
         hotplug = d.hotplug ? "on" : "off"
+    }
+}
+
+public struct ResendView: Encodable, Sendable {
+    public var requeued: Int
+    public var record_ids: [String]
+    /// Named records that are not quarantined (unknown, already accepted, or waiting).
+    public var not_resendable: [String]
+
+    public init(_ r: ResendResult) {
+        requeued = r.requeued.count
+        record_ids = r.requeued
+        not_resendable = r.notResendable
     }
 }

@@ -30,12 +30,21 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "Path of the daemon's TOML configuration.")
     var config: String = "/etc/evaluatord/evaluatord.toml"
 
+    @Option(name: .long, help: "A file holding just the API token to use (else $EVALUATORCTL_TOKEN, else the first read or api token of the config's tokens file when it can be read).")
+    var tokenFile: String?
+
     @Flag(name: .long, help: "Use the embedded demo configuration instead.")
     var demo = false
 
+    /// The daemon's API with the token this operator can use.
+    func api(_ config: GatewayConfig) throws -> APIClient {
+        APIClient(listen: config.api, token: try Control.token(file: tokenFile, environment: ProcessInfo.processInfo.environment, config: config))
+    }
+
     func load() throws -> GatewayConfig {
         do {
-            return try GatewayConfig.load(commandLine: config, demo: demo, workingDirectory: FileManager.default.currentDirectoryPath)
+            return try GatewayConfig.load(commandLine: config, demo: demo, workingDirectory: FileManager.default.currentDirectoryPath,
+                                          files: .operatorView)
         } catch {
             printError("evaluatorctl: configuration error: \(error)")
             throw ExitCode(.config)
@@ -62,7 +71,8 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/status")
+        let config = try options.load()
+        let (code, body) = try await Control.apiGet(try options.api(config), path: "/v1/status")
         print(body)
         if code != 200 { throw ExitCode(.failure) }
     }
@@ -74,7 +84,8 @@ struct Devices: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the daemon's JSON instead of a table.") var json = false
 
     func run() async throws {
-        let (code, body) = try await Control.apiGet(try options.load().api, path: "/v1/devices")
+        let config = try options.load()
+        let (code, body) = try await Control.apiGet(try options.api(config), path: "/v1/devices")
         guard code == 200 else {
             print(body)
             throw ExitCode(.failure)
@@ -104,14 +115,16 @@ struct Pending: ParsableCommand {
     }
 }
 
-struct Resend: ParsableCommand {
+struct Resend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Put quarantined records back in the queue (after the central store was fixed).")
     @OptionGroup var options: ConfigOption
     @Argument(help: "record_id values to re-send; none: every quarantined record.") var recordIDs: [String] = []
 
-    func run() throws {
-        let n = try Control.resend(config: try options.load(), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
-        print("\(n) record(s) queued again; the running daemon sends them with its next batch, within a minute")
+    func run() async throws {
+        let config = try options.load()
+        let (lines, ok) = try await Control.resend(config: config, api: try options.api(config), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
+        for l in lines { print(l) }
+        if !ok { throw ExitCode(.failure) }
     }
 }
 

@@ -23,20 +23,23 @@ public enum Control {
         return lines.joined(separator: "\n")
     }
 
-    /// GET a path of the daemon's local API and return the body.
-    public static func apiGet(_ listen: APIListen, path: String) async throws -> (Int, String) {
-        let url: String
-        switch listen {
-        case let .tcp(host, port): url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
-        case let .unix(socket):
-            guard let u = URL(httpURLWithSocketPath: socket, uri: path) else { throw ConfigError(code: .invalid, file: "", line: nil, key: "api.listen", message: "bad socket path") }
-            url = u.absoluteString
+    /// The token `evaluatorctl` uses: `--token-file` (a file holding just the token), else
+    /// `EVALUATORCTL_TOKEN`, else the first `read` or `api` token of the config's tokens file
+    /// when this user can read it (root can). nil when the daemon has no tokens file.
+    public static func token(file: String?, environment: [String: String], config: GatewayConfig) throws -> String? {
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigError(code: .unreadable, file: file, line: nil, key: "--token-file", message: "cannot read the token file")
+            }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: 4 << 20)
-        return (Int(response.status.code), String(buffer: body))
+        if let t = environment["EVALUATORCTL_TOKEN"], !t.isEmpty { return t }
+        return config.apiAccess.tokens?.tokens.first { $0.scope == .read || $0.scope == .api }?.secret
+    }
+
+    /// GET a path of the daemon's local API and return the status and body.
+    public static func apiGet(_ api: APIClient, path: String) async throws -> (Int, String) {
+        try await api.send(.GET, path: path)
     }
 
     /// Unsent (or quarantined) records as a table.
@@ -53,8 +56,32 @@ public enum Control {
         return out.joined(separator: "\n")
     }
 
-    public static func resend(config: GatewayConfig, recordIDs: [String]?) throws -> Int {
-        try Store(path: config.databasePath).resend(recordIDs: recordIDs)
+    /// Re-queues quarantined records. While the daemon runs this goes through its API (the CLI
+    /// never writes the store under a running daemon), and the daemon sends them at once; with
+    /// the daemon stopped, the store is written directly. Returns the lines to print and
+    /// whether every named record could be re-sent.
+    public static func resend(config: GatewayConfig, api: APIClient, recordIDs: [String]?) async throws -> (lines: [String], ok: Bool) {
+        let result: ResendResult
+        var how = "the daemon sends them now"
+        do {
+            let body = try JSONSerialization.data(withJSONObject: recordIDs.map { ["record_ids": $0] } ?? [:])
+            let (code, text) = try await api.send(.POST, path: "/v1/records/resend", body: body)
+            guard code == 200 else { return (["resend refused by the daemon (HTTP \(code)): \(text)"], false) }
+            struct View: Decodable { var record_ids: [String]; var not_resendable: [String] }
+            let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
+            result = ResendResult(requeued: v.record_ids, notResendable: v.not_resendable)
+        } catch let e as APIClient.Unreachable {
+            if let pid = StateLock.holder(stateDir: config.stateDir) {
+                return (["evaluatord (PID \(pid)) holds the state folder but its API does not answer (\(e.reason)); nothing changed"], false)
+            }
+            let store = try Store(path: config.databasePath)
+            result = try await store.resend(recordIDs: recordIDs)
+            store.keepOwnership()
+            how = "evaluatord is not running; they go when it starts"
+        }
+        var lines = result.notResendable.map { "cannot resend \($0): no quarantined record has this id (unknown, already accepted, or still waiting)" }
+        lines.append("\(result.requeued.count) record(s) queued again; \(how)")
+        return (lines, result.notResendable.isEmpty)
     }
 
     /// `/v1/devices` as an operator reads it.

@@ -8,6 +8,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case failure = 1
     /// The command line is wrong (argument-parser's own status).
     case usage = 64
+    /// Another evaluatord holds the state folder (EX_TEMPFAIL); nothing was started.
+    case busy = 75
     /// The configuration is invalid or unreadable (EX_CONFIG); nothing was started.
     case config = 78
 
@@ -16,6 +18,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .success: "success"
         case .failure: "failure: the daemon could not start or run, or the daemon's API refused the request"
         case .usage: "wrong command line"
+        case .busy: "another evaluatord holds the state folder (EX_TEMPFAIL): nothing was started"
         case .config: "configuration error (EX_CONFIG): nothing was started; fix the file"
         }
     }

@@ -49,6 +49,10 @@ public struct RecordDraft: Sendable, Hashable {
     /// The reason code of a bad rating, from a reason key (R2).
     public var reason: String?
     public var flags: [RecordFlag]
+    /// The API caller (token name) that opened the session (R11).
+    public var openedBy: String?
+    /// The API caller that ended the session by cancelling or superseding it (R11).
+    public var endedBy: String?
 
     public init(
         windowID: String?, department: String? = nil, staffID: String? = nil, caseID: String? = nil,
@@ -101,6 +105,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
         case sessionID = "session_id", outcome, level, score, bad, reason, pad, key
         case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
+        case openedBy = "opened_by", endedBy = "ended_by"
     }
 
     /// Every field is always present (null when unknown), so the centre sees a fixed shape.
@@ -129,6 +134,8 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         try c.encode(d.pressedAt?.rfc3339, forKey: .pressedAt)
         try c.encode(recordedAt.rfc3339, forKey: .recordedAt)
         try c.encode(d.flags, forKey: .flags)
+        try c.encode(d.openedBy, forKey: .openedBy)
+        try c.encode(d.endedBy, forKey: .endedBy)
     }
 
     /// Canonical JSON (sorted keys, no escaped slashes): what is stored and what is sent.
@@ -141,12 +148,14 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.strings("batch_case_ids", d.batchCaseIDs)
         o.string("case_id", d.caseID)
         o.string("department", d.department)
+        o.string("ended_by", d.endedBy)
         o.strings("flags", d.flags.map(\.rawValue))
         o.string("gateway_id", gatewayID)
         o.int("key", d.key)
         o.string("level", d.level?.rawValue)
         o.string("matter_code", d.matterCode)
         o.string("matter_name", d.matterName)
+        o.string("opened_by", d.openedBy)
         o.string("outcome", d.outcome.rawValue)
         o.string("pad", d.pad?.description)
         o.string("pressed_at", d.pressedAt?.rfc3339)

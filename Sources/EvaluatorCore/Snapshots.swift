@@ -108,3 +108,30 @@ public struct StatusSnapshot: Sendable, Hashable {
         self.pads = pads
     }
 }
+
+/// What `resend` did: records put back in the queue, and named records that could not be
+/// (unknown, already accepted upstream, or not quarantined).
+public struct ResendResult: Sendable, Hashable {
+    public var requeued: [String]
+    public var notResendable: [String]
+
+    public init(requeued: [String], notResendable: [String]) {
+        self.requeued = requeued
+        self.notResendable = notResendable
+    }
+}
+
+/// The answer to opening an evaluation.
+public struct OpenedEvaluation: Sendable, Hashable {
+    public var session: Session
+    /// The request repeated the open one: the same session answers.
+    public var reused: Bool
+    /// The repeat changed the request's details; the open session now carries them.
+    public var updated: Bool
+
+    public init(session: Session, reused: Bool, updated: Bool) {
+        self.session = session
+        self.reused = reused
+        self.updated = updated
+    }
+}

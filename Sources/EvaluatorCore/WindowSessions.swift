@@ -62,11 +62,14 @@ public struct Session: Sendable, Hashable, Codable {
     public var restored: Bool
     /// A bad rating from a pad with reason keys, waiting (durably) for its reason key (R2).
     public var pending: PendingRating?
+    /// The API caller (token name) that opened it (R11: `opened_by` on its records).
+    public var openedBy: String?
 
     public init(
         sessionID: String, windowID: String, request: EvaluationRequest, promptedAt: Millis,
-        expiresAt: Millis, ratedAt: Millis? = nil, restored: Bool = false, pending: PendingRating? = nil
+        expiresAt: Millis, ratedAt: Millis? = nil, restored: Bool = false, pending: PendingRating? = nil, openedBy: String? = nil
     ) {
+        self.openedBy = openedBy
         self.sessionID = sessionID
         self.windowID = windowID
         self.request = request
@@ -89,14 +92,14 @@ public struct PendingRating: Sendable, Hashable, Codable {
 }
 
 public enum SessionEvent: Sendable, Hashable {
-    /// The business system asks for an evaluation of a case at a window.
-    case open(windowID: String, sessionID: String, request: EvaluationRequest, at: Millis)
+    /// The business system (API caller `by`) asks for an evaluation of a case at a window.
+    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis)
     /// A pad reported a key. The pad directory says which window it serves (if any) and what
     /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
     /// is acked, so its repeats are folded; a USB pad reports real key-downs.
     case press(pad: PadID, key: Int, at: Millis)
-    /// The business system withdraws the open evaluation at a window.
-    case cancel(windowID: String, at: Millis)
+    /// The business system (API caller `by`) withdraws the open evaluation at a window.
+    case cancel(windowID: String, by: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
     case tick(at: Millis)
 }
@@ -136,8 +139,9 @@ public enum Decision: Sendable, Hashable {
     case prompt(pad: PadID)
     /// Acknowledge the press to the pad — only after the records before it are durable.
     case ack(pad: PadID, key: Int, repeated: Bool)
-    /// The answer to `.open`: the session now open (or the same one, for a repeated request).
-    case opened(Session, reused: Bool)
+    /// The answer to `.open`: the session now open (or the same one, for a repeated request;
+    /// `updated` when the repeat changed the request's details, e.g. another staff_id).
+    case opened(Session, reused: Bool, updated: Bool)
     /// The answer to `.cancel`.
     case cancelled(Session)
     case rejected(Rejection)
@@ -196,29 +200,32 @@ public struct WindowSessions: Sendable {
 
     public mutating func handle(_ event: SessionEvent) -> [Decision] {
         switch event {
-        case let .open(windowID, sessionID, request, at):
-            return open(windowID: windowID, sessionID: sessionID, request: request, at: at)
+        case let .open(windowID, sessionID, request, by, at):
+            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at)
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
-        case let .cancel(windowID, at):
-            return cancel(windowID: windowID, at: at)
+        case let .cancel(windowID, by, at):
+            return cancel(windowID: windowID, by: by, at: at)
         case let .tick(at):
             return expire(at: at)
         }
     }
 
-    private func draft(_ s: Session, outcome: Outcome, extraFlags: [RecordFlag] = []) -> RecordDraft {
+    private func draft(_ s: Session, outcome: Outcome, extraFlags: [RecordFlag] = [], endedBy: String? = nil) -> RecordDraft {
         let window = config.windows[s.windowID]
-        return RecordDraft(
+        var d = RecordDraft(
             windowID: s.windowID, department: window?.department, staffID: s.request.staffID,
             caseID: s.request.caseID, batchCaseIDs: s.request.batchCaseIDs,
             matterCode: s.request.matterCode, matterName: s.request.matterName,
             sessionID: s.sessionID, outcome: outcome, pad: window?.pad, promptedAt: s.promptedAt,
             flags: (s.restored ? [.restored] : []) + extraFlags
         )
+        d.openedBy = s.openedBy
+        d.endedBy = endedBy
+        return d
     }
 
-    private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, at: Millis) -> [Decision] {
+    private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
         let wanted = Set(request.allCaseIDs)
         for other in sessions.values where other.ratedAt != nil {
@@ -236,10 +243,20 @@ public struct WindowSessions: Sendable {
             if current.ratedAt == nil && current.request == request {
                 // The business system repeated its request (a retry after a lost answer):
                 // the same session answers; nothing is closed, the pad is prompted again.
-                return prompt(windowID) + [.opened(current, reused: true)]
+                return prompt(windowID) + [.opened(current, reused: true, updated: false)]
+            }
+            if current.ratedAt == nil && current.request.caseID == request.caseID {
+                // The same case at the same window with edited details (another staff_id, a
+                // matter name): the case is still at the window, so the open session is
+                // updated, never ended with an `unrated` record (issue 11).
+                var updated = current
+                updated.request = request
+                if let t = request.timeoutMs { updated.expiresAt = current.promptedAt + t }
+                sessions[windowID] = updated
+                return [.saveSession(updated)] + prompt(windowID) + [.opened(updated, reused: true, updated: true)]
             }
             if current.ratedAt == nil {
-                out.append(.record(draft(current, outcome: .unrated, extraFlags: [.superseded])))
+                out.append(.record(draft(current, outcome: .unrated, extraFlags: [.superseded], endedBy: by)))
             }
             if let pending = current.pending {
                 out.append(.record(pendingRecord(current, pending, reason: nil)))
@@ -249,12 +266,12 @@ public struct WindowSessions: Sendable {
         }
         let timeout = request.timeoutMs ?? config.defaultTimeoutMs
         let session = Session(
-            sessionID: sessionID, windowID: windowID, request: request, promptedAt: at, expiresAt: at + timeout
+            sessionID: sessionID, windowID: windowID, request: request, promptedAt: at, expiresAt: at + timeout, openedBy: by
         )
         sessions[windowID] = session
         out.append(.saveSession(session))
         out += prompt(windowID)
-        out.append(.opened(session, reused: false))
+        out.append(.opened(session, reused: false, updated: false))
         return out
     }
 
@@ -348,14 +365,14 @@ public struct WindowSessions: Sendable {
         return out
     }
 
-    private mutating func cancel(windowID: String, at: Millis) -> [Decision] {
+    private mutating func cancel(windowID: String, by: String, at: Millis) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
         guard let session = sessions[windowID], session.ratedAt == nil, session.expiresAt > at else {
             return expire(at: at) + [.rejected(.nothingToCancel(windowID: windowID))]
         }
         sessions[windowID] = nil
         return [
-            .record(draft(session, outcome: .cancelled)),
+            .record(draft(session, outcome: .cancelled, endedBy: by)),
             .removeSession(sessionID: session.sessionID),
             .cancelled(session),
         ]

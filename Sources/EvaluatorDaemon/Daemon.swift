@@ -12,6 +12,12 @@ import ServiceLifecycle
 import Glibc
 #endif
 
+/// A start failure, in one sentence.
+public struct StartError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Wires the daemon: the store (migrated before anything starts), the gateway, and the
 /// services in dependency order — group commit, session clock, udev, buses and pads, uplink,
 /// then the API last, so that on shutdown the API stops taking requests first and the commit
@@ -22,6 +28,8 @@ public struct Daemon: Sendable {
     public let gateway: Gateway
     public let store: Store
     public let registry: DeviceRegistry
+    /// Held while the daemon runs.
+    let stateLock: StateLock
     let services: [any Service]
     let logger: Logger
 
@@ -34,6 +42,8 @@ public struct Daemon: Sendable {
         signal(SIGPIPE, SIG_IGN)
         self.config = config
         self.logger = logger
+        // One daemon per state folder: the lock comes before the store is opened.
+        stateLock = try StateLock(stateDir: config.stateDir)
         store = try Store(path: config.databasePath)
         let wake = WakeSignal()
         let monitor = UplinkMonitor()
@@ -79,14 +89,30 @@ public struct Daemon: Sendable {
             if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
             address = .unixDomainSocket(path: path)
         }
+        var socketGID: gid_t?
+        if let group = config.apiAccess.socketGroup {
+            guard let g = getgrnam(group) else {
+                throw StartError("api.socket_group: no group \"\(group)\" on this system")
+            }
+            socketGID = g.pointee.gr_gid
+        }
+        if !config.api.isLocal && config.apiAccess.tlsCertFile == nil {
+            logger.warning("the API listens beyond this machine without TLS: tokens cross the network in clear (set [api] tls_cert_file and tls_key_file)",
+                           metadata: ["api.listen": "\(config.api)"])
+        }
         let api = try APIServer(
-            router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes),
-            address: address, logger: logger,
-            onServerRunning: { [logger] channel in
+            router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: config.apiAccess.tokens),
+            address: address, access: config.apiAccess, logger: logger,
+            onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }
                     return a.pathname.map { "unix:\($0)" } ?? "\(a)"
                 } ?? "\(address)"
+                if case let .unix(path) = listen {
+                    // The socket's mode and group are the config's, not the umask's.
+                    _ = chmod(path, mode_t(access.socketMode))
+                    if let gid = socketGID { _ = chown(path, uid_t.max, gid) }
+                }
                 logger.notice("api listening; ready", metadata: ["api.listen": "\(bound)"])
                 SystemdNotify.send("READY=1\nSTATUS=listening on \(bound)")
                 await onReady(bound)
@@ -98,6 +124,7 @@ public struct Daemon: Sendable {
 
     /// Runs until SIGTERM/SIGINT (when `signals`) or until the calling task is cancelled.
     public func run(signals: Bool = true) async throws {
+        defer { stateLock.release() }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],

@@ -1,10 +1,13 @@
 import EvaluatorCore
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A store error names the database file and what failed.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable { case open, pragma, write, read }
+    public enum Code: String, Sendable { case open, pragma, write, read, locked }
     public var code: Code
     public var path: String
     public var message: String
@@ -105,8 +108,25 @@ public final class Store: Sendable {
             var config = Configuration()
             config.readonly = true
             db = try DatabasePool(path: path, configuration: config)
+            try db.read { _ in } // SQLite makes its -shm now, with our owner: given back below
         } catch {
             throw StoreError(code: .open, path: path, message: "cannot open the database: \(error)")
+        }
+        keepOwnership()
+    }
+
+    /// Gives the -wal and -shm files the database file's owner, group and mode. SQLite makes
+    /// them with the opener's: `evaluatorctl` run as root would leave root-owned files the
+    /// daemon (user evaluatord) cannot open.
+    public func keepOwnership() {
+        var db = stat()
+        guard stat(path, &db) == 0 else { return }
+        for suffix in ["-wal", "-shm"] {
+            var st = stat()
+            let side = path + suffix
+            guard stat(side, &st) == 0 else { continue }
+            if st.st_uid != db.st_uid || st.st_gid != db.st_gid { _ = chown(side, db.st_uid, db.st_gid) }
+            if st.st_mode & 0o777 != db.st_mode & 0o777 { _ = chmod(side, db.st_mode & 0o777) }
         }
     }
 
@@ -413,30 +433,24 @@ public final class Store: Sendable {
     }
 
     /// Puts quarantined records (all, or those named) back in the queue, in new batches.
-    /// Returns how many.
+    /// Returns the ids re-queued and, of those named, the ones that could not be (unknown,
+    /// already sent, or not quarantined).
     @discardableResult
-    public func resend(recordIDs: [String]? = nil) throws(StoreError) -> Int {
-        do {
-            return try db.write { db in
-                if let ids = recordIDs {
-                    var n = 0
-                    for id in ids {
-                        try db.execute(sql: """
-                            UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL
-                            WHERE record_id = ? AND \(Condition.quarantined)
-                            """, arguments: [id])
-                        n += db.changesCount
-                    }
-                    return n
+    public func resend(recordIDs: [String]? = nil) async throws(StoreError) -> ResendResult {
+        try await write("cannot re-queue records") { db in
+            let requeue = "UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL WHERE record_id = ?"
+            let wanted = try recordIDs ?? String.fetchAll(db, sql: "SELECT record_id FROM record WHERE \(Condition.quarantined) ORDER BY seq")
+            var result = ResendResult(requeued: [], notResendable: [])
+            for id in wanted {
+                let quarantined = try Bool.fetchOne(db, sql: "SELECT 1 FROM record WHERE record_id = ? AND \(Condition.quarantined)", arguments: [id]) == true
+                if quarantined {
+                    try db.execute(sql: requeue, arguments: [id])
+                    result.requeued.append(id)
+                } else {
+                    result.notResendable.append(id)
                 }
-                try db.execute(sql: """
-                    UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL
-                    WHERE \(Condition.quarantined)
-                    """)
-                return db.changesCount
             }
-        } catch {
-            throw StoreError(code: .write, path: path, message: "cannot re-queue records: \(error)")
+            return result
         }
     }
 

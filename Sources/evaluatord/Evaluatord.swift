@@ -1,6 +1,7 @@
 import ArgumentParser
 import EvaluatorCore
 import EvaluatorDaemon
+import EvaluatorStore
 import Logging
 import Foundation
 
@@ -37,7 +38,13 @@ struct Evaluatord: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
-        let daemon = try Daemon(config: cfg, logger: Logger(label: "evaluatord"))
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(config: cfg, logger: Logger(label: "evaluatord"))
+        } catch let e as StoreError where e.code == .locked {
+            printError("evaluatord: \(e)")
+            throw ExitCode(ExitStatus.busy.rawValue)
+        }
         try await daemon.run()
     }
 }

@@ -4,7 +4,7 @@ import Testing
 /// Scenario tables for the window-session policy, keyd-style: each step carries its time
 /// (a virtual clock in ms); each expectation is a compact line per decision.
 enum Step {
-    case open(Int64, String, String, batch: [String] = [], timeoutS: Int64? = nil, session: String)
+    case open(Int64, String, String, batch: [String] = [], timeoutS: Int64? = nil, staff: String? = nil, session: String)
     case press(Int64, String, Int)
     case cancel(Int64, String)
     case tick(Int64)
@@ -28,7 +28,7 @@ func compact(_ d: Decision) -> String {
     case let .removeSession(id): return "remove \(id)"
     case let .prompt(w): return "prompt \(w)"
     case let .ack(p, k, r): return "ack \(p) \(k)\(r ? " repeat" : "")"
-    case let .opened(s, reused): return "opened \(s.sessionID)\(reused ? " reused" : "") until \(s.expiresAt.value)"
+    case let .opened(s, reused, updated): return "opened \(s.sessionID)\(reused ? " reused" : "")\(updated ? " updated" : "") until \(s.expiresAt.value)"
     case let .cancelled(s): return "cancelled \(s.sessionID)"
     case let .rejected(r): return "rejected \(r)"
     case let .unknownKey(p, k): return "unknown-key \(p) \(k)"
@@ -56,11 +56,12 @@ func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
     return steps.map { step in
         let event: SessionEvent
         switch step {
-        case let .open(t, w, c, batch, timeout, session):
-            event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, timeoutMs: timeout.map { $0 * 1000 }), at: Millis(t))
+        case let .open(t, w, c, batch, timeout, staff, session):
+            event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, staffID: staff, timeoutMs: timeout.map { $0 * 1000 }),
+                          by: "queue", at: Millis(t))
         case let .press(t, pad, key):
             event = .press(pad: PadID(pad)!, key: key, at: Millis(t))
-        case let .cancel(t, w): event = .cancel(windowID: w, at: Millis(t))
+        case let .cancel(t, w): event = .cancel(windowID: w, by: "clerk-pc", at: Millis(t))
         case let .tick(t): event = .tick(at: Millis(t))
         case let .key(t, code):
             event = .press(pad: .evdev(window: "W02"), key: code, at: Millis(t))
@@ -161,6 +162,33 @@ struct WindowSessionsTests {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .open(500, "W01", "C1", session: "s2")])[1] == [
             "prompt bus1#3", "opened s1 reused until 30000",
         ])
+    }
+
+    @Test("the same case again at the same window with another staff_id updates the open session; it is never ended (issue 11)")
+    func editedRepeat() {
+        let out = run([
+            .open(0, "W01", "C1", staff: "S1", session: "s1"),
+            .open(500, "W01", "C1", staff: "S2", session: "s2"),
+            .press(900, "bus1#3", 3),
+        ])
+        #expect(out[1] == ["save s1", "prompt bus1#3", "opened s1 reused updated until 30000"])
+        #expect(out[2] == ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"])
+    }
+
+    @Test("who opened and who ended a session travel on its records (R11: opened_by, ended_by)")
+    func callers() {
+        var policy = WindowSessions(config: SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500))
+        func records(_ e: SessionEvent) -> [RecordDraft] {
+            policy.handle(e).compactMap { if case let .record(r) = $0 { r } else { nil } }
+        }
+        _ = records(.open(windowID: "W01", sessionID: "s1", request: EvaluationRequest(caseID: "C1"), by: "queue", at: Millis(0)))
+        let superseded = records(.open(windowID: "W01", sessionID: "s2", request: EvaluationRequest(caseID: "C2"), by: "clerk-pc", at: Millis(10)))
+        #expect(superseded.map { [$0.openedBy, $0.endedBy] } == [["queue", "clerk-pc"]])
+        let cancelled = records(.cancel(windowID: "W01", by: "clerk-pc", at: Millis(20)))
+        #expect(cancelled.map { [$0.outcome.rawValue, $0.openedBy, $0.endedBy] } == [["cancelled", "clerk-pc", "clerk-pc"]])
+        _ = records(.open(windowID: "W01", sessionID: "s3", request: EvaluationRequest(caseID: "C3"), by: "queue", at: Millis(30)))
+        let rated = records(.press(pad: .serial(bus: "bus1", address: 3), key: 2, at: Millis(40)))
+        #expect(rated.map { [$0.openedBy, $0.endedBy] } == [["queue", nil]])
     }
 
     @Test("a case open at one window cannot be opened at another")

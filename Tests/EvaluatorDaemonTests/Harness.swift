@@ -92,9 +92,10 @@ final class RunningDaemon: Sendable {
         _ = try? await task.value
     }
 
-    func request(_ method: HTTPMethod, _ path: String, json: String? = nil) async throws -> (Int, [String: Any]) {
+    func request(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil) async throws -> (Int, [String: Any]) {
         var r = HTTPClientRequest(url: api + path)
         r.method = method
+        if let token { r.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let json {
             r.headers.add(name: "Content-Type", value: "application/json")
             r.body = .bytes(ByteBuffer(string: json))
@@ -107,7 +108,12 @@ final class RunningDaemon: Sendable {
 }
 
 /// The test config; `windows` replaces W01 (address 3) and W02 (address 4) on bus1.
-func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(id: String, address: Int)]? = nil) throws -> GatewayConfig {
+/// `api`: more `[api]` lines (tokens_file, idle_timeout_s …).
+func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(id: String, address: Int)]? = nil, api: String = "") throws -> GatewayConfig {
+    try GatewayConfig.parse(testConfigText(dir: dir, receiverPort: receiverPort, timeoutS: timeoutS, windows: windows, api: api), source: "e2e.toml")
+}
+
+func testConfigText(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(id: String, address: Int)]? = nil, api: String = "") -> String {
     var text = """
     [gateway]
     id = "370211-test-01"
@@ -116,6 +122,7 @@ func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(
 
     [api]
     listen = "127.0.0.1:0"
+    \(api)
 
     [session]
     timeout_s = \(timeoutS)
@@ -159,7 +166,7 @@ func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(
 
         """
     }
-    return try GatewayConfig.parse(text, source: "e2e.toml")
+    return text
 }
 
 /// A simulated pad linked where the config expects the bus port.

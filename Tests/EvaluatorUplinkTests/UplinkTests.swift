@@ -107,7 +107,7 @@ struct UplinkTests {
 
         // The central store is fixed; the operator re-sends.
         refuse.withLock { $0 = false }
-        #expect(try store.resend() == 1)
+        #expect(try await store.resend().requeued == ["r37"])
         #expect(await runUplink(store: store, server: server) { server.count("r37") == 1 })
         #expect(try store.quarantinedCount() == 0)
     }

@@ -7,12 +7,21 @@ public struct ConfigFiles: Sendable {
     /// The bytes of a file, or a message saying why it cannot be read.
     public var read: @Sendable (String) -> Result<Data, ConfigFileError>
 
-    public init(read: @escaping @Sendable (String) -> Result<Data, ConfigFileError>) {
+    /// The permission bits of a file (nil: cannot be looked at): secrets in a file others may
+    /// read or write are refused.
+    public var permissions: @Sendable (String) -> UInt32?
+    /// Secrets this process may not read are taken as empty instead of refused: `evaluatorctl`
+    /// run by an operator who cannot read the daemon's tokens or keys still reads the config.
+    public var skipUnreadableSecrets = false
+
+    public init(read: @escaping @Sendable (String) -> Result<Data, ConfigFileError>,
+                permissions: @escaping @Sendable (String) -> UInt32? = { _ in 0o600 }) {
         self.read = read
+        self.permissions = permissions
     }
 
     /// The real file system.
-    public static let system = ConfigFiles { path in
+    public static let system = ConfigFiles(read: { path in
         if let data = FileManager.default.contents(atPath: path) { return .success(data) }
         do {
             _ = try String(contentsOfFile: path, encoding: .utf8) // for Foundation's words on why not
@@ -20,6 +29,27 @@ public struct ConfigFiles: Sendable {
         } catch {
             return .failure(ConfigFileError(message: error.localizedDescription))
         }
+    }, permissions: { path in
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return UInt32(st.st_mode) & 0o7777
+    })
+
+    /// A secret's bytes; refused when others may read or write the file.
+    func secret(_ path: String) -> Result<Data, ConfigFileError> {
+        if let mode = permissions(path), mode & 0o007 != 0 {
+            return .failure(ConfigFileError(message: "others may read or write it (mode \(String(mode, radix: 8))); chmod o-rwx \(path)"))
+        }
+        let result = read(path)
+        if case .failure = result, skipUnreadableSecrets { return .success(Data()) }
+        return result
+    }
+
+    /// The real file system, for a reader who may not see the daemon's secrets.
+    public static var operatorView: ConfigFiles {
+        var f = ConfigFiles.system
+        f.skipUnreadableSecrets = true
+        return f
     }
 
     /// A file's text (UTF-8); an unreadable file is a config error naming it: "cannot read
@@ -58,11 +88,11 @@ extension GatewayConfig {
 
     /// The config named on a command line (`--config PATH`), or the embedded demo config
     /// (`--demo`, relative to `workingDirectory`).
-    public static func load(commandLine path: String?, demo: Bool, workingDirectory: String) throws(ConfigError) -> GatewayConfig {
+    public static func load(commandLine path: String?, demo: Bool, workingDirectory: String, files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
         if demo { return try parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: workingDirectory) }
         guard let path else {
             throw ConfigError(code: .missing, file: "<command line>", line: nil, key: "--config", message: "give --config PATH (or --demo for the embedded demo config)")
         }
-        return try load(path: path)
+        return try load(path: path, files: files)
     }
 }

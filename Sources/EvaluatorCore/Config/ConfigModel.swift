@@ -227,6 +227,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var uplink: UplinkConfig?
     /// Where the configuration came from, for messages.
     public var source: String
+    /// Who may use the API and how the server is bounded (`[api]`).
+    public var apiAccess = APIAccess()
 
     public var policyConfig: SessionPolicyConfig {
         SessionPolicyConfig(
@@ -240,6 +242,37 @@ public struct GatewayConfig: Sendable, Hashable {
     }
 
     public var databasePath: String { (stateDir as NSString).appendingPathComponent("evaluatord.sqlite") }
+}
+
+/// The `[api]` keys beyond `listen` and `max_body_bytes`: access control and bounds.
+public struct APIAccess: Sendable, Hashable {
+    public static let defaults = APIAccess()
+
+    /// `tokens_file`; nil: no tokens, every local caller may act (caller name `api`).
+    public var tokensFile: String?
+    public var tokens: TokenSet?
+    /// TLS for a non-loopback API.
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    /// An idle connection is closed after this long.
+    public var idleTimeoutS = 30
+    /// At most this many connections are open at once.
+    public var maxConnections = 256
+    /// The unix socket's mode and group (`unix:` listen only).
+    public var socketMode: UInt32 = 0o660
+    public var socketGroup: String?
+
+    public init() {}
+}
+
+extension APIListen {
+    /// True where only this box can connect: a loopback address, or a unix socket.
+    public var isLocal: Bool {
+        switch self {
+        case .unix: true
+        case let .tcp(host, _): host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+    }
 }
 
 /// The one baud table: the rates a bus may be configured with. The serial port maps each to

@@ -11,11 +11,12 @@ extension ConfigReader {
         let session = try readSession(root)
         let keymaps = try readKeymaps(root)
         let buses = try readBuses(root, base: base)
+        let windows = try readWindows(root, buses: buses, keymaps: keymaps, base: base)
         return GatewayConfig(
             gatewayID: gateway.id, region: gateway.region, stateDir: gateway.stateDir, api: api.listen, apiMaxBodyBytes: api.maxBody,
             sessionTimeoutMs: session.timeoutMs, retransmitWindowMs: session.retransmitMs, reasonWindowMs: session.reasonMs,
-            scores: try readScores(root), buses: buses,
-            windows: try readWindows(root, buses: buses, keymaps: keymaps, base: base), uplink: try readUplink(root, base: base), source: source
+            scores: try readScores(root), buses: buses, windows: windows, uplink: try readUplink(root, base: base), source: source,
+            apiAccess: try readAPIAccess(root, listen: api.listen, windows: windows, base: base)
         )
     }
 
@@ -37,7 +38,8 @@ extension ConfigReader {
         var listen = GatewayConfig.Defaults.api
         var maxBody = GatewayConfig.Defaults.apiMaxBodyBytes
         if let api = try table(root, "api", []) {
-            try onlyKeys(api, ["listen", "max_body_bytes"], ["api"])
+            try onlyKeys(api, ["listen", "max_body_bytes", "tokens_file", "tls_cert_file", "tls_key_file", "idle_timeout_s",
+                               "max_connections", "socket_mode", "socket_group"], ["api"])
             if let l = try string(api, "listen", ["api"]) {
                 guard let parsed = APIListen.parse(l) else {
                     throw fail(.invalid, ["api", "listen"], "\"\(l)\" is not HOST:PORT or unix:/path")
@@ -48,6 +50,49 @@ extension ConfigReader {
         }
         if case let .unix(p) = listen { listen = .unix(path: absolute(p, base)) }
         return (listen, maxBody)
+    }
+
+    /// `[api]` access and bounds: tokens_file, TLS, idle_timeout_s, max_connections, the socket's
+    /// mode and group. A non-loopback listen without a tokens file is an error: anyone on the
+    /// hall LAN could cancel the prompt just before the citizen presses (R11).
+    func readAPIAccess(_ root: TOMLTable, listen: APIListen, windows: [WindowConfig], base: String) throws(ConfigError) -> APIAccess {
+        var access = APIAccess()
+        let p = ["api"]
+        if let api = try table(root, "api", []) {
+            if let f = try string(api, "tokens_file", p) {
+                let path = absolute(f, base)
+                let text: String
+                switch files.secret(path) {
+                case let .success(data): text = String(decoding: data, as: UTF8.self)
+                case let .failure(e): throw fail(.invalid, p + ["tokens_file"], "cannot use \(path): \(e.message)")
+                }
+                access.tokensFile = path
+                access.tokens = try TokenSet.parse(text, source: path, windows: Set(windows.map(\.id)))
+            }
+            for k in ["tls_cert_file", "tls_key_file"] {
+                guard let f = try string(api, k, p) else { continue }
+                let path = absolute(f, base)
+                let readable = k == "tls_key_file" ? files.secret(path) : files.read(path)
+                if case let .failure(e) = readable { throw fail(.invalid, p + [k], "cannot use \(path): \(e.message)") }
+                if k == "tls_cert_file" { access.tlsCertFile = path } else { access.tlsKeyFile = path }
+            }
+            if (access.tlsCertFile == nil) != (access.tlsKeyFile == nil) {
+                throw fail(.invalid, p + [access.tlsCertFile == nil ? "tls_cert_file" : "tls_key_file"], "TLS needs both tls_cert_file and tls_key_file")
+            }
+            access.idleTimeoutS = try int(api, "idle_timeout_s", p, range: 1...3600) ?? access.idleTimeoutS
+            access.maxConnections = try int(api, "max_connections", p, range: 1...65_536) ?? access.maxConnections
+            if let m = try string(api, "socket_mode", p) {
+                guard let mode = UInt32(m, radix: 8), mode <= 0o777, mode & 0o007 == 0 || m.isEmpty else {
+                    throw fail(.invalid, p + ["socket_mode"], "\"\(m)\" is not an octal mode such as \"0660\" (others may not have access)")
+                }
+                access.socketMode = mode
+            }
+            access.socketGroup = try string(api, "socket_group", p)
+        }
+        if !listen.isLocal && access.tokens == nil {
+            throw fail(.invalid, p + ["listen"], "\(listen) is reachable from other machines: give [api] tokens_file (NAME SCOPE TOKEN lines) or listen on 127.0.0.1")
+        }
+        return access
     }
 
     /// `[session]`: timeout_s, retransmit_window_ms, reason_window_ms.
@@ -163,6 +208,18 @@ extension ConfigReader {
         return windows
     }
 
+    /// An HMAC key file's bytes as they are: a binary key is not mangled. Only a text key's line
+    /// ending (`echo KEY > file`) is dropped: printable UTF-8 followed by "\n" or "\r\n".
+    static func keyBytes(_ data: Data) -> [UInt8] {
+        var bytes = [UInt8](data)
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+        let body = bytes[..<end]
+        let isText = end < bytes.count && String(validating: body, as: UTF8.self).map { $0.unicodeScalars.allSatisfy { $0.properties.generalCategory != .control } } == true
+        if isText { bytes.removeLast(bytes.count - end) }
+        return bytes
+    }
+
     /// True for a loopback host name or address (plaintext there never leaves the box).
     static func isLoopback(_ host: String) -> Bool {
         let h = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
@@ -183,7 +240,8 @@ extension ConfigReader {
             for k in ["tls_ca_file", "tls_cert_file", "tls_key_file"] {
                 guard let f = try string(u, k, p) else { continue }
                 let path = absolute(f, baseDirectory)
-                guard case .success = files.read(path) else { throw fail(.invalid, p + [k], "cannot read \(path)") }
+                let readable = k == "tls_key_file" ? files.secret(path) : files.read(path)
+                if case let .failure(e) = readable { throw fail(.invalid, p + [k], "cannot read \(path) (\(e.message))") }
                 tlsFiles[k] = path
             }
             if (tlsFiles["tls_cert_file"] == nil) != (tlsFiles["tls_key_file"] == nil) {
@@ -203,10 +261,13 @@ extension ConfigReader {
             var key: [UInt8]?
             if let keyFile = try string(u, "signing_key_file", p) {
                 let path = absolute(keyFile, baseDirectory)
-                guard case let .success(data) = files.read(path), !data.isEmpty else {
-                    throw fail(.invalid, p + ["signing_key_file"], "cannot read the key file \(path)")
+                let data: Data
+                switch files.secret(path) {
+                case let .success(d): data = d
+                case let .failure(e): throw fail(.invalid, p + ["signing_key_file"], "cannot read the key file \(path) (\(e.message))")
                 }
-                key = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+                key = Self.keyBytes(data)
+                guard key?.isEmpty == false || files.skipUnreadableSecrets else { throw fail(.invalid, p + ["signing_key_file"], "the key file \(path) is empty") }
             }
             if profile.signingHeader != nil && key == nil {
                 throw fail(.missing, p + ["signing_key_file"], "profile \"\(profile.name)\" signs its requests: give the HMAC key file")

@@ -1,6 +1,10 @@
+import EvaluatorAPI
+import EvaluatorCore
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import NIOPosix
@@ -13,15 +17,28 @@ import ServiceLifecycle
 struct APIServer: Service {
     private let server: any Service
 
-    init(router: Router<BasicRequestContext>, address: BindAddress, logger: Logger,
+    /// Bounded (issue 11): an idle connection is closed after `access.idleTimeoutS`, at most
+    /// `access.maxConnections` are open (more wait in the listen backlog), and with a
+    /// certificate the API speaks TLS.
+    init(router: Router<APIRequestContext>, address: BindAddress, access: APIAccess, logger: Logger,
          onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws {
         let responder = router.buildResponder()
-        server = try HTTPServerBuilder.http1().buildServer(
-            configuration: ServerConfiguration(address: address, serverName: "evaluatord"),
+        var builder = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(access.idleTimeoutS))))
+        if let cert = access.tlsCertFile, let key = access.tlsKeyFile {
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            )
+            tls.minimumTLSVersion = .tlsv12
+            builder = try .tls(builder, tlsConfiguration: tls)
+        }
+        server = try builder.buildServer(
+            configuration: ServerConfiguration(address: address, serverName: "evaluatord",
+                                               availableConnectionsDelegate: MaximumAvailableConnections(access.maxConnections)),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger,
             responder: { request, writer, channel in
-                let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+                let context = APIRequestContext(source: .init(channel: channel, logger: logger))
                 var response: Response
                 do {
                     response = try await responder.respond(to: request, context: context)

@@ -3,7 +3,7 @@ import EvaluatorCore
 
 /// The gateway as the API sees it: domain values in and out; EvaluatorAPI maps them to HTTP.
 extension Gateway: EvaluationService {
-    public func openEvaluation(windowID: String, request: EvaluationRequest) async throws(Rejection) -> (Session, reused: Bool) {
+    public func openEvaluation(windowID: String, request: EvaluationRequest, caller: String) async throws(Rejection) -> OpenedEvaluation {
         guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
         let rated: String?
         do {
@@ -20,18 +20,19 @@ extension Gateway: EvaluationService {
         if let rated = rated ?? commits.uncommittedRating(among: request.allCaseIDs) { throw .alreadyRated(caseID: rated) }
         let decisions: [Decision]
         do {
-            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, at: clock()))
+            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock()))
         } catch {
             throw .storeUnavailable("\(error)")
         }
         for d in decisions {
             switch d {
-            case let .opened(s, reused):
-                logger.info("evaluation opened", metadata: [
+            case let .opened(s, reused, updated):
+                logger.info(updated ? "evaluation updated" : "evaluation opened", metadata: [
                     "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
                     "batch_cases": "\(s.request.batchCaseIDs.count)", "expires_at": "\(s.expiresAt)", "reused": "\(reused)",
+                    "caller": "\(caller)",
                 ])
-                return (s, reused)
+                return OpenedEvaluation(session: s, reused: reused, updated: updated)
             case let .rejected(r): throw r
             default: continue
             }
@@ -39,17 +40,19 @@ extension Gateway: EvaluationService {
         throw .storeUnavailable("the policy gave no answer to the request")
     }
 
-    public func cancelEvaluation(windowID: String) async throws(Rejection) -> Session {
+    public func cancelEvaluation(windowID: String, caller: String) async throws(Rejection) -> Session {
         guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
         let decisions: [Decision]
         do {
-            decisions = try await applyAndWait(.cancel(windowID: windowID, at: clock()))
+            decisions = try await applyAndWait(.cancel(windowID: windowID, by: caller, at: clock()))
         } catch {
             throw .storeUnavailable("\(error)")
         }
         for d in decisions {
             if case let .cancelled(s) = d {
-                logger.info("evaluation cancelled", metadata: ["window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)"])
+                logger.info("evaluation cancelled", metadata: [
+                    "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)", "caller": "\(caller)",
+                ])
                 return s
             }
         }
@@ -80,6 +83,19 @@ extension Gateway: EvaluationService {
                 lastUploadError: up.lastError, uplink: config.uplink?.summary ?? "none (records kept locally)",
                 openSessions: openSessions, pads: stats.snapshot(config: config)
             )
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+    }
+
+    public func resend(recordIDs: [String]?, caller: String) async throws(Rejection) -> ResendResult {
+        do {
+            let result = try await store.resend(recordIDs: recordIDs)
+            if !result.requeued.isEmpty {
+                logger.notice("quarantined records queued again", metadata: ["records": "\(result.requeued.count)", "caller": "\(caller)"])
+                uplinkWake.fire()
+            }
+            return result
         } catch {
             throw .storeUnavailable("\(error)")
         }

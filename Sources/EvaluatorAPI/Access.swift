@@ -1,0 +1,62 @@
+import EvaluatorCore
+import Foundation
+import Hummingbird
+
+/// The request context of the local API: who is calling (the token's name, or `api` when the
+/// daemon has no tokens file).
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The token's name; logged with each action and recorded on the records it produced (R11).
+    public var caller = "api"
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// Who may call what (R10, R11). Pure: the scope, the method and the path in; allowed or not.
+public enum Access {
+    public static func allows(_ scope: APIToken.Scope, method: HTTPRequest.Method, path: String) -> Bool {
+        let readPaths = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui"]
+        switch scope {
+        case .api:
+            return path.hasPrefix("/v1/") || (method == .get && readPaths.contains(path))
+        case .read:
+            return method == .get && readPaths.contains(path)
+        case let .pad(window):
+            return method == .get && (path == "/pad/\(window)" || path == "/v1/pads/\(window)/ws")
+        }
+    }
+}
+
+/// With a tokens file, every request but `GET /healthz` needs `Authorization: Bearer TOKEN` (or,
+/// for a browser page's GET, `?token=`) with a sufficient scope: 401 `unauthorized` without a
+/// known token, 403 `forbidden` with the wrong scope; nothing is changed either way.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let tokens: TokenSet?
+
+    func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
+        guard let tokens else { return try await next(request, context) }
+        let path = request.uri.path
+        if request.method == .get && path == "/healthz" { return try await next(request, context) }
+        guard let secret = Self.secret(request), let token = tokens.find(secret) else {
+            return EvaluatorAPI.failure(APIFailure(status: 401, code: "unauthorized", message: "a valid token is required: Authorization: Bearer TOKEN"))
+        }
+        guard Access.allows(token.scope, method: request.method, path: path) else {
+            return EvaluatorAPI.failure(APIFailure(status: 403, code: "forbidden", message: "token \(token.name) (scope \(token.scope)) may not \(request.method) \(path)"))
+        }
+        var context = context
+        context.caller = token.name
+        return try await next(request, context)
+    }
+
+    /// The bearer token, or for a GET the `token` query parameter (a browser page).
+    static func secret(_ request: Request) -> String? {
+        if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
+            return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        if request.method == .get, let t = request.uri.queryParameters.get("token") { return t }
+        return nil
+    }
+}

@@ -1,0 +1,90 @@
+/// API tokens (R10, R11): who may do what through the local API. Read from `[api] tokens_file`,
+/// one token per line: `NAME SCOPE TOKEN` (`#` comments). The NAME is what logs and records
+/// show (`opened_by`, `ended_by`); the TOKEN itself is never printed.
+public struct APIToken: Sendable, Hashable, CustomStringConvertible {
+    public enum Scope: Sendable, Hashable, CustomStringConvertible {
+        /// The business / queue system: everything under `/v1/`.
+        case api
+        /// Status, windows, devices, stats, `/metrics`, the hall status page.
+        case read
+        /// One screen pad: its own window only.
+        case pad(window: String)
+
+        public var description: String {
+            switch self {
+            case .api: "api"
+            case .read: "read"
+            case let .pad(w): "pad:\(w)"
+            }
+        }
+    }
+
+    public var name: String
+    public var scope: Scope
+    public var secret: String
+
+    public init(name: String, scope: Scope, secret: String) {
+        self.name = name
+        self.scope = scope
+        self.secret = secret
+    }
+
+    public var description: String { "\(name) \(scope) ***" }
+    public static let minimumLength = 32
+}
+
+public struct TokenSet: Sendable, Hashable {
+    public var tokens: [APIToken]
+
+    public init(tokens: [APIToken]) { self.tokens = tokens }
+
+    /// The token with this secret. Compared in constant time for each configured token, so the
+    /// time an answer takes says nothing about how much of a guess was right.
+    public func find(_ secret: String) -> APIToken? {
+        let given = Array(secret.utf8)
+        var found: APIToken?
+        for t in tokens {
+            let want = Array(t.secret.utf8)
+            var diff = UInt8(want.count == given.count ? 0 : 1)
+            for i in 0..<want.count { diff |= want[i] ^ (i < given.count ? given[i] : 0) }
+            if diff == 0 && found == nil { found = t }
+        }
+        return found
+    }
+
+    /// Parses a tokens file. Errors name the file and line, never the token.
+    public static func parse(_ text: String, source: String, windows: Set<String>) throws(ConfigError) -> TokenSet {
+        var tokens: [APIToken] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            func fail(_ message: String) -> ConfigError {
+                ConfigError(code: .invalid, file: source, line: i + 1, key: "", message: message)
+            }
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard parts.count == 3 else { throw fail("expected NAME SCOPE TOKEN (3 fields), got \(parts.count)") }
+            let (name, scopeText, secret) = (parts[0], parts[1], parts[2])
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }) else {
+                throw fail("name \"\(name)\" may hold only A-Z a-z 0-9 _ . -")
+            }
+            let scope: APIToken.Scope
+            switch scopeText {
+            case "api": scope = .api
+            case "read": scope = .read
+            case let s where s.hasPrefix("pad:"):
+                let w = String(s.dropFirst(4))
+                guard windows.contains(w) else { throw fail("scope \(s): no window \"\(w)\" is configured") }
+                scope = .pad(window: w)
+            default: throw fail("scope \"\(scopeText)\" is not api, read or pad:WINDOW")
+            }
+            guard secret.count >= APIToken.minimumLength else {
+                throw fail("the token of \(name) is shorter than \(APIToken.minimumLength) characters")
+            }
+            guard secret.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { throw fail("the token of \(name) must be printable ASCII") }
+            if tokens.contains(where: { $0.name == name }) { throw fail("name \(name) is used twice") }
+            if tokens.contains(where: { $0.secret == secret }) { throw fail("the token of \(name) is the same as another one's") }
+            tokens.append(APIToken(name: name, scope: scope, secret: secret))
+        }
+        return TokenSet(tokens: tokens)
+    }
+}

@@ -1,4 +1,0 @@
-// evaluatorctl: the operator's tool. Everything lives in EvaluatorCLI.
-import EvaluatorCLI
-
-await EvaluatorCtl.main()

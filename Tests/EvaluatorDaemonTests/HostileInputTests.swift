@@ -1,0 +1,169 @@
+import AsyncHTTPClient
+import EvaluatorCLI
+import EvaluatorCore
+import EvaluatorDaemon
+import EvaluatorStore
+import EvaluatorTestSupport
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let apiToken = "queue-token-0123456789abcdefghijklmnop"
+let readToken = "read-token-0123456789abcdefghijklmnopq"
+let padToken = "pad-token-0123456789abcdefghijklmnopqr"
+
+/// A tokens file (mode 0600) with one token of each scope.
+func writeTokens(_ dir: String) throws -> String {
+    let path = dir + "/tokens"
+    try """
+    # NAME SCOPE TOKEN
+    queue api \(apiToken)
+    hall-it read \(readToken)
+    tablet-1 pad:W01 \(padToken)
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    chmod(path, 0o600)
+    return path
+}
+
+/// The repository's debug build of an executable (swift test builds them).
+func builtExecutable(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/debug/\(name)").path
+}
+
+@Suite("hostile input: API access, ids, one daemon per state folder (issue 11)", .serialized)
+struct HostileInputTests {
+    @Test("with a tokens file: 401 without or with an unknown token, 403 for the wrong scope, nothing changed; healthz open; the caller's name on the records")
+    func tokens() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let logs = LogCapture()
+        let config = try testConfig(dir: dir, receiverPort: nil, api: "tokens_file = \"\(try writeTokens(dir))\"")
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        let open = #"{"case_id": "T-1"}"#
+        #expect(try await daemon.request(.GET, "/healthz").0 == 200)
+        let none = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: open)
+        #expect(none.0 == 401 && (none.1["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: open, token: "x" + apiToken).0 == 401)
+        let wrong = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: open, token: readToken)
+        #expect(wrong.0 == 403 && (wrong.1["error"] as? [String: Any])?["code"] as? String == "forbidden")
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: open, token: padToken).0 == 403)
+        #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current", token: readToken).0 == 403)
+        #expect(try await daemon.request(.GET, "/v1/status").0 == 401)
+        #expect(try await daemon.request(.GET, "/v1/status", token: padToken).0 == 403)
+        #expect(try await daemon.request(.GET, "/v1/status", token: readToken).0 == 200)
+        #expect(try await daemon.request(.GET, "/v1/windows", token: apiToken).0 == 200)
+        let windows = try await daemon.request(.GET, "/v1/windows", token: readToken)
+        #expect(((windows.1["windows"] as? [[String: Any]]) ?? []).allSatisfy { $0["session"] == nil || $0["session"] is NSNull }, "nothing was opened by the refused calls")
+        // The queue system opens, the clerk's PC (same token here) cancels; then opens again and the pad rates.
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: open, token: apiToken).0 == 201)
+        #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current", token: apiToken).0 == 200)
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "T-2"}"#, token: apiToken).0 == 201)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        pad.press(address: 3, key: 2)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        let bodies = try daemon.daemon.store.recentRecords(limit: 10).map { try JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: Any] ?? [:] }
+        let cancelled = try #require(bodies.first { $0["outcome"] as? String == "cancelled" })
+        #expect(cancelled["opened_by"] as? String == "queue" && cancelled["ended_by"] as? String == "queue")
+        let rated = try #require(bodies.first { $0["outcome"] as? String == "rated" })
+        #expect(rated["opened_by"] as? String == "queue" && rated["ended_by"] is NSNull)
+        #expect(logs.contains("evaluation cancelled") && logs.contains("caller=queue"))
+        #expect(!logs.lines.withLock { $0.joined() }.contains(apiToken), "a token never reaches a log")
+        await daemon.stop()
+        pad.close()
+    }
+
+    @Test("without a tokens file every local caller may act, named api on the records")
+    func noTokens() async throws {
+        let dir = temporaryFolder()
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: LogCapture().logger)
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1"}"#).0 == 201)
+        #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current").0 == 200)
+        let body = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
+        #expect(body.contains(#""ended_by":"api""#) && body.contains(#""opened_by":"api""#))
+        await daemon.stop()
+    }
+
+    @Test("ids: NFC (a decomposed É is the rated case), control and format characters refused, byte caps, unknown fields and arrays named")
+    func ids() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: "{\"case_id\": \"CAF\u{00C9}-1\"}").0 == 201)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        pad.press(address: 3, key: 3)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        // The same case written with a combining accent (E + U+0301): the same case, already rated.
+        let again = try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: "{\"case_id\": \"CAFE\u{0301}-1\"}")
+        #expect(again.0 == 409 && (again.1["error"] as? [String: Any])?["code"] as? String == "already_rated")
+        func refused(_ json: String, _ message: String) async throws {
+            let (status, body) = try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: json)
+            let text = (body["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(status == 400 && text.contains(message), "\(json): \(status) \(text)")
+        }
+        try await refused(#"{"case_id": "A\nrecord stored outcome=rated"}"#, "control or invisible formatting character (U+000A)")
+        try await refused("{\"case_id\": \"A\u{200B}B\"}", "U+200B")
+        try await refused("{\"case_id\": \"A\u{202E}B\"}", "U+202E")
+        try await refused("{\"case_id\": \"A\u{2028}B\"}", "U+2028")
+        try await refused("{\"case_id\": \"\(String(repeating: "案", count: 43))\"}", "longer than 128 bytes")
+        try await refused("{\"case_id\": \"C\", \"matter_name\": \"\(String(repeating: "事", count: 86))\"}", "matter_name is longer than 256 bytes")
+        try await refused(#"{"case_id": "C", "staf_id": "S1"}"#, #"unknown field "staf_id""#)
+        try await refused(#"[{"case_id": "C"}]"#, "must be a JSON object {…}, not an array")
+        #expect(try daemon.daemon.store.recordCount() == 1, "refused requests stored nothing")
+        await daemon.stop()
+        pad.close()
+    }
+
+    @Test("two daemons on one state folder: the second is refused naming the first's PID; the binary exits 75")
+    func oneDaemonPerStateFolder() async throws {
+        let dir = temporaryFolder()
+        let config = try testConfig(dir: dir, receiverPort: nil)
+        let first = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        var other = config
+        other.api = .tcp(host: "127.0.0.1", port: 0)
+        #expect {
+            _ = try Daemon(config: other, logger: LogCapture().logger)
+        } throws: { error in
+            (error as? StoreError)?.code == .locked && "\(error)".contains("PID \(getpid())")
+        }
+        try testConfigText(dir: dir, receiverPort: nil).write(toFile: dir + "/e2e.toml", atomically: true, encoding: .utf8)
+        let binary = builtExecutable("evaluatord")
+        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["--config", dir + "/e2e.toml"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == ExitStatus.busy.rawValue, "\(said)")
+        #expect(said.contains("PID \(getpid())"), "\(said)")
+        await first.stop()
+        // Once the first stops, the folder is free again.
+        let second = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        await second.stop()
+    }
+
+    @Test("resend through the running daemon's API: unknown ids are named and the command fails")
+    func resendThroughAPI() async throws {
+        let dir = temporaryFolder()
+        let config = try testConfig(dir: dir, receiverPort: nil)
+        let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        let (status, body) = try await daemon.request(.POST, "/v1/records/resend", json: #"{"record_ids": ["nope"]}"#)
+        #expect(status == 200 && body["not_resendable"] as? [String] == ["nope"] && body["requeued"] as? Int == 0)
+        let port = Int(daemon.api.split(separator: ":").last ?? "") ?? 0
+        let client = APIClient(listen: .tcp(host: "127.0.0.1", port: port), token: nil)
+        let (lines, ok) = try await Control.resend(config: config, api: client, recordIDs: ["nope"])
+        #expect(!ok)
+        #expect(lines.first?.contains("cannot resend nope") == true)
+        await daemon.stop()
+    }
+}
