@@ -96,7 +96,7 @@ public struct PadView: Encodable, Sendable {
         window_id = p.windowID
         bus = p.bus
         path = p.path
-        state = p.attached ? "attached" : "detached"
+        state = !p.attached ? "detached" : p.flooding ? "flooding" : "attached"
         last_press_at = p.lastPressAt?.rfc3339
         presses = p.presses
         presses_today = p.pressesToday

@@ -207,6 +207,6 @@ extension RatingRecord {
     public static let fieldNames: Set<String> = [
         "record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids", "matter_code",
         "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key", "prompted_at", "pressed_at",
-        "recorded_at", "flags", "opened_by", "ended_by",
+        "recorded_at", "flags", "opened_by", "ended_by", "count",
     ]
 }

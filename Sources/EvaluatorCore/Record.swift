@@ -26,6 +26,10 @@ public enum RecordFlag: String, Codable, Sendable, CaseIterable {
     case restored
     /// The press came from a pad that no configured window owns.
     case unknownPad = "unknown_pad"
+    /// A key the pad's key map does not know (the raw key is in `key`).
+    case unknownKey = "unknown_key"
+    /// Presses beyond `session.max_presses_per_minute` in one minute, counted in `count`.
+    case flood
 }
 
 /// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`
@@ -53,6 +57,8 @@ public struct RecordDraft: Sendable, Hashable {
     public var openedBy: String?
     /// The API caller that ended the session by cancelling or superseding it (R11).
     public var endedBy: String?
+    /// How many presses a `flood` record stands for.
+    public var count: Int?
 
     public init(
         windowID: String?, department: String? = nil, staffID: String? = nil, caseID: String? = nil,
@@ -105,7 +111,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
         case sessionID = "session_id", outcome, level, score, bad, reason, pad, key
         case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
-        case openedBy = "opened_by", endedBy = "ended_by"
+        case openedBy = "opened_by", endedBy = "ended_by", count
     }
 
     /// Every field is always present (null when unknown), so the centre sees a fixed shape.
@@ -136,6 +142,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         try c.encode(d.flags, forKey: .flags)
         try c.encode(d.openedBy, forKey: .openedBy)
         try c.encode(d.endedBy, forKey: .endedBy)
+        try c.encode(d.count, forKey: .count)
     }
 
     /// Canonical JSON (sorted keys, no escaped slashes): what is stored and what is sent.
@@ -147,6 +154,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.bool("bad", d.isBad)
         o.strings("batch_case_ids", d.batchCaseIDs)
         o.string("case_id", d.caseID)
+        o.int("count", d.count)
         o.string("department", d.department)
         o.string("ended_by", d.endedBy)
         o.strings("flags", d.flags.map(\.rawValue))

@@ -14,9 +14,12 @@ public struct PadSnapshot: Sendable, Hashable {
     public var presses: Int
     public var pressesToday: Int
     public var errors: Int
+    /// Pressing faster than `session.max_presses_per_minute` this minute.
+    public var flooding: Bool
 
     public init(pad: PadID, windowID: String?, bus: String, path: String, attached: Bool, lastPressAt: Millis?, presses: Int,
-                pressesToday: Int, errors: Int) {
+                pressesToday: Int, errors: Int, flooding: Bool = false) {
+        self.flooding = flooding
         self.pad = pad
         self.windowID = windowID
         self.bus = bus

@@ -91,6 +91,22 @@ public struct PendingRating: Sendable, Hashable, Codable {
     public var reasonDeadline: Millis
 }
 
+/// A pad's presses beyond `maxPressesPerMinute` in one minute (with no open evaluation to
+/// rate), counted instead of stored one by one: stored (durably, so each folded press is acked
+/// only once its count is safe) until the minute ends, then written as one `no_case` record
+/// flagged `flood` with the count (issue 11: a chattering pad must not fill the disk).
+public struct Flood: Sendable, Hashable, Codable {
+    public var pad: PadID
+    public var windowID: String?
+    /// Minutes since the epoch (UTC).
+    public var minute: Int64
+    public var count: Int
+    public var firstAt: Millis
+    public var lastAt: Millis
+
+    public var endsAt: Millis { Millis((minute + 1) * 60_000) }
+}
+
 public enum SessionEvent: Sendable, Hashable {
     /// The business system (API caller `by`) asks for an evaluation of a case at a window.
     case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis)
@@ -149,6 +165,12 @@ public enum Decision: Sendable, Hashable {
     case unknownKey(pad: PadID, key: Int)
     /// A reason key with no bad rating waiting for it; logged, not a rating.
     case strayReason(pad: PadID, key: Int, reason: String)
+    /// Store (insert or replace) this pad's flood count.
+    case saveFlood(Flood)
+    /// Remove this pad's flood count (its record is written).
+    case removeFlood(pad: PadID)
+    /// The pad began to flood this minute: its presses are counted, not stored one by one.
+    case flooding(pad: PadID, max: Int)
 }
 
 public struct SessionPolicyConfig: Sendable, Hashable {
@@ -160,6 +182,8 @@ public struct SessionPolicyConfig: Sendable, Hashable {
     public var retransmitWindowMs: Int64
     /// How long a bad rating waits for a reason key (pads with reason keys only).
     public var reasonWindowMs: Int64
+    /// Presses per pad and minute stored one by one when they rate nothing; beyond, counted.
+    public var maxPressesPerMinute = 30
 
     public init(windows: [String: WindowInfo], pads: PadDirectory, scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
                 reasonWindowMs: Int64 = 10_000) {
@@ -178,13 +202,18 @@ public struct WindowSessions: Sendable {
     public private(set) var sessions: [String: Session] = [:]
     /// The last press seen from each pad, for retransmit detection.
     private var lastPress: [PadID: (key: Int, at: Millis)] = [:]
+    /// Presses that rated nothing, per pad, in the current minute.
+    private var perMinute: [PadID: (minute: Int64, count: Int)] = [:]
+    /// Counts of presses beyond the limit, per pad (stored with the sessions).
+    public private(set) var floods: [PadID: Flood] = [:]
 
-    public init(config: SessionPolicyConfig, restoring: [Session] = []) {
+    public init(config: SessionPolicyConfig, restoring: [Session] = [], floods restoredFloods: [Flood] = []) {
         self.config = config
         for var s in restoring where config.windows[s.windowID] != nil {
             s.restored = true
             sessions[s.windowID] = s
         }
+        for f in restoredFloods { floods[f.pad] = f }
     }
 
     /// Swaps the configuration whole (a reload): open sessions stay open; a session whose
@@ -195,7 +224,7 @@ public struct WindowSessions: Sendable {
 
     /// The earliest deadline of any open session: when the next `.tick` has work to do.
     public var nextDeadline: Millis? {
-        sessions.values.flatMap { [$0.expiresAt] + ($0.pending.map { [$0.reasonDeadline] } ?? []) }.min()
+        (sessions.values.flatMap { [$0.expiresAt] + ($0.pending.map { [$0.reasonDeadline] } ?? []) } + floods.values.map(\.endsAt)).min()
     }
 
     public mutating func handle(_ event: SessionEvent) -> [Decision] {
@@ -207,7 +236,7 @@ public struct WindowSessions: Sendable {
         case let .cancel(windowID, by, at):
             return cancel(windowID: windowID, by: by, at: at)
         case let .tick(at):
-            return expire(at: at)
+            return expire(at: at) + endFloods(at: at)
         }
     }
 
@@ -309,12 +338,21 @@ public struct WindowSessions: Sendable {
         }
         lastPress[pad] = (key, at)
 
-        guard !p.isUnknownKey else {
-            return [.unknownKey(pad: pad, key: key), .ack(pad: pad, key: key, repeated: false)]
-        }
         var out: [Decision] = []
         // A session past its deadline no longer takes presses, even if no tick ran yet.
-        out += expire(at: at)
+        out += expire(at: at) + endFloods(at: at)
+        let window = windowID.flatMap { config.windows[$0] }
+
+        guard !p.isUnknownKey else {
+            // Stored like any press that rates nothing (ack means durable), flagged with the raw key.
+            var d = RecordDraft(windowID: window?.id, department: window?.department, outcome: .noCase, pad: pad, key: key,
+                                pressedAt: at, flags: [.unknownKey] + (window == nil ? [.unknownPad] : []))
+            if let windowID, let session = sessions[windowID] {
+                d.sessionID = session.sessionID
+                d.staffID = session.request.staffID
+            }
+            return out + [.unknownKey(pad: pad, key: key)] + keep(d, pad: pad, window: windowID, at: at)
+        }
 
         if let reason {
             guard let windowID, var session = sessions[windowID], let pending = session.pending else {
@@ -327,12 +365,12 @@ public struct WindowSessions: Sendable {
         guard let level else { return out }
         let score = config.scores.score(level)
 
-        guard let windowID, let window = config.windows[windowID] else {
+        guard let windowID, let window else {
             let d = RecordDraft(
                 windowID: nil, outcome: .noCase, level: level, score: score, pad: pad, key: key,
                 pressedAt: at, flags: [.unknownPad]
             )
-            return out + [.record(d), .ack(pad: pad, key: key, repeated: false)]
+            return out + keep(d, pad: pad, window: nil, at: at)
         }
         if var session = sessions[windowID] {
             if session.ratedAt == nil {
@@ -352,16 +390,49 @@ public struct WindowSessions: Sendable {
                     sessionID: session.sessionID, outcome: .noCase, level: level, score: score, pad: pad,
                     key: key, promptedAt: session.promptedAt, pressedAt: at, flags: [.extraPress]
                 )
-                out.append(.record(d))
+                return out + keep(d, pad: pad, window: windowID, at: at)
             }
         } else {
             let d = RecordDraft(
                 windowID: windowID, department: window.department, outcome: .noCase, level: level, score: score,
                 pad: pad, key: key, pressedAt: at
             )
-            out.append(.record(d))
+            return out + keep(d, pad: pad, window: windowID, at: at)
         }
         out.append(.ack(pad: pad, key: key, repeated: false))
+        return out
+    }
+
+    /// A press that rates nothing: stored as its own record while the pad stays within
+    /// `maxPressesPerMinute` this minute; beyond, counted into the pad's flood (durable too).
+    /// Either way the ack follows the commit.
+    private mutating func keep(_ d: RecordDraft, pad: PadID, window: String?, at: Millis) -> [Decision] {
+        let minute = at.value >= 0 ? at.value / 60_000 : (at.value - 59_999) / 60_000
+        var seen: (minute: Int64, count: Int) = perMinute[pad].flatMap { $0.minute == minute ? $0 : nil } ?? (minute, 0)
+        seen.count += 1
+        perMinute[pad] = seen
+        let ack = Decision.ack(pad: pad, key: d.key ?? 0, repeated: false)
+        guard seen.count > config.maxPressesPerMinute else { return [.record(d), ack] }
+        var out: [Decision] = []
+        var flood = floods[pad] ?? Flood(pad: pad, windowID: window, minute: minute, count: 0, firstAt: at, lastAt: at)
+        if flood.count == 0 { out.append(.flooding(pad: pad, max: config.maxPressesPerMinute)) }
+        flood.count += 1
+        flood.lastAt = at
+        floods[pad] = flood
+        return out + [.saveFlood(flood), ack]
+    }
+
+    /// Floods whose minute is over become their record.
+    private mutating func endFloods(at: Millis) -> [Decision] {
+        var out: [Decision] = []
+        for (pad, f) in floods.sorted(by: { $0.key < $1.key }) where f.endsAt <= at {
+            let window = f.windowID.flatMap { config.windows[$0] }
+            var d = RecordDraft(windowID: f.windowID, department: window?.department, outcome: .noCase, pad: pad,
+                                pressedAt: f.firstAt, flags: [.flood] + (f.windowID == nil ? [.unknownPad] : []))
+            d.count = f.count
+            out += [.record(d), .removeFlood(pad: pad)]
+            floods[pad] = nil
+        }
         return out
     }
 

@@ -42,18 +42,23 @@ public struct StoreChange: Sendable {
     public let records: [RatingRecord]
     public let saveSessions: [Session]
     public let removeSessions: [String]
+    public let saveFloods: [Flood]
+    public let removeFloods: [PadID]
     /// The records' canonical JSON, made where the change is made (the gateway actor), so the
     /// store's writer thread spends its time in SQLite, not in encoding.
     public let bodies: [String]
 
-    public init(records: [RatingRecord] = [], saveSessions: [Session] = [], removeSessions: [String] = []) {
+    public init(records: [RatingRecord] = [], saveSessions: [Session] = [], removeSessions: [String] = [],
+                saveFloods: [Flood] = [], removeFloods: [PadID] = []) {
         self.records = records
         self.bodies = records.map { $0.jsonString() }
         self.saveSessions = saveSessions
         self.removeSessions = removeSessions
+        self.saveFloods = saveFloods
+        self.removeFloods = removeFloods
     }
 
-    public var isEmpty: Bool { records.isEmpty && saveSessions.isEmpty && removeSessions.isEmpty }
+    public var isEmpty: Bool { records.isEmpty && saveSessions.isEmpty && removeSessions.isEmpty && saveFloods.isEmpty && removeFloods.isEmpty }
 }
 
 public struct StoredRecordSummary: Sendable, Hashable {
@@ -192,6 +197,12 @@ public final class Store: Sendable {
             // Created by v1 for settings that never came: nothing ever read or wrote it.
             try db.execute(sql: "DROP TABLE IF EXISTS meta")
         }
+        m.registerMigration("v5-flood") { db in
+            // A flooding pad's presses beyond the per-minute limit are counted here (one row per
+            // pad) until their minute ends and they become one record: each is acked only once
+            // its count is durable, and a chattering pad cannot fill the disk (issue 11).
+            try db.execute(sql: "CREATE TABLE flood (pad TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        }
         return m
     }
 
@@ -266,6 +277,13 @@ public final class Store: Sendable {
             for id in change.removeSessions {
                 try db.cachedStatement(sql: "DELETE FROM open_session WHERE session_id = ?").execute(arguments: [id])
             }
+            for pad in change.removeFloods {
+                try db.cachedStatement(sql: "DELETE FROM flood WHERE pad = ?").execute(arguments: [pad.description])
+            }
+            for f in change.saveFloods {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO flood (pad, body) VALUES (?, ?)")
+                    .execute(arguments: [f.pad.description, String(decoding: try encoder.encode(f), as: UTF8.self)])
+            }
             for s in change.saveSessions {
                 let body = String(decoding: try encoder.encode(s), as: UTF8.self)
                 try db.cachedStatement(sql: "DELETE FROM open_session WHERE window_id = ? AND session_id != ?")
@@ -293,6 +311,16 @@ public final class Store: Sendable {
             let decoder = JSONDecoder()
             return try String.fetchAll(db, sql: "SELECT body FROM open_session ORDER BY window_id").map {
                 try decoder.decode(Session.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    /// Flood counts not yet written as records (restored at start).
+    public func openFloods() throws(StoreError) -> [Flood] {
+        try read { db in
+            let decoder = JSONDecoder()
+            return try String.fetchAll(db, sql: "SELECT body FROM flood ORDER BY pad").map {
+                try decoder.decode(Flood.self, from: Data($0.utf8))
             }
         }
     }

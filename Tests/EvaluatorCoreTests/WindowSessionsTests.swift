@@ -23,6 +23,7 @@ func compact(_ d: Decision) -> String {
         if !r.batchCaseIDs.isEmpty { s += " batch=\(r.batchCaseIDs.joined(separator: ","))" }
         if let reason = r.reason { s += " reason=\(reason)" }
         if !r.flags.isEmpty { s += " [\(r.flags.map(\.rawValue).joined(separator: ","))]" }
+        if let c = r.count { s += " count=\(c)" }
         return s
     case let .saveSession(s): return "save \(s.sessionID)\(s.ratedAt != nil ? " rated" : "")"
     case let .removeSession(id): return "remove \(id)"
@@ -33,12 +34,16 @@ func compact(_ d: Decision) -> String {
     case let .rejected(r): return "rejected \(r)"
     case let .unknownKey(p, k): return "unknown-key \(p) \(k)"
     case let .strayReason(p, k, r): return "stray-reason \(p) \(k) \(r)"
+    case let .saveFlood(f): return "flood \(f.pad) \(f.count)"
+    case let .removeFlood(p): return "flood-end \(p)"
+    case let .flooding(p, max): return "flooding \(p) >\(max)/min"
     }
 }
 
 let windows: [String: WindowInfo] = [
     "W01": WindowInfo(id: "W01", name: "1号窗", department: "自然资源局", pad: .serial(bus: "bus1", address: 3)),
     "W02": WindowInfo(id: "W02", name: "2号窗", department: "市场监管局", pad: .serial(bus: "bus1", address: 4)),
+    "W03": WindowInfo(id: "W03", name: "3号窗", department: "税务局", pad: .serial(bus: "bus1", address: 5)),
 ]
 /// The pads of the scenarios: "68" pads at bus1#3 (W01) and bus1#4 (W02); W02 also has a USB pad
 /// with reason keys (`evdev:W02`).
@@ -46,13 +51,14 @@ let pads = PadDirectory(entries: [
     .init(pad: .serial(bus: "bus1", address: 3), windowID: "W01", keymap: .framed68FourKey),
     .init(pad: .serial(bus: "bus1", address: 4), windowID: "W02", keymap: .framed68FourKey),
     .init(pad: .evdev(window: "W02"), windowID: "W02", keymap: reasonPad),
+    // A custom map that knows only key 3: key 0 is unknown, never the built-in 不满意.
+    .init(pad: .serial(bus: "bus1", address: 5), windowID: "W03", keymap: KeyMap(name: "one-key", levels: [3: .verySatisfied])),
 ])
 
-func run(_ steps: [Step], restoring: [Session] = []) -> [[String]] {
-    var policy = WindowSessions(
-        config: SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000),
-        restoring: restoring
-    )
+func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 30) -> [[String]] {
+    var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000)
+    config.maxPressesPerMinute = maxPressesPerMinute
+    var policy = WindowSessions(config: config, restoring: restoring)
     return steps.map { step in
         let event: SessionEvent
         switch step {
@@ -120,7 +126,7 @@ struct WindowSessionsTests {
 
     @Test("a key the key map does not know is acked and ignored")
     func unknownKey() {
-        #expect(run([.press(0, "bus1#3", 7)]) == [["unknown-key bus1#3 7", "ack bus1#3 7"]])
+        #expect(run([.press(0, "bus1#3", 7)]) == [["unknown-key bus1#3 7", "record no_case W01 - [unknown_key]", "ack bus1#3 7"]])
     }
 
     @Test("a session that times out yields an unrated record (R5)")
@@ -189,6 +195,33 @@ struct WindowSessionsTests {
         _ = records(.open(windowID: "W01", sessionID: "s3", request: EvaluationRequest(caseID: "C3"), by: "queue", at: Millis(30)))
         let rated = records(.press(pad: .serial(bus: "bus1", address: 3), key: 2, at: Millis(40)))
         #expect(rated.map { [$0.openedBy, $0.endedBy] } == [["queue", nil]])
+    }
+
+    @Test("a key a custom map does not know is unknown (stored, acked after the commit), never the built-in map's level")
+    func customMapUnknownKey() {
+        #expect(run([.press(0, "bus1#5", 0)]) == [["unknown-key bus1#5 0", "record no_case W03 - [unknown_key]", "ack bus1#5 0"]])
+        #expect(run([.press(0, "bus1#5", 3)]) == [["record no_case W03 - very_satisfied", "ack bus1#5 3"]])
+    }
+
+    @Test("a flooding pad: beyond the per-minute limit presses are counted into one record per minute; a press that rates an open evaluation is never folded (issue 11)")
+    func flood() {
+        let out = run([
+            .press(1000, "bus1#3", 0), .press(2000, "bus1#3", 1), .press(3000, "bus1#3", 2),   // 3 stored one by one
+            .press(4000, "bus1#3", 3), .press(5000, "bus1#3", 0),                             // counted
+            .open(6000, "W01", "C1", session: "s1"),
+            .press(7000, "bus1#3", 1),                                                         // rates C1
+            .press(8000, "bus1#3", 2),                                                         // extra press: counted
+            .tick(60_000),                                                                     // the minute is over
+            .press(61_000, "bus1#3", 3),                                                       // a new minute: stored
+        ], maxPressesPerMinute: 3)
+        #expect(out[0] == ["record no_case W01 - dissatisfied", "ack bus1#3 0"])
+        #expect(out[2] == ["record no_case W01 - satisfied", "ack bus1#3 2"])
+        #expect(out[3] == ["flooding bus1#3 >3/min", "flood bus1#3 1", "ack bus1#3 3"])
+        #expect(out[4] == ["flood bus1#3 2", "ack bus1#3 0"])
+        #expect(out[6] == ["record rated W01 C1 basic", "save s1 rated", "ack bus1#3 1"], "the rating is never folded")
+        #expect(out[7] == ["flood bus1#3 3", "ack bus1#3 2"])
+        #expect(out[8] == ["remove s1", "record no_case W01 - [flood] count=3", "flood-end bus1#3"])
+        #expect(out[9] == ["record no_case W01 - very_satisfied", "ack bus1#3 3"])
     }
 
     @Test("a case open at one window cannot be opened at another")

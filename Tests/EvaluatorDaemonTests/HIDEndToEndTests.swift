@@ -82,14 +82,17 @@ struct HIDEndToEndTests {
         close(hidraw)
 
         // KP1 rates (非常不满意, needs a reason: the pad has no reason keys); KP2 KP3 KP4 KP5
-        // KP4 are extra presses; "1" and F1 are unknown keys, logged once each.
+        // KP4 are extra presses; "1" (twice) and F1 are unknown keys: logged once each, and
+        // stored like any press (issue 11: ack means durable).
         for (window, caseID) in [("W03", "H-1"), ("W04", "H-2")] {
-            #expect(await eventually { receiver.records.filter { $0["window_id"] as? String == window }.count == 6 }, "\(window)")
+            #expect(await eventually { receiver.records.filter { $0["window_id"] as? String == window }.count == 9 }, "\(window)")
             let rated = receiver.records(case: caseID)
             #expect(rated.count == 1)
             #expect(rated.first?["level"] as? String == "very_dissatisfied")
             #expect(rated.first?["flags"] as? [String] == ["needs_reason"])
-            let extra = receiver.records.filter { $0["window_id"] as? String == window && $0["outcome"] as? String == "no_case" }
+            let extra = receiver.records.filter { $0["window_id"] as? String == window && $0["outcome"] as? String == "no_case" && !($0["level"] is NSNull) }
+            let unknown = receiver.records.filter { $0["window_id"] as? String == window && ($0["flags"] as? [String]) == ["unknown_key"] }
+            #expect(unknown.compactMap { $0["key"] as? Int } == [2, 2, 59], "KEY_1 twice, KEY_F1")
             #expect(extra.compactMap { $0["level"] as? String } == ["dissatisfied", "basic", "satisfied", "very_satisfied", "satisfied"])
             #expect(extra.allSatisfy { ($0["flags"] as? [String]) == ["extra_press"] })
         }

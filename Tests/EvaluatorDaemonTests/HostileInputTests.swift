@@ -121,6 +121,22 @@ struct HostileInputTests {
         pad.close()
     }
 
+    @Test("a key the pad's map does not know is stored (no_case, unknown_key, the raw key) and acked only after that")
+    func unknownKeyStored() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
+        pad.press(address: 3, key: 9)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 9))
+        let body = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
+        #expect(body.contains(#""flags":["unknown_key"]"#) && body.contains(#""key":9"#) && body.contains(#""outcome":"no_case""#))
+        #expect(logs.contains("unknown key ignored (logged once per key)"))
+        await daemon.stop()
+        pad.close()
+    }
+
     @Test("two daemons on one state folder: the second is refused naming the first's PID; the binary exits 75")
     func oneDaemonPerStateFolder() async throws {
         let dir = temporaryFolder()

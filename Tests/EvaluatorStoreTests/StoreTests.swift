@@ -117,7 +117,7 @@ struct StoreTests {
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let fields = ["record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids",
                       "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key",
-                      "prompted_at", "pressed_at", "recorded_at", "flags", "opened_by", "ended_by"]
+                      "prompted_at", "pressed_at", "recorded_at", "flags", "opened_by", "ended_by", "count"]
         #expect(Set(obj.keys) == Set(fields))
         #expect(obj["recorded_at"] as? String == "1970-01-01T00:00:01.000Z")
         #expect(obj["staff_id"] is NSNull)

@@ -211,6 +211,7 @@ public struct GatewayConfig: Sendable, Hashable {
         public static let sessionTimeoutS = 30
         public static let retransmitWindowMs = 1500
         public static let reasonWindowMs = 10_000
+        public static let maxPressesPerMinute = 30
     }
 
     public var gatewayID: String
@@ -229,9 +230,11 @@ public struct GatewayConfig: Sendable, Hashable {
     public var source: String
     /// Who may use the API and how the server is bounded (`[api]`).
     public var apiAccess = APIAccess()
+    /// Per pad, presses that rate nothing stored one by one per minute; beyond, counted.
+    public var maxPressesPerMinute = Defaults.maxPressesPerMinute
 
     public var policyConfig: SessionPolicyConfig {
-        SessionPolicyConfig(
+        var c = SessionPolicyConfig(
             windows: Dictionary(uniqueKeysWithValues: windows.map {
                 ($0.id, WindowInfo(id: $0.id, name: $0.name, department: $0.department, pad: $0.pad?.id))
             }),
@@ -239,6 +242,8 @@ public struct GatewayConfig: Sendable, Hashable {
             scores: scores, defaultTimeoutMs: sessionTimeoutMs, retransmitWindowMs: retransmitWindowMs,
             reasonWindowMs: reasonWindowMs
         )
+        c.maxPressesPerMinute = maxPressesPerMinute
+        return c
     }
 
     public var databasePath: String { (stateDir as NSString).appendingPathComponent("evaluatord.sqlite") }

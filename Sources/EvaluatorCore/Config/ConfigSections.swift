@@ -9,6 +9,9 @@ extension ConfigReader {
         let gateway = try readGateway(root, base: base)
         let api = try readAPI(root, base: base)
         let session = try readSession(root)
+        let maxPresses = try table(root, "session", []).flatMap { t throws(ConfigError) in
+            try int(t, "max_presses_per_minute", ["session"], range: 1...100_000)
+        } ?? GatewayConfig.Defaults.maxPressesPerMinute
         let keymaps = try readKeymaps(root)
         let buses = try readBuses(root, base: base)
         let windows = try readWindows(root, buses: buses, keymaps: keymaps, base: base)
@@ -16,7 +19,7 @@ extension ConfigReader {
             gatewayID: gateway.id, region: gateway.region, stateDir: gateway.stateDir, api: api.listen, apiMaxBodyBytes: api.maxBody,
             sessionTimeoutMs: session.timeoutMs, retransmitWindowMs: session.retransmitMs, reasonWindowMs: session.reasonMs,
             scores: try readScores(root), buses: buses, windows: windows, uplink: try readUplink(root, base: base), source: source,
-            apiAccess: try readAPIAccess(root, listen: api.listen, windows: windows, base: base)
+            apiAccess: try readAPIAccess(root, listen: api.listen, windows: windows, base: base), maxPressesPerMinute: maxPresses
         )
     }
 
@@ -101,7 +104,7 @@ extension ConfigReader {
         guard let s = try table(root, "session", []) else {
             return (Int64(D.sessionTimeoutS) * 1000, Int64(D.retransmitWindowMs), Int64(D.reasonWindowMs))
         }
-        try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms"], ["session"])
+        try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms", "max_presses_per_minute"], ["session"])
         return (
             Int64(try int(s, "timeout_s", ["session"], range: 1...3600) ?? D.sessionTimeoutS) * 1000,
             Int64(try int(s, "retransmit_window_ms", ["session"], range: 0...60_000) ?? D.retransmitWindowMs),

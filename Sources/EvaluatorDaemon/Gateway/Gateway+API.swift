@@ -68,7 +68,7 @@ extension Gateway: EvaluationService {
     public func devices() async -> DevicesSnapshot {
         let devices = await registry?.snapshot() ?? []
         let free = DeviceMatcher.unconfiguredKeypads(windows: config.windows, devices: devices).sorted { $0.devnode < $1.devnode }
-        return DevicesSnapshot(pads: stats.snapshot(config: config), unconfigured: free.map(UnconfiguredDevice.init),
+        return DevicesSnapshot(pads: stats.snapshot(config: config, now: clock()), unconfigured: free.map(UnconfiguredDevice.init),
                                hotplug: await registry?.available == true)
     }
 
@@ -81,7 +81,7 @@ extension Gateway: EvaluationService {
                 gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, records: counts.records,
                 backlog: counts.backlog, quarantined: counts.quarantined, lastUploadAt: up.lastSuccessAt ?? counts.lastSentAt,
                 lastUploadError: up.lastError, uplink: config.uplink?.summary ?? "none (records kept locally)",
-                openSessions: openSessions, pads: stats.snapshot(config: config)
+                openSessions: openSessions, pads: stats.snapshot(config: config, now: clock())
             )
         } catch {
             throw .storeUnavailable("\(error)")

@@ -50,7 +50,7 @@ public actor Gateway {
         self.stats = stats
         self.startedAt = clock()
         let restored = try store.openSessions()
-        policy = WindowSessions(config: config.policyConfig, restoring: restored)
+        policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods())
         for s in restored {
             logger.info("restored open evaluation", metadata: [
                 "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
@@ -76,16 +76,20 @@ public actor Gateway {
         var records: [RatingRecord] = []
         var saves: [Session] = []
         var removes: [String] = []
+        var floods: [Flood] = []
+        var floodsEnded: [PadID] = []
         for d in decisions {
             switch d {
             case let .record(draft):
                 records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
             case let .saveSession(s): saves.append(s)
             case let .removeSession(id): removes.append(id)
+            case let .saveFlood(f): floods.append(f)
+            case let .removeFlood(pad): floodsEnded.append(pad)
             default: break
             }
         }
-        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes)
+        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes, saveFloods: floods, removeFloods: floodsEnded)
         if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before) {
             commitWork.fire()
         }
@@ -144,7 +148,7 @@ public actor Gateway {
         let records = group.changes.flatMap(\.records)
         for r in records { logRecord(r) }
         if !records.isEmpty { uplinkWake.fire() }
-        if group.changes.contains(where: { !$0.saveSessions.isEmpty }) { deadlinesChanged.fire() }
+        if group.changes.contains(where: { !$0.saveSessions.isEmpty || !$0.saveFloods.isEmpty }) { deadlinesChanged.fire() }
         var commands: [PadCommand] = []
         for a in group.after {
             var acked = false
@@ -155,6 +159,11 @@ public actor Gateway {
                     commands.append(.ack(pad, key: key))
                     if !repeated { acked = true }
                 case let .unknownKey(pad, key): logUnknownKey(pad: pad, key: key)
+                case let .flooding(pad, max):
+                    stats.flooding(pad, until: Millis((a.at.value / 60_000 + 1) * 60_000))
+                    logger.warning("pad flooding: presses beyond the per-minute limit are counted into one record per minute (logged once per minute)", metadata: [
+                        "pad": "\(pad)", "max_presses_per_minute": "\(max)",
+                    ])
                 case let .strayReason(pad, key, reason):
                     logger.notice("reason key with no bad rating waiting for it; ignored", metadata: ["pad": "\(pad)", "key": "\(key)", "reason": "\(reason)"])
                 default: break

@@ -15,6 +15,8 @@ public final class PadStats: Sendable {
         var errors = 0
         /// USB pads: the node being read, nil while detached.
         var attachedPath: String?
+        /// Flooding until this minute ends.
+        var floodingUntil: Millis?
     }
 
     struct Bus {
@@ -47,14 +49,16 @@ public final class PadStats: Sendable {
         }
     }
 
+    func flooding(_ pad: PadID, until: Millis) { state.withLock { $0.pads[pad, default: Pad()].floodingUntil = until } }
     func padError(_ pad: PadID) { state.withLock { $0.pads[pad, default: Pad()].errors += 1 } }
     func padAttached(_ pad: PadID, path: String?) { state.withLock { $0.pads[pad, default: Pad()].attachedPath = path } }
     func busAttached(_ bus: String, _ attached: Bool) { state.withLock { $0.buses[bus, default: Bus()].attached = attached } }
     func busError(_ bus: String) { state.withLock { $0.buses[bus, default: Bus()].errors += 1 } }
 
     /// Every configured pad, and every serial pad that pressed although no window owns it.
-    func snapshot(config: GatewayConfig) -> [PadSnapshot] {
+    func snapshot(config: GatewayConfig, now: Millis) -> [PadSnapshot] {
         let s = state.withLock { $0 }
+        func flooding(_ p: Pad) -> Bool { p.floodingUntil.map { now < $0 } ?? false }
         var out: [PadSnapshot] = []
         for bus in config.buses {
             let b = s.buses[bus.id] ?? Bus()
@@ -65,7 +69,7 @@ public final class PadStats: Sendable {
                 out.append(PadSnapshot(
                     pad: id, windowID: config.windows.first { $0.pad?.id == id }?.id, bus: bus.id, path: bus.port,
                     attached: b.attached, lastPressAt: p.lastPressAt, presses: p.presses, pressesToday: p.pressesToday,
-                    errors: p.errors + b.errors
+                    errors: p.errors + b.errors, flooding: flooding(p)
                 ))
             }
         }
@@ -80,7 +84,7 @@ public final class PadStats: Sendable {
             }
             out.append(PadSnapshot(
                 pad: pad.id, windowID: w.id, bus: "usb", path: path, attached: p.attachedPath != nil,
-                lastPressAt: p.lastPressAt, presses: p.presses, pressesToday: p.pressesToday, errors: p.errors
+                lastPressAt: p.lastPressAt, presses: p.presses, pressesToday: p.pressesToday, errors: p.errors, flooding: flooding(p)
             ))
         }
         return out
