@@ -12,14 +12,14 @@ public enum Control {
         var lines = [
             "ok: \(c.source)",
             "  gateway \(c.gatewayID), region \(c.region), state in \(c.stateDir)",
-            "  api on \(c.api); sessions time out after \(c.sessionTimeoutMs / 1000) s; repeats within \(c.retransmitWindowMs) ms count once",
+            "  api on \(c.api)\(c.apiAccess.tokens.map { "; \($0.tokens.count) token(s): " + $0.tokens.map { "\($0.name) (\($0.scope))" }.joined(separator: ", ") } ?? "; no tokens file (local callers only)"); sessions time out after \(c.sessionTimeoutMs / 1000) s; repeats within \(c.retransmitWindowMs) ms count once",
             "  scores: " + Level.allCases.map { "\($0.rawValue)=\(c.scores.score($0))" }.joined(separator: " "),
         ]
         for b in c.buses { lines.append("  bus \(b.id): \(b.port) at \(b.baud) baud, \(b.proto)") }
         for w in c.windows {
             lines.append("  window \(w.id) \(w.name) (\(w.department)): " + (w.pad.map { "pad \($0.id), key map \($0.keymap.name)" } ?? "no pad"))
         }
-        lines.append("  uplink: " + (c.uplink.map { "\($0.url), batches of ≤\($0.batchMax), every \($0.flushIntervalMs) ms" } ?? "none (records kept locally)"))
+        lines.append("  uplink: " + (c.uplink.map { "\($0.summary), batches of ≤\($0.batchMax), every \($0.flushIntervalMs) ms" } ?? "none (records kept locally)"))
         return lines.joined(separator: "\n")
     }
 

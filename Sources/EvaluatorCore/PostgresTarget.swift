@@ -56,3 +56,9 @@ public struct PostgresTarget: Sendable, Hashable {
                                        table: table, sslMode: mode))
     }
 }
+
+extension PostgresTarget: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the password.
+    public var description: String { "postgres://\(user)\(password == nil ? "" : ":***")@\(host):\(port)/\(database) table \(table), sslmode \(sslMode.rawValue)" }
+    public var debugDescription: String { description }
+}

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import EvaluatorCore
 import EvaluatorSupport
+import Synchronization
 import SystemPackage
 
 /// A serial port in raw 8N1 mode. Every syscall goes through swift-system's `FileDescriptor`
@@ -91,13 +92,27 @@ public final class SerialPort: Sendable {
 
 /// Reads a file descriptor on a `ReaderThread`. EOF, POLLHUP or a read error other than
 /// EAGAIN ends the stream with `.disconnected` (the device went away).
+///
+/// Bounded: at most `maxChunks` reads wait for the gateway (1 MiB of 4 KiB reads); a pad
+/// flooding bytes faster than they can be handled loses the newest, counted in `dropped`,
+/// instead of growing the daemon's memory without bound (issue 11).
 public final class DescriptorReader: Sendable {
     public let stream: AsyncThrowingStream<[UInt8], any Error>
     private let thread: ReaderThread
+    private let droppedChunks = DropCounter()
+    public static let maxChunks = 256
+
+    /// Reads dropped so far because the stream was full.
+    public var dropped: Int { droppedChunks.count.withLock { $0 } }
+
+    final class DropCounter: Sendable {
+        let count = Mutex(0)
+    }
 
     public init(fd: FileDescriptor, path: String, chunkSize: Int = 4096) throws(DeviceError) {
-        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.maxChunks))
         self.stream = stream
+        let dropped = droppedChunks
         let raw = fd.rawValue
         do {
             thread = try ReaderThread { poller in
@@ -113,7 +128,7 @@ public final class DescriptorReader: Sendable {
                     case .readable:
                         let n = Glibc.read(raw, &buffer, chunkSize)
                         if n > 0 {
-                            continuation.yield(Array(buffer[0..<n]))
+                            if case .dropped = continuation.yield(Array(buffer[0..<n])) { dropped.count.withLock { $0 += 1 } }
                             continue
                         }
                         if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }

@@ -157,21 +157,45 @@ public struct HidrawDecoder: Sendable {
     }
 
     /// Returns the usages newly pressed, in slot order.
+    /// A byte stream of 8-byte boot reports back to back — the framing of a FIFO or file
+    /// replay (the shared fixture's format), where report boundaries are not kept.
     public mutating func decode<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
         pending.append(contentsOf: bytes)
         var pressed: [UInt8] = []
         var offset = 0
         while pending.count - offset >= Self.reportSize {
-            let slots = pending[(offset + 2)..<(offset + Self.reportSize)]
+            apply(slots: pending[(offset + 2)..<(offset + Self.reportSize)], to: &pressed)
             offset += Self.reportSize
-            // 0x01..0x03 are error codes (roll-over): the report says nothing about keys.
-            if slots.contains(where: { (1...3).contains($0) }) { continue }
-            var now = SIMD4<UInt64>()
-            for u in slots where u != 0 && Self.insert(&now, u) && !Self.contains(previous, u) { pressed.append(u) }
-            previous = now
         }
         pending.removeFirst(offset)
         return pressed
+    }
+
+    /// One report as the kernel delivers it: one report per read(2) of a hidraw node. 8 bytes:
+    /// a boot keyboard report; 9 bytes: a report id, then the boot report (devices that number
+    /// their reports). Any other length is another kind of report (consumer keys, a vendor
+    /// report) and says nothing about the keyboard: ignored, the held keys unchanged. Cutting
+    /// the node's bytes into 8-byte pieces instead turned a report id or an interleaved
+    /// report into phantom or missed keys — wrong ratings.
+    public mutating func decodeReport<C: Collection>(_ report: C) -> [UInt8] where C.Element == UInt8 {
+        let bytes = Array(report)
+        let boot: ArraySlice<UInt8>
+        switch bytes.count {
+        case Self.reportSize: boot = bytes[...]
+        case Self.reportSize + 1: boot = bytes[1...]
+        default: return []
+        }
+        var pressed: [UInt8] = []
+        apply(slots: boot[(boot.startIndex + 2)...], to: &pressed)
+        return pressed
+    }
+
+    private mutating func apply(slots: ArraySlice<UInt8>, to pressed: inout [UInt8]) {
+        // 0x01..0x03 are error codes (roll-over): the report says nothing about keys.
+        if slots.contains(where: { (1...3).contains($0) }) { return }
+        var now = SIMD4<UInt64>()
+        for u in slots where u != 0 && Self.insert(&now, u) && !Self.contains(previous, u) { pressed.append(u) }
+        previous = now
     }
 
     /// HID usage (keyboard page) → Linux key code, through the one table (`KeyCodes`).

@@ -1,6 +1,7 @@
 import EvaluatorCore
 import Foundation
 import GRDB
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,6 +81,7 @@ public struct StoredRecordSummary: Sendable, Hashable {
 public final class Store: Sendable {
     public let path: String
     private let db: DatabasePool
+    private let counters = Mutex(Counters())
 
     public init(path: String) throws(StoreError) {
         self.path = path
@@ -238,6 +240,8 @@ public final class Store: Sendable {
     /// caller (the gateway actor) takes the next events.
     public func commit(_ changes: [StoreChange]) async throws(StoreError) {
         try await write("commit failed") { db in try Self.apply(changes, db) }
+        let n = changes.reduce(0) { $0 + $1.records.count }
+        if n > 0 { adjust { $0.records += n; $0.backlog += n } }
     }
 
     /// Runs `body` in one write transaction; an error names the store and `what` failed.
@@ -340,8 +344,26 @@ public final class Store: Sendable {
         public var lastSentAt: Millis?
     }
 
-    /// The figures status shows, read in one snapshot without holding the caller's thread.
+    /// The figures status shows: counted once from the store, then kept up to date by every
+    /// write, so polling status costs nothing however large the store (issue 11: COUNT(*) on
+    /// the gateway actor delayed every press's ack).
     public func counts() async throws(StoreError) -> Counts {
+        for _ in 0..<3 {
+            let (cached, generation) = counters.withLock { ($0.counts, $0.generation) }
+            if let cached { return cached }
+            let counted = try await countAll()
+            // Kept only if no write changed the figures while they were being counted.
+            let kept = counters.withLock { c -> Bool in
+                guard c.generation == generation else { return false }
+                c.counts = counted
+                return true
+            }
+            if kept { return counted }
+        }
+        return try await countAll()
+    }
+
+    private func countAll() async throws(StoreError) -> Counts {
         try await readAsync { db in
             Counts(
                 records: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0,
@@ -349,6 +371,19 @@ public final class Store: Sendable {
                 quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.quarantined)") ?? 0,
                 lastSentAt: try Int64.fetchOne(db, sql: "SELECT MAX(sent_at) FROM record").map(Millis.init)
             )
+        }
+    }
+
+    private struct Counters {
+        var counts: Counts?
+        var generation = 0
+    }
+
+    /// A write changed the figures: applied to the kept counts, if any.
+    private func adjust(_ change: (inout Counts) -> Void) {
+        counters.withLock { c in
+            c.generation += 1
+            if c.counts != nil { change(&c.counts!) }
         }
     }
 
@@ -453,11 +488,13 @@ public final class Store: Sendable {
     /// Sets a poison record aside: kept, listed by `evaluatorctl pending --quarantined`,
     /// re-sendable with `evaluatorctl resend`.
     public func quarantine(batchID: String, reason: String, at: Millis) async throws(StoreError) {
-        try await write("cannot quarantine batch \(batchID)") { db in
+        let n = try await write("cannot quarantine batch \(batchID)") { db -> Int in
             try db.execute(sql: """
-                UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND sent_at IS NULL
+                UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND \(Condition.waiting)
                 """, arguments: [at.value, reason, batchID])
+            return db.changesCount
         }
+        adjust { $0.backlog -= n; $0.quarantined += n }
     }
 
     /// Puts quarantined records (all, or those named) back in the queue, in new batches.
@@ -465,7 +502,7 @@ public final class Store: Sendable {
     /// already sent, or not quarantined).
     @discardableResult
     public func resend(recordIDs: [String]? = nil) async throws(StoreError) -> ResendResult {
-        try await write("cannot re-queue records") { db in
+        let result = try await write("cannot re-queue records") { db in
             let requeue = "UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL WHERE record_id = ?"
             let wanted = try recordIDs ?? String.fetchAll(db, sql: "SELECT record_id FROM record WHERE \(Condition.quarantined) ORDER BY seq")
             var result = ResendResult(requeued: [], notResendable: [])
@@ -480,6 +517,9 @@ public final class Store: Sendable {
             }
             return result
         }
+        let n = result.requeued.count
+        adjust { $0.quarantined -= n; $0.backlog += n }
+        return result
     }
 
     public struct PendingRecord: Sendable, Hashable {
@@ -512,9 +552,15 @@ public final class Store: Sendable {
 
     /// Marks every record of the batch sent — only ever after the central store answered 2xx.
     public func markSent(batchID: String, at: Millis) async throws(StoreError) {
-        try await write("cannot mark batch \(batchID) sent") { db in
-            try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND sent_at IS NULL", arguments: [at.value, batchID])
+        let n = try await write("cannot mark batch \(batchID) sent") { db -> Int in
+            try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND \(Condition.waiting)", arguments: [at.value, batchID])
+            let n = db.changesCount
             try db.execute(sql: "UPDATE batch SET last_error = NULL WHERE batch_id = ?", arguments: [batchID])
+            return n
+        }
+        adjust { c in
+            c.backlog -= n
+            if n > 0 { c.lastSentAt = max(c.lastSentAt ?? at, at) }
         }
     }
 

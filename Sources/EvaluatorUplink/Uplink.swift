@@ -29,7 +29,9 @@ public final class UplinkMonitor: Sendable {
 /// Sends stored records to the central store in batches. At-least-once: a batch keeps its id
 /// (the `Idempotency-Key`) and records until a 2xx; only then are they marked sent. Never
 /// deletes or evicts an unsent record (R7, R16).
-public struct UplinkService: Service {
+public struct UplinkService: Service, CustomStringConvertible {
+    public var description: String { "UplinkService(\(config))" }
+
     let config: UplinkConfig
     let gatewayID: String
     let store: Store

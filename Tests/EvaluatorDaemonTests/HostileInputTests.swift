@@ -121,6 +121,45 @@ struct HostileInputTests {
         pad.close()
     }
 
+    @Test("a planted secret — URL password and query, every token — never reaches check-config, status, last_upload_error, a log line or a config error")
+    func secretsNeverPrinted() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let closed = try ScriptedServer { _, _ in .answer(200, commit: true) }
+        closed.stop()
+        let url = "http://rater:S3cretPass@127.0.0.1:\(closed.port)/ratings?appkey=S3cretQuery"
+        let text = testConfigText(dir: dir, receiverPort: nil, api: "tokens_file = \"\(try writeTokens(dir))\"")
+            + "[uplink]\nurl = \"\(url)\"\nbackoff_initial_ms = 50\nbackoff_max_ms = 200\nflush_interval_ms = 50\n"
+        let config = try GatewayConfig.parse(text, source: "secret.toml")
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "S-1"}"#, token: apiToken).0 == 201)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        pad.press(address: 3, key: 3)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        #expect(await eventually { logs.contains("uplink batch not accepted") })
+        let status = try await daemon.request(.GET, "/v1/status", token: readToken).1
+        let statusText = String(decoding: try JSONSerialization.data(withJSONObject: status), as: UTF8.self)
+        #expect(statusText.contains("***"), "the URL is shown, redacted: \(statusText)")
+        #expect((status["last_upload_error"] as? String)?.contains("connection refused") == true)
+        var configError = ""
+        do {
+            _ = try GatewayConfig.parse(text.replacingOccurrences(of: "http://rater", with: "ftp://rater"), source: "secret.toml")
+        } catch {
+            configError = "\(error)"
+        }
+        #expect(configError.contains("is not an http"))
+        let outputs = [Control.summary(config), statusText, configError, logs.lines.withLock { $0.joined(separator: "\n") }]
+        for secret in ["S3cretPass", "S3cretQuery", apiToken, readToken, padToken] {
+            for (i, o) in outputs.enumerated() where o.contains(secret) {
+                Issue.record("\(secret) was printed in output \(i): \(o.components(separatedBy: "\n").filter { $0.contains(secret) }.prefix(3))")
+            }
+        }
+        await daemon.stop()
+        pad.close()
+    }
+
     @Test("a key the pad's map does not know is stored (no_case, unknown_key, the raw key) and acked only after that")
     func unknownKeyStored() async throws {
         let dir = temporaryFolder()

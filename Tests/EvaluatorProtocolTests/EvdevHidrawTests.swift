@@ -65,6 +65,37 @@ struct EvdevHidrawTests {
         #expect(whole.decode(bytes) == usages, "all reports in one read")
     }
 
+    @Test("hidraw reports one per read: 8-byte boot reports, 9-byte with a report id, other lengths ignored (issue 11)")
+    func hidrawReportShapes() {
+        var d = HidrawDecoder()
+        let kp1: [UInt8] = [0, 0, 0x59, 0, 0, 0, 0, 0]
+        let release: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]
+        #expect(d.decodeReport(kp1) == [0x59])
+        // A 3-byte report of another kind between press and release: no phantom key, KP1 still held.
+        #expect(d.decodeReport([0x02, 0xE9, 0x00]) == [])
+        #expect(d.decodeReport(kp1) == [], "still held: not a second press")
+        #expect(d.decodeReport(release) == [])
+        // A device that numbers its reports: id 1, then the boot report.
+        #expect(d.decodeReport([0x01] + [0, 0, 0x5D, 0, 0, 0, 0, 0]) == [0x5D])
+        #expect(d.decodeReport([0x01] + release) == [])
+        // KP1 … KP5 tapped on a device with report ids: read one report at a time, five presses;
+        // the same bytes cut into 8-byte pieces (the old reading) lose KP2, KP3 and KP4.
+        var each = HidrawDecoder()
+        var cut = HidrawDecoder()
+        var stream: [UInt8] = []
+        var presses: [UInt8] = []
+        for u: UInt8 in [0x59, 0x5A, 0x5B, 0x5C, 0x5D] {
+            for report in [[0x01, 0, 0, u, 0, 0, 0, 0, 0], [0x01, 0, 0, 0, 0, 0, 0, 0, 0]] as [[UInt8]] {
+                presses += each.decodeReport(report)
+                stream += report
+            }
+        }
+        #expect(presses == [0x59, 0x5A, 0x5B, 0x5C, 0x5D])
+        #expect(cut.decode(stream) == [0x59, 0x5D], "why a hidraw node is read one report at a time")
+        // A 16-byte vendor report is ignored too.
+        #expect(d.decodeReport([UInt8](repeating: 0x5A, count: 16)) == [])
+    }
+
     @Test("hidraw: a second key joining a held one is a press; roll-over error reports are ignored")
     func hidrawRollover() {
         var d = HidrawDecoder()

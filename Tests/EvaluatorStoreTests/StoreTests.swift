@@ -73,6 +73,27 @@ struct StoreTests {
         #expect(try await store.firstRatedCase(among: ["C3", "C4"]) == nil)
     }
 
+    @Test("status counters are counted once and then kept by every write: always what COUNT(*) says (issue 11)")
+    func counters() async throws {
+        let path = tempDir() + "/c.sqlite"
+        let store = try Store(path: path)
+        func fresh() async throws -> Store.Counts { try await Store(path: path).counts() }
+        #expect(try await store.counts() == Store.Counts(records: 0, backlog: 0, quarantined: 0, lastSentAt: nil))
+        try await store.commit(records: (1...6).map { record("r\($0)", caseID: "C\($0)") })
+        #expect(try await store.counts() == (try await fresh()))
+        let b = try #require(try await store.nextBatch(max: 2, newBatchID: "b1", now: Millis(1)))
+        try await store.markSent(batchID: b.batchID, at: Millis(50))
+        #expect(try await store.counts() == (try await fresh()))
+        let q = try #require(try await store.nextBatch(max: 1, newBatchID: "b2", now: Millis(2)))
+        try await store.quarantine(batchID: q.batchID, reason: "HTTP 400", at: Millis(60))
+        #expect(try await store.counts() == (try await fresh()))
+        let c = try await store.counts()
+        #expect(c.quarantined == 1 && c.backlog == 3 && c.lastSentAt == Millis(50))
+        try await store.resend()
+        #expect(try await store.counts() == (try await fresh()))
+        #expect(try await store.counts().backlog == 4)
+    }
+
     @Test("a record id is stored once; a failing commit stores nothing of its transaction")
     func atomic() async throws {
         let store = try Store(path: tempDir() + "/e.sqlite")

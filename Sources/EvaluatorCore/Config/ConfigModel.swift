@@ -305,7 +305,15 @@ public enum Redact {
     }
 }
 
-extension UplinkConfig {
+extension UplinkConfig: CustomStringConvertible, CustomDebugStringConvertible {
     /// The URL as logs and status may show it.
     public var redactedURL: String { Redact.url(url) }
+
+    /// Never the URL's password or query, never the key: a config printed by a library's debug
+    /// log (swift-service-lifecycle prints its services) must not leak them.
+    public var description: String {
+        "uplink \(summary), profile \(profile.name), batches of \(batchMax)\(signingKey == nil ? "" : ", signed (key ***)")"
+    }
+
+    public var debugDescription: String { description }
 }

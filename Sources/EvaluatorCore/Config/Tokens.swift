@@ -1,7 +1,7 @@
 /// API tokens (R10, R11): who may do what through the local API. Read from `[api] tokens_file`,
 /// one token per line: `NAME SCOPE TOKEN` (`#` comments). The NAME is what logs and records
 /// show (`opened_by`, `ended_by`); the TOKEN itself is never printed.
-public struct APIToken: Sendable, Hashable, CustomStringConvertible {
+public struct APIToken: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     public enum Scope: Sendable, Hashable, CustomStringConvertible {
         /// The business / queue system: everything under `/v1/`.
         case api
@@ -30,6 +30,7 @@ public struct APIToken: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(name) \(scope) ***" }
+    public var debugDescription: String { description }
     public static let minimumLength = 32
 }
 

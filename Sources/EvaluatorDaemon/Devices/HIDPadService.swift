@@ -142,7 +142,8 @@ struct HIDPadService: Service {
                     }
                     if !tryGrab() { return }
                 case .hidraw:
-                    for usage in reports.decode(chunk) {
+                    // A node gives one report per read(2); a FIFO replay is a stream of 8-byte reports.
+                    for usage in device.isCharacterDevice ? reports.decodeReport(chunk) : reports.decode(chunk) {
                         if let code = HidrawDecoder.keyCode(forUsage: usage) {
                             await gateway.handleKey(pad: pad, code: code)
                         } else {

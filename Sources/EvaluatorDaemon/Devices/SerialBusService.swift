@@ -99,8 +99,15 @@ struct SerialBusService: Service {
     private func decode(_ reader: DescriptorReader) async {
         var decoder = Framed68Decoder()
         var reported: [Framed68Discard: Int] = [:]
+        var droppedReported = 0
         do {
             for try await chunk in reader.stream {
+                if reader.dropped != droppedReported {
+                    logger.warning("bus sends faster than it can be handled; reads dropped (bounded memory)", metadata: meta.merging([
+                        "reads_dropped": "\(reader.dropped - droppedReported)",
+                    ]) { $1 })
+                    droppedReported = reader.dropped
+                }
                 let frames = decoder.decode(chunk)
                 if !frames.isEmpty { await gateway.handleFrames(bus: bus.id, frames: frames) }
                 if decoder.discarded != reported {
