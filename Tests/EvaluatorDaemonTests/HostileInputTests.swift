@@ -29,6 +29,16 @@ func writeTokens(_ dir: String) throws -> String {
     return path
 }
 
+/// Server-side sockets of `port` that a process has accepted (established, with an inode).
+func acceptedConnections(port: UInt16) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return 0 }
+    let hexPort = String(format: "%04X", port)
+    return text.split(separator: "\n").dropFirst().filter { line in
+        let f = line.split(separator: " ")
+        return f.count > 9 && f[1].hasSuffix(":" + hexPort) && f[3] == "01" && f[9] != "0"
+    }.count
+}
+
 /// The repository's debug build of an executable (swift test builds them).
 func builtExecutable(_ name: String) -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -156,6 +166,60 @@ struct HostileInputTests {
                 Issue.record("\(secret) was printed in output \(i): \(o.components(separatedBy: "\n").filter { $0.contains(secret) }.prefix(3))")
             }
         }
+        await daemon.stop()
+        pad.close()
+    }
+
+    @Test("2,000 idle connections: at most max_connections are held, idle ones are closed, and meanwhile a pad is replugged and an evaluation opened and rated")
+    func idleConnections() async throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < 8192 {
+            limit.rlim_cur = min(limit.rlim_max, 8192)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let dir = temporaryFolder()
+        var pad = try plugPad(dir: dir)
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil, api: "idle_timeout_s = 1\nmax_connections = 64"),
+                                             logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
+        let port = UInt16(daemon.api.split(separator: ":").last ?? "") ?? 0
+        var sockets: [Int32] = []
+        for _ in 0..<2000 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard fd >= 0 else { break }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = port.bigEndian
+            _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            sockets.append(fd)
+        }
+        defer { for fd in sockets { close(fd) } }
+        #expect(sockets.count == 2000)
+        try await Task.sleep(for: .milliseconds(300))
+        // Connections the daemon accepted and holds: server-side sockets with an inode (those
+        // still in the listen backlog have none).
+        #expect(acceptedConnections(port: port) <= 64 + 2, "the API holds at most max_connections")
+
+        pad.close()
+        try await Task.sleep(for: .milliseconds(200))
+        pad = try plugPad(dir: dir)
+        #expect(await eventually(15) { logs.lines.withLock { $0.filter { $0.contains("bus attached") }.count } >= 2 }, "the replugged pad is reopened")
+        var opened = false
+        _ = await eventually(40) {
+            opened = (try? await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "I-1"}"#).0) == 201
+            return opened
+        }
+        #expect(opened, "an evaluation opens while the idle connections come and go")
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        pad.press(address: 3, key: 3)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        var closedByServer = 0
+        var byte: UInt8 = 0
+        for fd in sockets where recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0 { closedByServer += 1 }
+        #expect(closedByServer > 64, "idle connections were closed after idle_timeout_s (\(closedByServer))")
         await daemon.stop()
         pad.close()
     }
