@@ -92,10 +92,14 @@ struct HostileInputTests {
     func noTokens() async throws {
         let dir = temporaryFolder()
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: LogCapture().logger)
-        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1"}"#).0 == 201)
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S1"}"#).0 == 201)
+        // The same case with another staff_id: the open session is updated, never ended.
+        let (status, again) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S2"}"#)
+        #expect(status == 201 && again["reused"] as? Bool == true && again["updated"] as? Bool == true)
+        #expect(try daemon.daemon.store.recordCount() == 0, "no unrated record for a case still at the window")
         #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current").0 == 200)
         let body = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
-        #expect(body.contains(#""ended_by":"api""#) && body.contains(#""opened_by":"api""#))
+        #expect(body.contains(#""ended_by":"api""#) && body.contains(#""opened_by":"api""#) && body.contains(#""staff_id":"S2""#))
         await daemon.stop()
     }
 

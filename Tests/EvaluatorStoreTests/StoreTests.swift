@@ -1,5 +1,8 @@
 import EvaluatorCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import EvaluatorStore
 import EvaluatorTestSupport
@@ -92,6 +95,28 @@ struct StoreTests {
         try await store.resend()
         #expect(try await store.counts() == (try await fresh()))
         #expect(try await store.counts().backlog == 4)
+    }
+
+    @Test("opened read-only as root (evaluatorctl records, pending), the -wal and -shm files keep the database's owner and mode",
+          .enabled(if: getuid() == 0, "needs root to own files as another user"))
+    func readOnlyKeepsOwners() async throws {
+        let path = tempDir() + "/o.sqlite"
+        do {
+            let s = try Store(path: path)
+            try await s.commit(records: [record("r1")])
+        }
+        for suffix in ["-wal", "-shm"] { unlink(path + suffix) }
+        #expect(chown(path, 65534, 65534) == 0 && chmod(path, 0o600) == 0)
+        let ro = try Store(readOnlyPath: path)
+        #expect(try ro.recentRecords(limit: 1).count == 1)
+        var seen = 0
+        for suffix in ["-wal", "-shm"] {
+            var st = stat()
+            guard stat(path + suffix, &st) == 0 else { continue }
+            seen += 1
+            #expect(st.st_uid == 65534 && st.st_gid == 65534 && st.st_mode & 0o777 == 0o600, "\(suffix) owned by \(st.st_uid)")
+        }
+        #expect(seen > 0, "SQLite made its side files (else this test proves nothing)")
     }
 
     @Test("a record id is stored once; a failing commit stores nothing of its transaction")

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import EvaluatorCore
+
+/// Config files handed to the parser from memory: name → (text, mode).
+func memoryFiles(_ files: [String: (String, UInt32)]) -> ConfigFiles {
+    ConfigFiles(read: { path in
+        files[path].map { .success(Data($0.0.utf8)) } ?? .failure(ConfigFileError(message: "no such file"))
+    }, permissions: { files[$0]?.1 })
+}
+
+let tokensText = """
+# NAME SCOPE TOKEN
+queue api 0123456789abcdef0123456789abcdef
+hall-it read fedcba9876543210fedcba9876543210
+
+"""
+
+func accessConfig(_ api: String) -> String {
+    "[gateway]\nid = \"g\"\nregion = \"370211\"\n[api]\n\(api)\n[[window]]\nid = \"W01\"\ndepartment = \"d\"\n"
+}
+
+@Suite("config: API access (issue 11)")
+struct AccessConfigTests {
+    @Test("a tokens file: names and scopes read, secrets never in the description; the listen may then leave loopback")
+    func tokens() throws {
+        let files = memoryFiles(["/etc/evaluatord/tokens": (tokensText + "tablet pad:W01 abcdefabcdefabcdefabcdefabcdefabcdef\n", 0o640)])
+        let c = try GatewayConfig.parse(accessConfig("listen = \"0.0.0.0:8740\"\ntokens_file = \"/etc/evaluatord/tokens\""), source: "t", files: files)
+        let tokens = try #require(c.apiAccess.tokens)
+        #expect(tokens.tokens.map(\.name) == ["queue", "hall-it", "tablet"])
+        #expect(tokens.tokens.map(\.scope) == [.api, .read, .pad(window: "W01")])
+        #expect(tokens.find("0123456789abcdef0123456789abcdef")?.name == "queue")
+        #expect(tokens.find("0123456789abcdef0123456789abcde") == nil)
+        #expect(!"\(c)".contains("0123456789abcdef0123456789abcdef"), "a printed config never shows a token")
+    }
+
+    @Test("refused: a non-loopback listen without tokens, a tokens file others may read, bad lines — each named")
+    func refusals() {
+        func error(_ api: String, _ files: [String: (String, UInt32)] = [:]) -> String {
+            do {
+                _ = try GatewayConfig.parse(accessConfig(api), source: "t", files: memoryFiles(files))
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        #expect(error("listen = \"0.0.0.0:8740\"").contains("api.listen: 0.0.0.0:8740 is reachable from other machines"))
+        #expect(error("listen = \"[::]:8740\"").contains("reachable from other machines"))
+        #expect(error("listen = \"127.0.0.1:8740\"") == "")
+        #expect(error("listen = \"unix:/run/e/api.sock\"") == "")
+        #expect(error("tokens_file = \"/t\"", ["/t": (tokensText, 0o644)]).contains("others may read or write it (mode 644)"))
+        #expect(error("tokens_file = \"/t\"", ["/t": ("queue api short\n", 0o600)]).contains("/t:1: the token of queue is shorter than 32 characters"))
+        #expect(error("tokens_file = \"/t\"", ["/t": ("queue admin 0123456789abcdef0123456789abcdef\n", 0o600)]).contains("scope \"admin\" is not api, read or pad:WINDOW"))
+        #expect(error("tokens_file = \"/t\"", ["/t": ("t pad:W09 0123456789abcdef0123456789abcdef\n", 0o600)]).contains("no window \"W09\""))
+        #expect(error("tokens_file = \"/t\"", ["/t": ("a api 0123456789abcdef0123456789abcdef\nb read 0123456789abcdef0123456789abcdef\n", 0o600)])
+            .contains("the same as another one's"))
+        let message = error("tokens_file = \"/t\"", ["/t": ("bad name! api 0123456789abcdef0123456789abcdef\n", 0o600)])
+        #expect(message.contains("/t:1") && !message.contains("0123456789abcdef"), "errors never print a token: \(message)")
+        #expect(error("socket_mode = \"0666\"").contains("others may not have access"))
+    }
+
+    @Test("the HMAC key is read as bytes: a binary key is not mangled; a text key loses only its line ending")
+    func keyBytes() {
+        #expect(ConfigReader.keyBytes(Data("s3cret\n".utf8)) == Array("s3cret".utf8))
+        #expect(ConfigReader.keyBytes(Data("s3cret\r\n".utf8)) == Array("s3cret".utf8))
+        let binary: [UInt8] = [0x00, 0xFF, 0x20, 0x0A]
+        #expect(ConfigReader.keyBytes(Data(binary)) == binary)
+        #expect(ConfigReader.keyBytes(Data(" key with spaces ".utf8)) == Array(" key with spaces ".utf8))
+    }
+
+    @Test("plaintext to another host needs allow_plaintext; a URL's password and query never appear in errors")
+    func plaintext() {
+        let base = "[gateway]\nid = \"g\"\nregion = \"370211\"\n[uplink]\n"
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"http://10.1.2.3/r\"\n", source: "t") }
+        #expect((try? GatewayConfig.parse(base + "url = \"http://10.1.2.3/r\"\nallow_plaintext = true\n", source: "t")) != nil)
+        #expect((try? GatewayConfig.parse(base + "url = \"https://10.1.2.3/r\"\n", source: "t")) != nil)
+        #expect((try? GatewayConfig.parse(base + "url = \"http://localhost:9/r\"\n", source: "t")) != nil)
+        do {
+            _ = try GatewayConfig.parse(base + "url = \"ftp://u:PASSWD@h/r?key=QUERY\"\n", source: "t")
+            Issue.record("accepted")
+        } catch {
+            #expect(!error.description.contains("PASSWD") && !error.description.contains("QUERY"))
+        }
+        #expect(Redact.url("https://u:pw@h:8/p?k=v") == "https://u:***@h:8/p?***")
+    }
+}
