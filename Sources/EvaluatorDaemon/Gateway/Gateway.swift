@@ -70,7 +70,10 @@ public actor Gateway {
     /// acknowledged: the pads send again.
     @discardableResult
     func apply(_ event: SessionEvent, pad: PadID? = nil) -> [Decision] {
-        let before = policy
+        // The policy as it was before the group's first event (put back if the commit fails).
+        // Kept only for that first event: holding it across every event would make each
+        // event's change copy the whole policy (copy-on-write).
+        let before: WindowSessions? = commits.pending == nil ? policy : nil
         let decisions = policy.handle(event)
         let now = clock()
         var records: [RatingRecord] = []
@@ -90,7 +93,7 @@ public actor Gateway {
             }
         }
         let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes, saveFloods: floods, removeFloods: floodsEnded)
-        if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before) {
+        if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before!) {
             commitWork.fire()
         }
         return decisions
