@@ -20,7 +20,7 @@ release: deps
 # A throw-away PostgreSQL on 127.0.0.1:54329 serves the PostgreSQL sink tests.
 test: deps
 	@url=$$(bash scripts/test-postgres.sh start) || { if [ "$$CI" = true ]; then echo "PostgreSQL could not start (CI: every test must run)"; exit 1; fi; echo "PostgreSQL could not start: its tests will be reported as skipped"; url=""; }; \
-	EVALUATORD_TEST_POSTGRES=$$url $(SWIFT) test; rc=$$?; \
+	EVALUATORD_TEST_POSTGRES=$$url EVALUATORD_TEST_POSTGRES_CA=$${PGDIR_TEST:-/tmp/evaluatord-test-pg}/server.pem $(SWIFT) test; rc=$$?; \
 	bash scripts/test-postgres.sh stop; exit $$rc
 
 demo: build

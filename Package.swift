@@ -193,6 +193,7 @@ let package = Package(
             dependencies: [
                 "EvaluatorDaemon", "EvaluatorCLI", "EvaluatorStore", "EvaluatorCore", "EvaluatorProtocol", "EvaluatorTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

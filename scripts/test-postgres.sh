@@ -15,8 +15,16 @@ case "${1:-}" in
       [ "$(id -u)" = 0 ] && chown postgres "$DIR"
       as_pg "$BIN/initdb" -D "$DIR" -U postgres --auth=trust -E UTF8 >/dev/null
     fi
+    # TLS too (a self-signed certificate for 127.0.0.1, its own CA), for sslmode=verify-*:
+    # the tests find it as $DIR/server.pem.
+    if [ ! -f "$DIR/server.pem" ]; then
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout "$DIR/server.key" -out "$DIR/server.pem" -days 3650 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+      chmod 600 "$DIR/server.key"; chmod 644 "$DIR/server.pem"
+      [ "$(id -u)" = 0 ] && chown postgres "$DIR/server.key" "$DIR/server.pem"
+    fi
     as_pg "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w \
-      -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DIR -c fsync=off" start >/dev/null
+      -o "-p $PORT -c listen_addresses=127.0.0.1 -k $DIR -c fsync=off -c ssl=on -c ssl_cert_file=$DIR/server.pem -c ssl_key_file=$DIR/server.key" start >/dev/null
     echo "postgres://postgres@127.0.0.1:$PORT/postgres"
     ;;
   stop)

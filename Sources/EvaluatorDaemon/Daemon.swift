@@ -8,6 +8,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +31,19 @@ public struct Daemon: Sendable {
     public let registry: DeviceRegistry
     /// Held while the daemon runs.
     let stateLock: StateLock
+    /// The group while `run` runs, for `shutdown()`.
+    private let running = RunningGroup()
+
+    final class RunningGroup: Sendable {
+        let group = Mutex<ServiceGroup?>(nil)
+    }
+
+    /// Stops the daemon as SIGTERM does: gracefully, the API first. (Cancelling the task that
+    /// runs it instead can trap in NIO when a connection was accepted but not yet served —
+    /// swift-nio #2637 — so tests stop it this way.)
+    public func shutdown() async {
+        await running.group.withLock { $0 }?.triggerGracefulShutdown()
+    }
     let services: [any Service]
     let logger: Logger
 
@@ -130,6 +144,7 @@ public struct Daemon: Sendable {
             gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
             logger: logger
         ))
+        running.group.withLock { $0 = group }
         try await group.run()
         SystemdNotify.send("STOPPING=1")
     }

@@ -11,6 +11,7 @@ import Synchronization
 /// table created on first use.
 public final class PostgresSink: UplinkSink {
     public let client: PostgresClient
+    let deadlineMs: Int64
     /// The table, quoted as an SQL identifier.
     public let table: String
     let logger: Logger
@@ -30,6 +31,7 @@ public final class PostgresSink: UplinkSink {
         // A server that stops answering cannot hold the sender: every statement has a limit.
         pc.options.additionalStartupParameters = [("statement_timeout", "\(config.statementTimeoutMs)")]
         client = PostgresClient(configuration: pc, backgroundLogger: logger)
+        deadlineMs = config.statementTimeoutMs
         table = config.quotedTable
         self.logger = logger
     }
@@ -56,7 +58,23 @@ public final class PostgresSink: UplinkSink {
         schemaReady.withLock { $0 = true }
     }
 
+    /// One deadline for the whole attempt (connecting included): a server that cannot be
+    /// reached or verified fails the attempt instead of holding the sender.
     public func deliver(_ batch: OutboxBatch) async -> UplinkVerdict {
+        let ms = deadlineMs
+        return await withTaskGroup(of: UplinkVerdict.self) { group in
+            group.addTask { await self.insert(batch) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(ms))
+                return .retry("PostgreSQL: no answer within \(ms) ms (uplink.request_timeout_ms)", retryAfterMs: nil)
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func insert(_ batch: OutboxBatch) async -> UplinkVerdict {
         do {
             try await ensureSchema()
             let json = "[" + batch.bodies.joined(separator: ",") + "]"

@@ -87,9 +87,17 @@ final class RunningDaemon: Sendable {
         api = "http://" + (await it.next() ?? "")
     }
 
+    /// Stops it gracefully, as SIGTERM would; after 3 s (a kept-alive client connection holds
+    /// the API's graceful shutdown) the task is cancelled.
     func stop() async {
-        task.cancel()
+        await daemon.shutdown()
+        let task = task
+        let cancel = Task {
+            try await Task.sleep(for: .seconds(3))
+            task.cancel()
+        }
         _ = try? await task.value
+        cancel.cancel()
     }
 
     func request(_ method: HTTPMethod, _ path: String, json: String? = nil, token: String? = nil) async throws -> (Int, [String: Any]) {

@@ -7,6 +7,7 @@ import EvaluatorTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -224,8 +225,30 @@ struct HostileInputTests {
         var byte: UInt8 = 0
         for fd in sockets where recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0 { closedByServer += 1 }
         #expect(closedByServer > 64, "idle connections were closed after idle_timeout_s (\(closedByServer))")
+        for fd in sockets { close(fd) }
+        sockets = []
+        try await Task.sleep(for: .milliseconds(300))
         await daemon.stop()
         pad.close()
+    }
+
+    @Test("the API over TLS: HTTPS with the certificate answers; plain HTTP gets nothing")
+    func apiTLS() async throws {
+        let pki = try TestPKI()
+        let dir = temporaryFolder()
+        let logs = LogCapture()
+        let config = try testConfig(dir: dir, receiverPort: nil, api: "tls_cert_file = \"\(pki.serverCert)\"\ntls_key_file = \"\(pki.serverKey)\"")
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        let port = daemon.api.split(separator: ":").last ?? ""
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(pki.ca)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        let response = try await client.execute(HTTPClientRequest(url: "https://127.0.0.1:\(port)/healthz"), timeout: .seconds(5))
+        #expect(response.status.code == 200)
+        try await client.shutdown()
+        let plain = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(3))
+        #expect(plain?.status.code != 200, "plain HTTP is not served next to TLS")
+        await daemon.stop()
     }
 
     @Test("a key the pad's map does not know is stored (no_case, unknown_key, the raw key) and acked only after that")

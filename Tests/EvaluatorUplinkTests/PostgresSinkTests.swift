@@ -66,6 +66,31 @@ struct PostgresSinkTests {
         #expect(try await count(target, "SELECT count(*)::int8 FROM \(table)") == 50, "ON CONFLICT (record_id) DO NOTHING")
     }
 
+    @Test("sslmode=verify-full and verify-ca mean what they mean in libpq: the server's certificate is checked against tls_ca_file")
+    func tlsModes() async throws {
+        let url = try #require(Self.url)
+        let ca = try #require(ProcessInfo.processInfo.environment["EVALUATORD_TEST_POSTGRES_CA"], "make test exports the server's CA")
+        let logs = LogCapture()
+        func deliver(_ mode: PostgresTarget.SSLMode, ca: String?) async throws -> UplinkVerdict {
+            var target = try PostgresTarget.parse(url: url, table: "t_tls").get()
+            target.sslMode = mode
+            target.caFile = ca
+            target.statementTimeoutMs = 3000
+            let sink = try PostgresSink(config: target, logger: logs.logger)
+            let batch = OutboxBatch(batchID: "tls", recordIDs: [], bodies: makeRecords(1, prefix: "tls-\(mode.rawValue)-").map { $0.jsonString() }, attempts: 0)
+            return await withTaskGroup(of: UplinkVerdict?.self) { group in
+                group.addTask { await sink.run(); return nil }
+                let v = await sink.deliver(batch)
+                group.cancelAll()
+                return v
+            }
+        }
+        #expect(try await deliver(.verifyFull, ca: ca) == .accepted)
+        #expect(try await deliver(.verifyCA, ca: ca) == .accepted)
+        // The system roots do not know this server's CA: nothing is sent, the batch is retried.
+        if case .retry = try await deliver(.verifyFull, ca: nil) {} else { Issue.record("an unverified server was accepted") }
+    }
+
     @Test("postgres uplink config: URL and table are checked")
     func config() throws {
         let base = "[gateway]\nid = \"g\"\nregion = \"370211\"\n[uplink]\nkind = \"postgres\"\n"
