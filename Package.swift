@@ -176,6 +176,12 @@ let package = Package(
         .testTarget(name: "EvaluatorStoreTests", dependencies: ["EvaluatorStore", "EvaluatorCore", "EvaluatorTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorCore"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "EvaluatorDevicesTests",
+            dependencies: ["EvaluatorDevices", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EvaluatorCLITests", dependencies: ["EvaluatorCLI", "EvaluatorCore"], swiftSettings: swiftSettings),
+        .testTarget(
             name: "EvaluatorUplinkTests",
             dependencies: [
                 "EvaluatorUplink", "EvaluatorStore", "EvaluatorCore", "EvaluatorSupport", "EvaluatorTestSupport",
