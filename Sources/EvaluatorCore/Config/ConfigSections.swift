@@ -159,14 +159,24 @@ extension ConfigReader {
         return keymaps
     }
 
+    /// The tables of `[[key]]`, each with its path (`bus[2]`) for messages.
+    func arrayOfTables(_ root: TOMLTable, _ key: String) throws(ConfigError) -> [([String], TOMLTable)] {
+        guard let arr = root[key] else { return [] }
+        guard let a = arr.array else { throw fail(.invalid, [key], "must be an array of tables: [[\(key)]]") }
+        var out: [([String], TOMLTable)] = []
+        for (i, v) in a.enumerated() {
+            let p = ["\(key)[\(i + 1)]"]
+            guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+            out.append((p, t))
+        }
+        return out
+    }
+
     /// `[[bus]]`: serial lines.
     func readBuses(_ root: TOMLTable, base baseDirectory: String) throws(ConfigError) -> [BusConfig] {
         var buses: [BusConfig] = []
-        if let arr = root["bus"] {
-            guard let a = arr.array else { throw fail(.invalid, ["bus"], "must be an array of tables: [[bus]]") }
-            for (i, v) in a.enumerated() {
-                let p = ["bus[\(i + 1)]"]
-                guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+        do {
+            for (p, t) in try arrayOfTables(root, "bus") {
                 try onlyKeys(t, ["id", "port", "baud", "protocol"], p)
                 let bid = try string(t, "id", p, required: true)!
                 guard !buses.contains(where: { $0.id == bid }) else { throw fail(.invalid, p + ["id"], "duplicate bus id \"\(bid)\"") }
@@ -187,11 +197,8 @@ extension ConfigReader {
     /// `[[window]]`: windows and their pads.
     func readWindows(_ root: TOMLTable, buses: [BusConfig], keymaps: [String: KeyMap], base baseDirectory: String) throws(ConfigError) -> [WindowConfig] {
         var windows: [WindowConfig] = []
-        if let arr = root["window"] {
-            guard let a = arr.array else { throw fail(.invalid, ["window"], "must be an array of tables: [[window]]") }
-            for (i, v) in a.enumerated() {
-                let p = ["window[\(i + 1)]"]
-                guard let t = v.table else { throw fail(.invalid, p, "must be a table") }
+        do {
+            for (p, t) in try arrayOfTables(root, "window") {
                 try onlyKeys(t, ["id", "name", "department", "pad"], p)
                 let wid = try string(t, "id", p, required: true)!
                 guard wid.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
