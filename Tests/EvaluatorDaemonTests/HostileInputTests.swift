@@ -251,6 +251,21 @@ struct HostileInputTests {
         await daemon.stop()
     }
 
+    @Test("the API's unix socket gets the configured mode, not the umask's")
+    func socketMode() async throws {
+        let dir = temporaryFolder()
+        let socket = dir + "/run/api.sock"
+        var config = try testConfig(dir: dir, receiverPort: nil, api: "socket_mode = \"0640\"")
+        config.api = .unix(path: socket)
+        let old = umask(0o000)
+        defer { umask(old) }
+        let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        var st = stat()
+        #expect(stat(socket, &st) == 0)
+        #expect(st.st_mode & 0o777 == 0o640, "mode \(String(st.st_mode & 0o777, radix: 8))")
+        await daemon.stop()
+    }
+
     @Test("a key the pad's map does not know is stored (no_case, unknown_key, the raw key) and acked only after that")
     func unknownKeyStored() async throws {
         let dir = temporaryFolder()

@@ -36,6 +36,31 @@ struct DevicesTests {
         close(fds[0])
     }
 
+    @Test("a reader holds at most maxChunks reads for a slow consumer; the rest are dropped and counted (bounded memory)")
+    func bounded() async throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let reader = try DescriptorReader(fd: FileDescriptor(rawValue: fds[0]), path: "pipe", chunkSize: 16)
+        let chunk = [UInt8](repeating: 0x68, count: 16)
+        // Nobody consumes: each 16-byte write is one read on the reader thread.
+        for _ in 0..<(DescriptorReader.maxChunks + 100) {
+            _ = chunk.withUnsafeBytes { write(fds[1], $0.baseAddress, 16) }
+            usleep(200)
+        }
+        var waited = 0
+        while reader.dropped == 0 && waited < 200 {
+            usleep(10_000)
+            waited += 1
+        }
+        #expect(reader.dropped > 0)
+        close(fds[1])
+        var kept = 0
+        do { for try await c in reader.stream { kept += c.count } } catch {}
+        #expect(kept <= DescriptorReader.maxChunks * 16)
+        reader.stopAndWait()
+        close(fds[0])
+    }
+
     @Test("a serial port opens raw at a supported baud; an unsupported one is refused naming it; a second reader is refused")
     func serialPort() throws {
         let (m, s, path) = pty()
