@@ -51,12 +51,18 @@ struct AccessMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The bearer token, or for a GET the `token` query parameter (a browser page).
+    /// The pages a browser opens with `?token=` (the hall status page, a screen pad's page and
+    /// its WebSocket); anywhere else a token in the URL would end up in proxy logs.
+    static func isPage(_ path: String) -> Bool {
+        path == "/ui" || path.hasPrefix("/pad/") || (path.hasPrefix("/v1/pads/") && path.hasSuffix("/ws"))
+    }
+
+    /// The bearer token, or for a page's GET the `token` query parameter.
     static func secret(_ request: Request) -> String? {
         if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
             return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
-        if request.method == .get, let t = request.uri.queryParameters.get("token") { return t }
+        if request.method == .get, isPage(request.uri.path), let t = request.uri.queryParameters.get("token") { return t }
         return nil
     }
 }

@@ -256,23 +256,25 @@ public struct WindowSessions: Sendable {
 
     private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
+        // A session past its deadline is over, even if no tick ran yet: a retried request must
+        // not be told it is open.
+        var out = expire(at: at)
         let wanted = Set(request.allCaseIDs)
         for other in sessions.values where other.ratedAt != nil {
             if let rated = other.request.allCaseIDs.first(where: wanted.contains) {
-                return [.rejected(.alreadyRated(caseID: rated))]
+                return out + [.rejected(.alreadyRated(caseID: rated))]
             }
         }
         for other in sessions.values where other.windowID != windowID && other.ratedAt == nil {
             if let clash = other.request.allCaseIDs.first(where: wanted.contains) {
-                return [.rejected(.caseOpenElsewhere(caseID: clash, windowID: other.windowID))]
+                return out + [.rejected(.caseOpenElsewhere(caseID: clash, windowID: other.windowID))]
             }
         }
-        var out: [Decision] = []
         if let current = sessions[windowID] {
             if current.ratedAt == nil && current.request == request {
                 // The business system repeated its request (a retry after a lost answer):
                 // the same session answers; nothing is closed, the pad is prompted again.
-                return prompt(windowID) + [.opened(current, reused: true, updated: false)]
+                return out + prompt(windowID) + [.opened(current, reused: true, updated: false)]
             }
             if current.ratedAt == nil && current.request.caseID == request.caseID {
                 // The same case at the same window with edited details (another staff_id, a
@@ -280,9 +282,10 @@ public struct WindowSessions: Sendable {
                 // updated, never ended with an `unrated` record (issue 11).
                 var updated = current
                 updated.request = request
-                if let t = request.timeoutMs { updated.expiresAt = current.promptedAt + t }
+                // A new timeout counts from now: the pad is prompted again.
+                if let t = request.timeoutMs { updated.expiresAt = at + t }
                 sessions[windowID] = updated
-                return [.saveSession(updated)] + prompt(windowID) + [.opened(updated, reused: true, updated: true)]
+                return out + [.saveSession(updated)] + prompt(windowID) + [.opened(updated, reused: true, updated: true)]
             }
             if current.ratedAt == nil {
                 out.append(.record(draft(current, outcome: .unrated, extraFlags: [.superseded], endedBy: by)))
@@ -332,7 +335,9 @@ public struct WindowSessions: Sendable {
         // A pad that got no acknowledgement sends the same press again: the repeat is acked
         // again but counted once. Repeats extend the window, so a pad retrying every 500 ms
         // for several seconds is still one press.
-        if pad.retransmits, let last = lastPress[pad], last.key == key, at - last.at <= config.retransmitWindowMs, at >= last.at {
+        // A press after the window's prompt is never a repeat of one before it.
+        let promptedSince = windowID.flatMap { sessions[$0] }.map { $0.promptedAt > (lastPress[pad]?.at ?? at) } ?? false
+        if pad.retransmits, !promptedSince, let last = lastPress[pad], last.key == key, at - last.at <= config.retransmitWindowMs, at >= last.at {
             lastPress[pad] = (key, at)
             return [.ack(pad: pad, key: key, repeated: true)]
         }

@@ -239,9 +239,10 @@ public final class Store: Sendable {
     /// Waits without holding a thread: the write runs on the store's writer queue while the
     /// caller (the gateway actor) takes the next events.
     public func commit(_ changes: [StoreChange]) async throws(StoreError) {
-        try await write("commit failed") { db in try Self.apply(changes, db) }
         let n = changes.reduce(0) { $0 + $1.records.count }
-        if n > 0 { adjust { $0.records += n; $0.backlog += n } }
+        try await counted({ () async throws(StoreError) in
+            try await write("commit failed") { db in try Self.apply(changes, db) }
+        }, adjust: { _, c in c.records += n; c.backlog += n })
     }
 
     /// Runs `body` in one write transaction; an error names the store and `what` failed.
@@ -349,16 +350,18 @@ public final class Store: Sendable {
     /// the gateway actor delayed every press's ack).
     public func counts() async throws(StoreError) -> Counts {
         for _ in 0..<3 {
-            let (cached, generation) = counters.withLock { ($0.counts, $0.generation) }
+            let (cached, generation, writing) = counters.withLock { ($0.counts, $0.generation, $0.writing) }
             if let cached { return cached }
-            let counted = try await countAll()
-            // Kept only if no write changed the figures while they were being counted.
+            let fresh = try await countAll()
+            // Kept only if no write was under way when counting began and none began or ended
+            // meanwhile: a write's change is applied to kept counts once it has committed, so a
+            // count that already saw it would count it twice.
             let kept = counters.withLock { c -> Bool in
-                guard c.generation == generation else { return false }
-                c.counts = counted
+                guard writing == 0, c.generation == generation else { return false }
+                c.counts = fresh
                 return true
             }
-            if kept { return counted }
+            if kept { return fresh }
         }
         return try await countAll()
     }
@@ -376,14 +379,26 @@ public final class Store: Sendable {
 
     private struct Counters {
         var counts: Counts?
+        /// Changes when a counted write begins or ends.
         var generation = 0
+        /// Counted writes under way.
+        var writing = 0
     }
 
-    /// A write changed the figures: applied to the kept counts, if any.
-    private func adjust(_ change: (inout Counts) -> Void) {
-        counters.withLock { c in
-            c.generation += 1
-            if c.counts != nil { change(&c.counts!) }
+    /// Runs a write that changes the figures and applies its change to the kept counts.
+    private func counted<T>(_ op: () async throws(StoreError) -> T, adjust: (T, inout Counts) -> Void) async throws(StoreError) -> T {
+        counters.withLock { $0.writing += 1; $0.generation += 1 }
+        do {
+            let result = try await op()
+            counters.withLock { c in
+                c.writing -= 1
+                c.generation += 1
+                if c.counts != nil { adjust(result, &c.counts!) }
+            }
+            return result
+        } catch {
+            counters.withLock { $0.writing -= 1; $0.generation += 1 }
+            throw error
         }
     }
 
@@ -488,13 +503,14 @@ public final class Store: Sendable {
     /// Sets a poison record aside: kept, listed by `evaluatorctl pending --quarantined`,
     /// re-sendable with `evaluatorctl resend`.
     public func quarantine(batchID: String, reason: String, at: Millis) async throws(StoreError) {
-        let n = try await write("cannot quarantine batch \(batchID)") { db -> Int in
-            try db.execute(sql: """
-                UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND \(Condition.waiting)
-                """, arguments: [at.value, reason, batchID])
-            return db.changesCount
-        }
-        adjust { $0.backlog -= n; $0.quarantined += n }
+        _ = try await counted({ () async throws(StoreError) in
+            try await write("cannot quarantine batch \(batchID)") { db -> Int in
+                try db.execute(sql: """
+                    UPDATE record SET quarantined_at = ?, quarantine_reason = ? WHERE batch_id = ? AND \(Condition.waiting)
+                    """, arguments: [at.value, reason, batchID])
+                return db.changesCount
+            }
+        }, adjust: { n, c in c.backlog -= n; c.quarantined += n })
     }
 
     /// Puts quarantined records (all, or those named) back in the queue, in new batches.
@@ -502,7 +518,12 @@ public final class Store: Sendable {
     /// already sent, or not quarantined).
     @discardableResult
     public func resend(recordIDs: [String]? = nil) async throws(StoreError) -> ResendResult {
-        let result = try await write("cannot re-queue records") { db in
+        try await counted({ () async throws(StoreError) in try await requeue(recordIDs) },
+                          adjust: { r, c in c.quarantined -= r.requeued.count; c.backlog += r.requeued.count })
+    }
+
+    private func requeue(_ recordIDs: [String]?) async throws(StoreError) -> ResendResult {
+        try await write("cannot re-queue records") { db in
             let requeue = "UPDATE record SET quarantined_at = NULL, quarantine_reason = NULL, batch_id = NULL WHERE record_id = ?"
             let wanted = try recordIDs ?? String.fetchAll(db, sql: "SELECT record_id FROM record WHERE \(Condition.quarantined) ORDER BY seq")
             var result = ResendResult(requeued: [], notResendable: [])
@@ -517,9 +538,6 @@ public final class Store: Sendable {
             }
             return result
         }
-        let n = result.requeued.count
-        adjust { $0.quarantined -= n; $0.backlog += n }
-        return result
     }
 
     public struct PendingRecord: Sendable, Hashable {
@@ -552,16 +570,17 @@ public final class Store: Sendable {
 
     /// Marks every record of the batch sent — only ever after the central store answered 2xx.
     public func markSent(batchID: String, at: Millis) async throws(StoreError) {
-        let n = try await write("cannot mark batch \(batchID) sent") { db -> Int in
-            try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND \(Condition.waiting)", arguments: [at.value, batchID])
-            let n = db.changesCount
-            try db.execute(sql: "UPDATE batch SET last_error = NULL WHERE batch_id = ?", arguments: [batchID])
-            return n
-        }
-        adjust { c in
+        _ = try await counted({ () async throws(StoreError) in
+            try await write("cannot mark batch \(batchID) sent") { db -> Int in
+                try db.execute(sql: "UPDATE record SET sent_at = ? WHERE batch_id = ? AND \(Condition.waiting)", arguments: [at.value, batchID])
+                let n = db.changesCount
+                try db.execute(sql: "UPDATE batch SET last_error = NULL WHERE batch_id = ?", arguments: [batchID])
+                return n
+            }
+        }, adjust: { n, c in
             c.backlog -= n
             if n > 0 { c.lastSentAt = max(c.lastSentAt ?? at, at) }
-        }
+        })
     }
 
     public func noteFailure(batchID: String, error message: String) async throws(StoreError) {

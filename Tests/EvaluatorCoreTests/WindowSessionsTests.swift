@@ -224,6 +224,18 @@ struct WindowSessionsTests {
         #expect(out[9] == ["record no_case W01 - very_satisfied", "ack bus1#3 3"])
     }
 
+    @Test("a press after the prompt is never a repeat of one before it: the same key within the retransmit window still rates")
+    func pressAfterPromptRates() {
+        let out = run([.press(0, "bus1#3", 2), .open(500, "W01", "C1", session: "s1"), .press(1000, "bus1#3", 2)])
+        #expect(out[2] == ["record rated W01 C1 satisfied", "save s1 rated", "ack bus1#3 2"])
+    }
+
+    @Test("a retried request after the deadline (no tick yet) is not told the old session is open: it ends unrated, a new one opens")
+    func openExpiresFirst() {
+        let out = run([.open(0, "W01", "C1", timeoutS: 5, session: "s1"), .open(6000, "W01", "C1", timeoutS: 5, session: "s2")])
+        #expect(out[1] == ["record unrated W01 C1", "remove s1", "save s2", "prompt bus1#3", "opened s2 until 11000"])
+    }
+
     @Test("a case open at one window cannot be opened at another")
     func caseOpenElsewhere() {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .open(10, "W02", "C1", session: "s2")])[1] == [

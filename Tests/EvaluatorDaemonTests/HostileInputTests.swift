@@ -67,6 +67,7 @@ struct HostileInputTests {
         #expect(try await daemon.request(.GET, "/v1/status").0 == 401)
         #expect(try await daemon.request(.GET, "/v1/status", token: padToken).0 == 403)
         #expect(try await daemon.request(.GET, "/v1/status", token: readToken).0 == 200)
+        #expect(try await daemon.request(.GET, "/v1/status?token=\(readToken)").0 == 401, "a token in the URL only for the browser pages")
         #expect(try await daemon.request(.GET, "/v1/windows", token: apiToken).0 == 200)
         let windows = try await daemon.request(.GET, "/v1/windows", token: readToken)
         #expect(((windows.1["windows"] as? [[String: Any]]) ?? []).allSatisfy { $0["session"] == nil || $0["session"] is NSNull }, "nothing was opened by the refused calls")

@@ -5,19 +5,22 @@ import EvaluatorCore
 extension Gateway: EvaluationService {
     public func openEvaluation(windowID: String, request: EvaluationRequest, caller: String) async throws(Rejection) -> OpenedEvaluation {
         guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
-        let rated: String?
-        do {
-            if let hit = commits.uncommittedRating(among: request.allCaseIDs) {
-                rated = hit
-            } else {
+        // R3: a case rated before — in the store, or in a group waiting for its commit. The store
+        // is read without holding the actor, so a rating committed meanwhile (a group finished
+        // during the read) makes us look again.
+        var rated: String?
+        var finished = -1
+        while rated == nil && finished != commits.stats.groups {
+            finished = commits.stats.groups
+            rated = commits.uncommittedRating(among: request.allCaseIDs)
+            if rated != nil { break }
+            do {
                 rated = try await store.firstRatedCase(among: request.allCaseIDs)
+            } catch {
+                throw .storeUnavailable("\(error)")
             }
-        } catch {
-            throw .storeUnavailable("\(error)")
         }
-        // The store was read without holding the actor: a rating of one of these cases may have
-        // been applied meanwhile.
-        if let rated = rated ?? commits.uncommittedRating(among: request.allCaseIDs) { throw .alreadyRated(caseID: rated) }
+        if let rated { throw .alreadyRated(caseID: rated) }
         let decisions: [Decision]
         do {
             decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock()))

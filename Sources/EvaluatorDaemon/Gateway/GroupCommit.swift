@@ -2,6 +2,7 @@ import EvaluatorCore
 import EvaluatorStore
 import EvaluatorSupport
 import ServiceLifecycle
+import Synchronization
 
 /// Group commit: the events applied to the policy whose store changes are not durable yet.
 /// Events that arrive while a commit is being fsynced gather in `pending` and are committed
@@ -90,16 +91,26 @@ struct GroupCommit {
 }
 
 /// Runs the gateway's group commits inside the ServiceGroup. Started before every service that
-/// feeds the gateway, so it stops after them: what they applied is still made durable.
+/// feeds the gateway, so it stops after them: what they applied is still made durable. It is
+/// never cancelled on a graceful shutdown (a cancelled GRDB write is interrupted, and the group
+/// would be rolled back): the shutdown only ends its loop, then one last commit runs.
 struct CommitService: Service {
     let gateway: Gateway
 
+    final class Stopping: Sendable {
+        let flag = Mutex(false)
+    }
+
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
+        let stopping = Stopping()
+        await withGracefulShutdownHandler {
+            while !stopping.flag.withLock({ $0 }) && !Task.isCancelled {
                 await gateway.commitWork.wait(milliseconds: nil)
                 await gateway.commitPending()
             }
+        } onGracefulShutdown: {
+            stopping.flag.withLock { $0 = true }
+            gateway.commitWork.fire()
         }
         await gateway.commitPending()
     }
