@@ -429,6 +429,7 @@ public struct WindowSessions: Sendable {
 
     /// Floods whose minute is over become their record.
     private mutating func endFloods(at: Millis) -> [Decision] {
+        guard floods.values.contains(where: { $0.endsAt <= at }) else { return [] }
         var out: [Decision] = []
         for (pad, f) in floods.sorted(by: { $0.key < $1.key }) where f.endsAt <= at {
             let window = f.windowID.flatMap { config.windows[$0] }

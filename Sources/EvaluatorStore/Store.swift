@@ -331,11 +331,11 @@ public final class Store: Sendable {
     }
 
     public func backlogCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.waiting)") ?? 0 }
+        try read { db in try Self.count(db, where: Condition.waiting) }
     }
 
     public func quarantinedCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.quarantined)") ?? 0 }
+        try read { db in try Self.count(db, where: Condition.quarantined) }
     }
 
     public struct Counts: Sendable, Hashable {
@@ -368,13 +368,18 @@ public final class Store: Sendable {
 
     private func countAll() async throws(StoreError) -> Counts {
         try await readAsync { db in
-            Counts(
-                records: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0,
-                backlog: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.waiting)") ?? 0,
-                quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record WHERE \(Condition.quarantined)") ?? 0,
-                lastSentAt: try Int64.fetchOne(db, sql: "SELECT MAX(sent_at) FROM record").map(Millis.init)
-            )
+            Counts(records: try Self.count(db), backlog: try Self.count(db, where: Condition.waiting),
+                   quarantined: try Self.count(db, where: Condition.quarantined), lastSentAt: try Self.lastSentAt(db))
         }
+    }
+
+    /// The status figures' queries, written once (the CLI's readers and the kept counts).
+    private static func count(_ db: Database, where condition: String? = nil) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record" + (condition.map { " WHERE \($0)" } ?? "")) ?? 0
+    }
+
+    private static func lastSentAt(_ db: Database) throws -> Millis? {
+        try Int64.fetchOne(db, sql: "SELECT MAX(sent_at) FROM record").map(Millis.init)
     }
 
     private struct Counters {
@@ -403,11 +408,11 @@ public final class Store: Sendable {
     }
 
     public func recordCount() throws(StoreError) -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0 }
+        try read { db in try Self.count(db) }
     }
 
     public func lastSentAt() throws(StoreError) -> Millis? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sent_at) FROM record").map(Millis.init) }
+        try read { db in try Self.lastSentAt(db) }
     }
 
     public func recentRecords(limit: Int) throws(StoreError) -> [StoredRecordSummary] {

@@ -61,17 +61,7 @@ public final class PostgresSink: UplinkSink {
     /// One deadline for the whole attempt (connecting included): a server that cannot be
     /// reached or verified fails the attempt instead of holding the sender.
     public func deliver(_ batch: OutboxBatch) async -> UplinkVerdict {
-        let ms = deadlineMs
-        return await withTaskGroup(of: UplinkVerdict.self) { group in
-            group.addTask { await self.insert(batch) }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(ms))
-                return .retry("PostgreSQL: no answer within \(ms) ms (uplink.request_timeout_ms)", retryAfterMs: nil)
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
-        }
+        await UplinkVerdict.within(ms: deadlineMs, what: "PostgreSQL") { await self.insert(batch) }
     }
 
     private func insert(_ batch: OutboxBatch) async -> UplinkVerdict {

@@ -33,6 +33,23 @@ public enum UplinkVerdict: Sendable, Equatable {
     case reject(String)
 }
 
+extension UplinkVerdict {
+    /// One deadline for a whole delivery attempt, for every sink: connecting, sending and the
+    /// answer (a server that dribbles, or cannot be reached or verified, cannot hold the sender).
+    static func within(ms: Int64, what: String, _ attempt: @escaping @Sendable () async -> UplinkVerdict) async -> UplinkVerdict {
+        await withTaskGroup(of: UplinkVerdict.self) { group in
+            group.addTask { await attempt() }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(ms))
+                return .retry("\(what): no complete answer within \(ms) ms (uplink.request_timeout_ms)", retryAfterMs: nil)
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
 /// POSTs each batch, rendered in the configured profile, to the central store's URL.
 public final class HTTPSink: UplinkSink {
     let config: UplinkConfig
@@ -147,18 +164,12 @@ public final class HTTPSink: UplinkSink {
         // (a server that sends one byte every 29 s cannot hold the sender).
         let timeoutMs = config.requestTimeoutMs
         let sent = headers
-        do {
-            return try await withThrowingTaskGroup(of: UplinkVerdict.self) { group in
-                group.addTask { try await self.exchange(headers: sent, body: bytes) }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(timeoutMs))
-                    return .retry("\(self.config.redactedURL): no complete answer within \(timeoutMs) ms (uplink.request_timeout_ms)", retryAfterMs: nil)
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+        return await UplinkVerdict.within(ms: timeoutMs, what: config.redactedURL) {
+            do {
+                return try await self.exchange(headers: sent, body: bytes)
+            } catch {
+                return .retry("\(self.config.redactedURL): \(Self.describe(error))", retryAfterMs: nil)
             }
-        } catch {
-            return .retry("\(config.redactedURL): \(Self.describe(error))", retryAfterMs: nil)
         }
     }
 
