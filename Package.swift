@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "EvaluatorCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -133,6 +133,21 @@ public struct StatusView: Encodable, Sendable {
     public var uplink: String
     public var open_sessions: Int
     public var pads: [PadView]
+    /// ok, or degraded while there are problems.
+    public var state: String
+    public var problems: [ProblemView]
+    public var chain: ChainView?
+
+    public struct ProblemView: Encodable, Sendable {
+        public var code: String
+        public var message: String
+    }
+
+    public struct ChainView: Encodable, Sendable {
+        public var chain_id: String
+        public var seq: Int64
+        public var hash: String
+    }
 
     public init(_ s: StatusSnapshot) {
         gateway_id = s.gatewayID
@@ -146,6 +161,9 @@ public struct StatusView: Encodable, Sendable {
         uplink = s.uplink
         open_sessions = s.openSessions
         pads = s.pads.map(PadView.init)
+        state = s.problems.isEmpty ? "ok" : "degraded"
+        problems = s.problems.map { ProblemView(code: $0.code, message: $0.message) }
+        chain = s.chain.map { ChainView(chain_id: $0.chainID, seq: $0.seq, hash: $0.hash) }
     }
 }
 

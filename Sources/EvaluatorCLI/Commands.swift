@@ -9,7 +9,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
-        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Simulate.self]
     )
 
     public init() {}
@@ -125,6 +125,22 @@ struct Resend: AsyncParsableCommand {
         let (lines, ok) = try await Control.resend(config: config, api: try options.api(config), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
         for l in lines { print(l) }
         if !ok { throw ExitCode(.failure) }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk the store's tamper-evident chain (R8): every record's hash, seq and prev_hash.",
+        discussion: "Exit 0: chain ok; 1: chain broken (the first break is named); 2: the store cannot be read. Works while the daemon runs."
+    )
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Print JSON: {\"ok\", \"records\", \"first_seq\", \"last_seq\", \"head\"} or {\"ok\": false, \"seq\", \"what\"}.") var json = false
+
+    func run() throws {
+        let config = try options.load()
+        let result = Control.verify(config: config, progress: isatty(2) == 1 && !json)
+        print(json ? result.json : result.line)
+        if result.status != .success { throw ExitCode(result.status) }
     }
 }
 

@@ -181,3 +181,43 @@ public enum Control {
         }
     }
 }
+
+extension Control {
+    /// What `evaluatorctl verify` prints and exits with.
+    public struct VerifyResult: Sendable {
+        public var status: ExitStatus
+        public var line: String
+        public var json: String
+    }
+
+    /// Walks the local chain (a read-only snapshot: works while the daemon runs). With
+    /// `progress`, a counter on standard error for a long walk.
+    public static func verify(config: GatewayConfig, progress: Bool) -> VerifyResult {
+        let verdict: ChainVerdict
+        do {
+            let store = try Store(readOnlyPath: config.databasePath)
+            verdict = try store.verifyChain { done, total in
+                if progress { printErrorInline("verifying: \(done)/\(total) records") }
+            }
+            if progress { printErrorInline("") }
+        } catch {
+            let message = "cannot read the store: \(error)"
+            return VerifyResult(status: .storeUnreadable, line: message, json: JSONValue.object(["ok": .bool(false), "error": .string(message)]).text)
+        }
+        switch verdict {
+        case let .ok(records, first, last, head):
+            let range = records == 0 ? "empty" : "seq \(first)…\(last)"
+            return VerifyResult(status: .success, line: "chain ok: \(records) records, \(range), head \(head)",
+                                json: JSONValue.object(["ok": .bool(true), "records": .int(Int(records)), "first_seq": .int(Int(first)),
+                                                        "last_seq": .int(Int(last)), "head": .string(head)]).text)
+        case let .broken(seq, what):
+            return VerifyResult(status: .failure, line: "chain broken at seq \(seq): \(what)",
+                                json: JSONValue.object(["ok": .bool(false), "seq": .int(Int(seq)), "what": .string(what)]).text)
+        }
+    }
+}
+
+/// Rewrites the current line of standard error (progress on a terminal); "" clears it.
+func printErrorInline(_ s: String) {
+    FileHandle.standardError.write(Data(("\r\u{1B}[K" + s).utf8))
+}

@@ -6,6 +6,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case success = 0
     /// The work failed (the daemon could not start or stopped on an error; the API refused).
     case failure = 1
+    /// `evaluatorctl verify`: the store cannot be read (a broken chain is `failure`).
+    case storeUnreadable = 2
     /// The command line is wrong (argument-parser's own status).
     case usage = 64
     /// Another evaluatord holds the state folder (EX_TEMPFAIL); nothing was started.
@@ -16,7 +18,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     public var meaning: String {
         switch self {
         case .success: "success"
-        case .failure: "failure: the daemon could not start or run, or the daemon's API refused the request"
+        case .failure: "failure: the daemon could not start or run, the daemon's API refused the request, or verify found the chain broken"
+        case .storeUnreadable: "verify could not read the store"
         case .usage: "wrong command line"
         case .busy: "another evaluatord holds the state folder (EX_TEMPFAIL): nothing was started"
         case .config: "configuration error (EX_CONFIG): nothing was started; fix the file"

@@ -93,9 +93,51 @@ public enum JSONText {
             bytes.append(0x5D)
         }
 
+        /// Leaves out key `k` (checked for order like any other) and returns the offset where
+        /// `,"k":value` would go.
+        public mutating func skip(_ k: StaticString) -> Int {
+            if let lastKey { assert("\(lastKey)" < "\(k)", "keys out of order: \(lastKey) then \(k)") }
+            lastKey = k
+            return bytes.count
+        }
+
         public mutating func finish() -> String {
+            String(decoding: finishBytes(), as: UTF8.self)
+        }
+
+        public mutating func finishBytes() -> [UInt8] {
             bytes.append(0x7D)
-            return String(decoding: bytes, as: UTF8.self)
+            return bytes
         }
     }
 }
+
+/// A JSON value with a writer that sorts keys (the canonical form of docs/CHAIN.md), so bodies
+/// are byte-for-byte reproducible.
+public indirect enum JSONValue: Sendable, Hashable, Decodable {
+    case string(String), int(Int), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public var text: String {
+        switch self {
+        case let .string(s): return Self.quote(s)
+        case let .int(i): return String(i)
+        case let .bool(b): return b ? "true" : "false"
+        case .null: return "null"
+        case let .array(a): return "[" + a.map(\.text).joined(separator: ",") + "]"
+        case let .object(o): return "{" + o.keys.sorted().map { Self.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
+        }
+    }
+
+    public static func quote(_ s: String) -> String { JSONText.quote(s) }
+}
+

@@ -17,6 +17,9 @@ public struct UpstreamProfile: Sendable, Hashable {
         case now
         /// The batch id / gateway id / number of records (envelope only).
         case batchID, gatewayID, count
+        /// The store's chain head when the batch was sent (envelope only): `chain` is the object
+        /// `{"chain_id", "seq", "hash"}`, the others its parts (docs/CHAIN.md).
+        case chain, chainID, chainSeq, chainHash
         /// A fixed value.
         case literal(LiteralValue)
     }
@@ -49,7 +52,7 @@ public struct UpstreamProfile: Sendable, Hashable {
 
     public static let genericJSON = UpstreamProfile(
         name: "generic-json", recordFields: nil, levels: [:], recordsKey: "records",
-        envelope: [("gateway_id", .gatewayID), ("batch_id", .batchID)], timestampFormat: "rfc3339", timeZone: "UTC",
+        envelope: [("gateway_id", .gatewayID), ("batch_id", .batchID), ("chain", .chain)], timestampFormat: "rfc3339", timeZone: "UTC",
         omitNulls: false, signingHeader: nil, signingEncoding: "hex", response: nil
     )
 
@@ -66,6 +69,10 @@ public struct UpstreamProfile: Sendable, Hashable {
             case "batch_id": return .batchID
             case "gateway_id": return .gatewayID
             case "count": return .count
+            case "chain": return .chain
+            case "chain_id": return .chainID
+            case "chain_seq": return .chainSeq
+            case "chain_hash": return .chainHash
             default: return nil
             }
         }
@@ -96,7 +103,7 @@ public struct UpstreamProfile: Sendable, Hashable {
                 let v = t[key]!
                 if let s = v.string {
                     guard let src = source(s, envelope: envelope) else {
-                        throw r.fail(.invalid, path + [key], "unknown source \"\(s)\" (a record field such as case_id, level_code, time:pressed_at, time:now, \(envelope ? "batch_id, gateway_id, count, " : "")or =literal)")
+                        throw r.fail(.invalid, path + [key], "unknown source \"\(s)\" (a record field such as case_id, level_code, time:pressed_at, time:now, \(envelope ? "batch_id, gateway_id, count, chain, chain_id, chain_seq, chain_hash, " : "")or =literal)")
                     }
                     out.append((key, src))
                 } else {
@@ -207,6 +214,6 @@ extension RatingRecord {
     public static let fieldNames: Set<String> = [
         "record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids", "matter_code",
         "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key", "prompted_at", "pressed_at",
-        "recorded_at", "flags", "opened_by", "ended_by", "count",
+        "recorded_at", "flags", "opened_by", "ended_by", "count", "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash",
     ]
 }

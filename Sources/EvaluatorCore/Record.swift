@@ -12,6 +12,9 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     /// A press with no case to rate: no session open, an extra press after the rating (R3),
     /// or a pad no window owns. Kept, never dropped (R7, R9).
     case noCase = "no_case"
+    /// Evidence about the gateway itself, not a rating: a broken chain tail or a foreign object
+    /// found in the store at start, a replaced store (R8, R17). What was found is in `detail`.
+    case audit
 }
 
 /// Flags that travel with a record. Names are stable strings in the record format.
@@ -30,6 +33,14 @@ public enum RecordFlag: String, Codable, Sendable, CaseIterable {
     case unknownKey = "unknown_key"
     /// Presses beyond `session.max_presses_per_minute` in one minute, counted in `count`.
     case flood
+    /// Pressed sooner than `session.instant_ms` after the prompt: faster than a person reads it (R9).
+    case instant
+    /// More than `session.burst_presses` presses at the pad within `session.burst_window_s` (R9).
+    case burst
+    /// Pressed outside the hall's `[hours]` (R9, R11).
+    case offHours = "off_hours"
+    /// An evaluation covering more than `session.large_batch_cases` cases (R4, R9).
+    case largeBatch = "large_batch"
 }
 
 /// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`
@@ -59,14 +70,17 @@ public struct RecordDraft: Sendable, Hashable {
     public var endedBy: String?
     /// How many presses a `flood` record stands for.
     public var count: Int?
+    /// What an `audit` record is about, in a sentence.
+    public var detail: String?
 
     public init(
         windowID: String?, department: String? = nil, staffID: String? = nil, caseID: String? = nil,
         batchCaseIDs: [String] = [], matterCode: String? = nil, matterName: String? = nil,
         sessionID: String? = nil, outcome: Outcome, level: Level? = nil, score: Int? = nil,
         pad: PadID? = nil, key: Int? = nil, promptedAt: Millis? = nil, pressedAt: Millis? = nil,
-        reason: String? = nil, flags: [RecordFlag] = []
+        reason: String? = nil, flags: [RecordFlag] = [], detail: String? = nil
     ) {
+        self.detail = detail
         self.reason = reason
         self.windowID = windowID
         self.department = department
@@ -87,6 +101,45 @@ public struct RecordDraft: Sendable, Hashable {
     }
 
     public var isBad: Bool { level?.isBad ?? false }
+
+    /// Milliseconds from the prompt to the press of a rated record (R9: evidence of a press
+    /// made before anyone could read the prompt).
+    public var promptToPressMs: Int? {
+        guard outcome == .rated, let p = promptedAt, let k = pressedAt else { return nil }
+        return Int(k.value - p.value)
+    }
+}
+
+/// Where a record sits in its store's hash chain (R8, R17; docs/CHAIN.md).
+public struct ChainLink: Sendable, Hashable {
+    /// A UUID made when the store was created.
+    public var chainID: String
+    /// 1, 2, 3 … within the chain: no gaps, never reused.
+    public var seq: Int64
+    /// The previous record's `hash`; 64 zeros for seq 1.
+    public var prevHash: String
+
+    public init(chainID: String, seq: Int64, prevHash: String) {
+        self.chainID = chainID
+        self.seq = seq
+        self.prevHash = prevHash
+    }
+
+    public static let zeroHash = String(repeating: "0", count: 64)
+}
+
+/// The head of a store's hash chain: what every batch sent upstream carries, so the centre can
+/// tell a rewritten history from the one it was shown (R8, R17; docs/CHAIN.md).
+public struct ChainHead: Sendable, Hashable {
+    public var chainID: String
+    public var seq: Int64
+    public var hash: String
+
+    public init(chainID: String, seq: Int64, hash: String) {
+        self.chainID = chainID
+        self.seq = seq
+        self.hash = hash
+    }
 }
 
 /// One stored and forwarded record: the product's record format (see README "Record format").
@@ -112,6 +165,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case sessionID = "session_id", outcome, level, score, bad, reason, pad, key
         case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
         case openedBy = "opened_by", endedBy = "ended_by", count
+        case chainID = "chain_id", seq, prevHash = "prev_hash", hash, promptToPressMs = "prompt_to_press_ms", detail
     }
 
     /// Every field is always present (null when unknown), so the centre sees a fixed shape.
@@ -143,22 +197,40 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         try c.encode(d.openedBy, forKey: .openedBy)
         try c.encode(d.endedBy, forKey: .endedBy)
         try c.encode(d.count, forKey: .count)
+        try c.encode(d.promptToPressMs, forKey: .promptToPressMs)
+        try c.encode(d.detail, forKey: .detail)
+        try c.encodeNil(forKey: .chainID)
+        try c.encodeNil(forKey: .seq)
+        try c.encodeNil(forKey: .prevHash)
+        try c.encodeNil(forKey: .hash)
     }
 
-    /// Canonical JSON (sorted keys, no escaped slashes): what is stored and what is sent.
-    /// Written by hand in key order; byte for byte what JSONEncoder with
+    /// Canonical JSON (sorted keys, no escaped slashes) of a record outside any chain (chain
+    /// fields null). Written by hand in key order; byte for byte what JSONEncoder with
     /// `[.sortedKeys, .withoutEscapingSlashes]` writes (JSONTextTests).
     public func jsonString() -> String {
+        var (bytes, at) = canonical(chain: nil)
+        bytes.insert(contentsOf: Array(",\"hash\":null".utf8), at: at)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The canonical JSON of the record in its chain *without* the `hash` member — the exact
+    /// bytes its hash is taken over (docs/CHAIN.md) — and the offset where `,"hash":"…"` goes
+    /// (after `gateway_id`: keys are in byte order).
+    public func canonical(chain: ChainLink?) -> (bytes: [UInt8], hashAt: Int) {
         let d = draft
         var o = JSONText.Object()
         o.bool("bad", d.isBad)
         o.strings("batch_case_ids", d.batchCaseIDs)
         o.string("case_id", d.caseID)
+        o.string("chain_id", chain?.chainID)
         o.int("count", d.count)
         o.string("department", d.department)
+        o.string("detail", d.detail)
         o.string("ended_by", d.endedBy)
         o.strings("flags", d.flags.map(\.rawValue))
         o.string("gateway_id", gatewayID)
+        let hashAt = o.skip("hash")
         o.int("key", d.key)
         o.string("level", d.level?.rawValue)
         o.string("matter_code", d.matterCode)
@@ -167,15 +239,18 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.string("outcome", d.outcome.rawValue)
         o.string("pad", d.pad?.description)
         o.string("pressed_at", d.pressedAt?.rfc3339)
+        o.string("prev_hash", chain?.prevHash)
+        o.int("prompt_to_press_ms", d.promptToPressMs)
         o.string("prompted_at", d.promptedAt?.rfc3339)
         o.string("reason", d.reason)
         o.string("record_id", recordID)
         o.string("recorded_at", recordedAt.rfc3339)
         o.string("region", region)
         o.int("score", d.score)
+        o.int("seq", chain.map { Int($0.seq) })
         o.string("session_id", d.sessionID)
         o.string("staff_id", d.staffID)
         o.string("window_id", d.windowID)
-        return o.finish()
+        return (o.finishBytes(), hashAt)
     }
 }

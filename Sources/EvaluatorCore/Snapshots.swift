@@ -95,6 +95,10 @@ public struct StatusSnapshot: Sendable, Hashable {
     public var uplink: String
     public var openSessions: Int
     public var pads: [PadSnapshot]
+    /// What is wrong but does not stop rating (a broken chain tail, a foreign object in the store).
+    public var problems: [Problem] = []
+    /// The chain head: `chain_id`, `seq`, `hash` (docs/CHAIN.md).
+    public var chain: ChainHead?
 
     public init(gatewayID: String, region: String, startedAt: Millis, records: Int, backlog: Int, quarantined: Int,
                 lastUploadAt: Millis?, lastUploadError: String?, uplink: String, openSessions: Int, pads: [PadSnapshot]) {
@@ -109,6 +113,18 @@ public struct StatusSnapshot: Sendable, Hashable {
         self.uplink = uplink
         self.openSessions = openSessions
         self.pads = pads
+    }
+}
+
+/// Something wrong that an operator should see (status, and the log at the time): a stable code
+/// and a sentence.
+public struct Problem: Sendable, Hashable {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
     }
 }
 

@@ -46,6 +46,23 @@ public struct Daemon: Sendable {
     }
     let services: [any Service]
     let logger: Logger
+    /// Found by the store's checks at start; stored as audit records when the daemon runs.
+    let startupProblems: [Problem]
+
+    /// The bounded checks at start (R8): foreign objects (triggers already dropped by the
+    /// store) and the chain's last 1,000 records — not the whole chain, so start-up does not
+    /// grow with the store (`evaluatorctl verify` walks it all).
+    static func checkStore(_ store: Store) -> [Problem] {
+        var found = store.findings.map { Problem(code: "store_foreign_object", message: $0) }
+        do {
+            if case let .broken(seq, what) = try store.checkTail() {
+                found.append(Problem(code: "chain_broken", message: "the chain's tail is broken at seq \(seq): \(what)"))
+            }
+        } catch {
+            found.append(Problem(code: "chain_unreadable", message: "the chain's tail cannot be read: \(error)"))
+        }
+        return found
+    }
 
     /// - Parameter onReady: called with the bound API address once the API listens.
     public init(
@@ -67,6 +84,7 @@ public struct Daemon: Sendable {
         gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, padCommands: padCommands,
                               uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
+        startupProblems = Self.checkStore(store)
 
         var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock)]
         var needsUdev = false
@@ -145,6 +163,7 @@ public struct Daemon: Sendable {
             logger: logger
         ))
         running.group.withLock { $0 = group }
+        await gateway.audit(startupProblems)
         try await group.run()
         SystemdNotify.send("STOPPING=1")
     }

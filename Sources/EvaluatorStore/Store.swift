@@ -29,12 +29,16 @@ public struct OutboxBatch: Sendable, Hashable {
     /// Canonical JSON of each record, in order.
     public var bodies: [String]
     public var attempts: Int
+    /// The store's chain head when the batch was taken for sending: sent with it as an anchor
+    /// (docs/CHAIN.md).
+    public var chain: ChainHead?
 
-    public init(batchID: String, recordIDs: [String], bodies: [String], attempts: Int) {
+    public init(batchID: String, recordIDs: [String], bodies: [String], attempts: Int, chain: ChainHead? = nil) {
         self.batchID = batchID
         self.recordIDs = recordIDs
         self.bodies = bodies
         self.attempts = attempts
+        self.chain = chain
     }
 }
 
@@ -45,14 +49,10 @@ public struct StoreChange: Sendable {
     public let removeSessions: [String]
     public let saveFloods: [Flood]
     public let removeFloods: [PadID]
-    /// The records' canonical JSON, made where the change is made (the gateway actor), so the
-    /// store's writer thread spends its time in SQLite, not in encoding.
-    public let bodies: [String]
 
     public init(records: [RatingRecord] = [], saveSessions: [Session] = [], removeSessions: [String] = [],
                 saveFloods: [Flood] = [], removeFloods: [PadID] = []) {
         self.records = records
-        self.bodies = records.map { $0.jsonString() }
         self.saveSessions = saveSessions
         self.removeSessions = removeSessions
         self.saveFloods = saveFloods
@@ -80,8 +80,11 @@ public struct StoredRecordSummary: Sendable, Hashable {
 /// transaction is fsynced, and only then is a press acknowledged.
 public final class Store: Sendable {
     public let path: String
-    private let db: DatabasePool
+    let db: DatabasePool
     private let counters = Mutex(Counters())
+    /// What the checks at opening found and dealt with (foreign triggers dropped): the daemon
+    /// logs each, shows it in status and stores an `audit` record of it (R8).
+    public let findings: [String]
 
     public init(path: String) throws(StoreError) {
         self.path = path
@@ -98,7 +101,12 @@ public final class Store: Sendable {
             // prepareDatabase; commits must be fsynced before a press is acked, so set FULL on
             // the one writer connection (pragmas are per connection) and assert it below.
             try db.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // Triggers first, before the migrations write: the store creates none, so any
+            // trigger is foreign, and one could rewrite every later bad rating (R8).
+            var found = try Self.dropForeignTriggers(db)
             try Self.migrator.migrate(db)
+            found += try Self.foreignObjects(db)
+            findings = found
         } catch {
             throw StoreError(code: .open, path: path, message: "cannot open or migrate the database: \(error)")
         }
@@ -116,6 +124,7 @@ public final class Store: Sendable {
             config.readonly = true
             db = try DatabasePool(path: path, configuration: config)
             try db.read { _ in } // SQLite makes its -shm now, with our owner: given back below
+            findings = []
         } catch {
             throw StoreError(code: .open, path: path, message: "cannot open the database: \(error)")
         }
@@ -205,6 +214,26 @@ public final class Store: Sendable {
             // its count is durable, and a chattering pad cannot fill the disk (issue 11).
             try db.execute(sql: "CREATE TABLE flood (pad TEXT PRIMARY KEY, body TEXT NOT NULL)")
         }
+        m.registerMigration("v6-chain") { db in
+            // Tamper evidence (issue 12, R8, R17): every record is chained — `seq` (the
+            // record's own seq, 1, 2, 3 … with no gaps), `prev_hash`, `hash` — under one chain
+            // id made now. Records stored before are chained here, in their stored order. The
+            // head is kept in `chain` so a commit appends without reading the last record, and
+            // `pruned_*` is the checkpoint that keeps `verify` meaningful after retention.
+            try db.execute(sql: """
+                CREATE TABLE chain (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    chain_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    head_seq INTEGER NOT NULL,
+                    head_hash TEXT NOT NULL,
+                    pruned_seq INTEGER NOT NULL DEFAULT 0,
+                    pruned_hash TEXT NOT NULL
+                );
+                ALTER TABLE record ADD COLUMN hash TEXT;
+                """)
+            try Self.chainExisting(db, chainID: UUID().uuidString.lowercased(), now: Millis(date: Date()))
+        }
         return m
     }
 
@@ -239,6 +268,7 @@ public final class Store: Sendable {
     /// Waits without holding a thread: the write runs on the store's writer queue while the
     /// caller (the gateway actor) takes the next events.
     public func commit(_ changes: [StoreChange]) async throws(StoreError) {
+        // The records are sealed into the chain on the writer, where their seq is known.
         let n = changes.reduce(0) { $0 + $1.records.count }
         try await counted({ () async throws(StoreError) in
             try await write("commit failed") { db in try Self.apply(changes, db) }
@@ -246,7 +276,7 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in one write transaction; an error names the store and `what` failed.
-    private func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await db.write(body)
         } catch {
@@ -265,13 +295,17 @@ public final class Store: Sendable {
     private static func apply(_ changes: [StoreChange], _ db: Database) throws {
         let encoder = JSONEncoder()
         let insertRecord = try db.cachedStatement(sql: """
-            INSERT INTO record (record_id, window_id, case_id, outcome, level, bad, recorded_at, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO record (seq, record_id, window_id, case_id, outcome, level, bad, recorded_at, body, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        var head = try chainHead(db)
         for change in changes {
-            for (r, body) in zip(change.records, change.bodies) {
-                try insertRecord.execute(arguments: [r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
-                                                     r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, body])
+            for r in change.records {
+                let link = ChainLink(chainID: head.chainID, seq: head.seq + 1, prevHash: head.hash)
+                let (body, hash) = Chain.seal(r, link: link)
+                try insertRecord.execute(arguments: [link.seq, r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
+                                                     r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, body, hash])
+                head = ChainHead(chainID: head.chainID, seq: link.seq, hash: hash)
                 if r.draft.outcome == .rated, let caseID = r.draft.caseID {
                     for id in [caseID] + r.draft.batchCaseIDs {
                         try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")
@@ -297,6 +331,7 @@ public final class Store: Sendable {
                     .execute(arguments: [s.sessionID, s.windowID, body])
             }
         }
+        try db.cachedStatement(sql: "UPDATE chain SET head_seq = ?, head_hash = ? WHERE id = 1").execute(arguments: [head.seq, head.hash])
     }
 
     // MARK: Reads
@@ -407,6 +442,11 @@ public final class Store: Sendable {
         }
     }
 
+    /// Drops the kept counts (after retention removed records): counted again when next asked.
+    func forgetCounts() {
+        counters.withLock { $0.counts = nil; $0.generation += 1 }
+    }
+
     public func recordCount() throws(StoreError) -> Int {
         try read { db in try Self.count(db) }
     }
@@ -431,7 +471,7 @@ public final class Store: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try db.read(body)
         } catch {
@@ -439,7 +479,7 @@ public final class Store: Sendable {
         }
     }
 
-    private func readAsync<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func readAsync<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await db.read(body)
         } catch {
@@ -483,7 +523,8 @@ public final class Store: Sendable {
             SELECT record_id, body FROM record WHERE batch_id = ? AND \(Condition.waiting) ORDER BY bad DESC, seq
             """, arguments: [batchID])
         let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM batch WHERE batch_id = ?", arguments: [batchID]) ?? 0
-        return OutboxBatch(batchID: batchID, recordIDs: rows.map { $0["record_id"] }, bodies: rows.map { $0["body"] }, attempts: attempts)
+        return OutboxBatch(batchID: batchID, recordIDs: rows.map { $0["record_id"] }, bodies: rows.map { $0["body"] }, attempts: attempts,
+                           chain: try chainHead(db))
     }
 
     /// The central store refused a whole batch as malformed: split it in two new batches (new

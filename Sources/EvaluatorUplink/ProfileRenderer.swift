@@ -3,34 +3,6 @@ import EvaluatorCore
 import EvaluatorStore
 import Foundation
 
-/// A JSON value with a writer that sorts keys, so bodies are byte-for-byte reproducible.
-public indirect enum JSONValue: Sendable, Hashable, Decodable {
-    case string(String), int(Int), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    public var text: String {
-        switch self {
-        case let .string(s): return Self.quote(s)
-        case let .int(i): return String(i)
-        case let .bool(b): return b ? "true" : "false"
-        case .null: return "null"
-        case let .array(a): return "[" + a.map(\.text).joined(separator: ",") + "]"
-        case let .object(o): return "{" + o.keys.sorted().map { Self.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
-        }
-    }
-
-    static func quote(_ s: String) -> String { JSONText.quote(s) }
-}
-
 /// Renders a batch in an upstream profile, and signs it. Pure but for the clock value passed in.
 public struct ProfileRenderer: Sendable {
     public let profile: UpstreamProfile
@@ -96,7 +68,7 @@ public struct ProfileRenderer: Sendable {
             case let .time(f):
                 if case let .string(t) = r[f], let ms = clock.parse(t) { value = .string(clock.format(ms)) } else { value = .null }
             case let .literal(l): value = literal(l)
-            case .now, .batchID, .gatewayID, .count: value = .null
+            case .now, .batchID, .gatewayID, .count, .chain, .chainID, .chainSeq, .chainHash: value = .null
             }
             if profile.omitNulls && value == .null { continue }
             out[name] = value
@@ -118,6 +90,11 @@ public struct ProfileRenderer: Sendable {
             case .count: v = .int(batch.bodies.count)
             case .now: v = .string(clock.format(now))
             case let .literal(l): v = literal(l)
+            case .chain:
+                v = batch.chain.map { .object(["chain_id": .string($0.chainID), "seq": .int(Int($0.seq)), "hash": .string($0.hash)]) } ?? .null
+            case .chainID: v = batch.chain.map { .string($0.chainID) } ?? .null
+            case .chainSeq: v = batch.chain.map { .int(Int($0.seq)) } ?? .null
+            case .chainHash: v = batch.chain.map { .string($0.hash) } ?? .null
             case .field, .levelCode, .time: v = .null
             }
             parts.append((name, v.text))

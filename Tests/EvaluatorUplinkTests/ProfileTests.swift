@@ -19,7 +19,8 @@ let sampleBatch: OutboxBatch = {
                                recordedAt: Millis(1_795_372_630_000),
                                draft: RecordDraft(windowID: "W02", department: "市场监督管理局", caseID: "2026-SD-000200", sessionID: "s-2",
                                                   outcome: .unrated, pad: .serial(bus: "bus1", address: 4), promptedAt: Millis(1_795_372_600_000)))
-    return OutboxBatch(batchID: "b-0001", recordIDs: [rated.recordID, unrated.recordID], bodies: [rated.jsonString(), unrated.jsonString()], attempts: 0)
+    return OutboxBatch(batchID: "b-0001", recordIDs: [rated.recordID, unrated.recordID], bodies: [rated.jsonString(), unrated.jsonString()], attempts: 0,
+                       chain: ChainHead(chainID: "0b7f3c52-6d1e-4a8b-9c3d-2e5f60718293", seq: 42, hash: String(repeating: "ab", count: 32)))
 }()
 let sendTime = Millis(1_795_372_640_000) // 2026-11-22T18:37:20Z = 2026-11-23 02:37:20 in Beijing
 
@@ -33,7 +34,9 @@ struct ProfileTests {
     func genericJSON() throws {
         let r = ProfileRenderer(profile: .genericJSON, gatewayID: "370211-hall-01")
         let body = try r.body(batch: sampleBatch, now: sendTime)
-        #expect(body == "{\"batch_id\":\"b-0001\",\"gateway_id\":\"370211-hall-01\",\"records\":[\(sampleBatch.bodies[0]),\(sampleBatch.bodies[1])]}")
+        // The chain head anchors the batch (docs/CHAIN.md).
+        let chain = "{\"chain_id\":\"0b7f3c52-6d1e-4a8b-9c3d-2e5f60718293\",\"hash\":\"\(String(repeating: "ab", count: 32))\",\"seq\":42}"
+        #expect(body == "{\"batch_id\":\"b-0001\",\"chain\":\(chain),\"gateway_id\":\"370211-hall-01\",\"records\":[\(sampleBatch.bodies[0]),\(sampleBatch.bodies[1])]}")
         // The shipped file describes the same format.
         let file = ProfileRenderer(profile: try shippedProfile("generic-json"), gatewayID: "370211-hall-01")
         #expect(try file.body(batch: sampleBatch, now: sendTime) == body)

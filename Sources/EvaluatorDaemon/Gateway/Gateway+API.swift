@@ -80,12 +80,16 @@ extension Gateway: EvaluationService {
         do {
             let up = uplinkMonitor.snapshot
             let counts = try await store.counts()
-            return StatusSnapshot(
+            let head = try store.chainHead()
+            var snapshot = StatusSnapshot(
                 gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, records: counts.records,
                 backlog: counts.backlog, quarantined: counts.quarantined, lastUploadAt: up.lastSuccessAt ?? counts.lastSentAt,
                 lastUploadError: up.lastError, uplink: config.uplink?.summary ?? "none (records kept locally)",
                 openSessions: openSessions, pads: stats.snapshot(config: config, now: clock())
             )
+            snapshot.problems = problems
+            snapshot.chain = head
+            return snapshot
         } catch {
             throw .storeUnavailable("\(error)")
         }

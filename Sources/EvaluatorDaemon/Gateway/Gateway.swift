@@ -30,6 +30,8 @@ public actor Gateway {
     var commits = GroupCommit()
     /// Unknown keys already logged ("pad/key"): each is logged once.
     private var loggedUnknownKeys: Set<String> = []
+    /// What the start-up checks found (status shows them; rating goes on).
+    var problems: [Problem] = []
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
@@ -194,6 +196,28 @@ public actor Gateway {
             "case_id": "\(d.caseID ?? "-")", "level": "\(d.level?.rawValue ?? "-")", "pad": "\(d.pad?.description ?? "-")",
             "flags": "\(d.flags.map(\.rawValue).joined(separator: ","))",
         ])
+    }
+
+    /// Stores an `audit` record for each problem found at start (a broken chain tail, a foreign
+    /// object in the store), logs it as an error and keeps it for status. Rating goes on: a
+    /// hall must never stop rating because of it (R8, R17).
+    public func audit(_ found: [Problem]) async {
+        guard !found.isEmpty else { return }
+        let now = clock()
+        let records = found.map { p in
+            RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now,
+                         draft: RecordDraft(windowID: nil, outcome: .audit, detail: "\(p.code): \(p.message)"))
+        }
+        for (p, r) in zip(found, records) {
+            logger.error("store check: \(p.message)", metadata: ["problem": "\(p.code)", "record_id": "\(r.recordID)", "store.path": "\(store.path)"])
+        }
+        problems += found
+        do {
+            try await store.commit([StoreChange(records: records)])
+            uplinkWake.fire()
+        } catch {
+            logger.error("cannot store the audit record", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: Session clock

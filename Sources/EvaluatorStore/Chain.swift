@@ -1,0 +1,116 @@
+import Crypto
+import EvaluatorCore
+import Foundation
+
+/// The tamper-evident chain's byte rules, in one place: sealing a record when it is stored, and
+/// reading the chain fields back out of the stored bytes when it is verified. Verification
+/// hashes the stored bytes themselves (no parse and re-encode), so what is checked is exactly
+/// what is kept and sent.
+public enum Chain {
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex SHA-256.
+    public static func sha256Hex<D: DataProtocol>(_ bytes: D) -> String {
+        let digest = SHA256.hash(data: bytes)
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        for b in digest {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The record's stored body in its chain, and its hash: SHA-256 over the canonical JSON
+    /// without the `hash` member, then that member put in its sorted place.
+    public static func seal(_ record: RatingRecord, link: ChainLink) -> (body: String, hash: String) {
+        var (bytes, at) = record.canonical(chain: link)
+        let hash = sha256Hex(bytes)
+        bytes.insert(contentsOf: Array(",\"hash\":\"\(hash)\"".utf8), at: at)
+        return (String(decoding: bytes, as: UTF8.self), hash)
+    }
+
+    /// Seals any canonical record object (a JSON object of the record format): used to chain
+    /// records stored before the chain existed, whose Swift form is not kept.
+    static func seal(object: [String: JSONValue], link: ChainLink) -> (body: String, hash: String) {
+        var o = object
+        o["chain_id"] = .string(link.chainID)
+        o["seq"] = .int(Int(link.seq))
+        o["prev_hash"] = .string(link.prevHash)
+        o["hash"] = nil
+        for field in ["prompt_to_press_ms", "detail"] where o[field] == nil { o[field] = .null }
+        let unhashed = JSONValue.object(o).text
+        let hash = sha256Hex(Array(unhashed.utf8))
+        o["hash"] = .string(hash)
+        return (JSONValue.object(o).text, hash)
+    }
+
+    /// The chain fields of a stored body, read from its bytes.
+    public struct Fields {
+        /// The body without its `hash` member: the bytes `hash` was taken over.
+        public var unhashed: [UInt8]
+        public var hash: String
+        public var seq: Int64
+        public var prevHash: String
+    }
+
+    public enum ReadError: Error, Equatable {
+        case missing(String)
+    }
+
+    /// Reads `hash`, `seq` and `prev_hash` out of a stored body. The members are found as
+    /// `,"name":` — a quote inside a JSON string is always escaped, so that byte sequence can
+    /// only be a member — and the last one is taken: these keys sort after every member whose
+    /// value could be an object, so the last is the top-level one.
+    public static func fields(of body: [UInt8]) throws(ReadError) -> Fields {
+        guard let h = lastIndex(of: hashKey, in: body), h + hashKey.count + 65 <= body.count,
+              body[h + hashKey.count + 64] == 0x22
+        else { throw .missing("hash") }
+        let hashStart = h + hashKey.count
+        let hash = String(decoding: body[hashStart..<hashStart + 64], as: UTF8.self)
+        var unhashed = [UInt8]()
+        unhashed.reserveCapacity(body.count)
+        unhashed.append(contentsOf: body[..<h])
+        unhashed.append(contentsOf: body[(hashStart + 65)...])
+        guard let p = lastIndex(of: prevKey, in: body), p + prevKey.count + 65 <= body.count else { throw .missing("prev_hash") }
+        let prev = String(decoding: body[(p + prevKey.count)..<(p + prevKey.count + 64)], as: UTF8.self)
+        guard let s = lastIndex(of: seqKey, in: body) else { throw .missing("seq") }
+        var seq: Int64 = 0
+        var i = s + seqKey.count
+        var digits = 0
+        while i < body.count, body[i] >= 0x30, body[i] <= 0x39, digits < 18 {
+            seq = seq * 10 + Int64(body[i] - 0x30)
+            i += 1
+            digits += 1
+        }
+        guard digits > 0 else { throw .missing("seq") }
+        return Fields(unhashed: unhashed, hash: hash, seq: seq, prevHash: prev)
+    }
+
+    private static let hashKey = Array(",\"hash\":\"".utf8)
+    private static let prevKey = Array(",\"prev_hash\":\"".utf8)
+    private static let seqKey = Array(",\"seq\":".utf8)
+
+    static func lastIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        var i = hay.count - needle.count
+        while i >= 0 {
+            if hay[i] == needle[0] {
+                var j = 1
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return i }
+            }
+            i -= 1
+        }
+        return nil
+    }
+}
+
+/// What walking the chain found (`evaluatorctl verify`, the start-up check of the tail).
+public enum ChainVerdict: Sendable, Hashable {
+    /// Every record links to the one before and hashes to its `hash`. `first`…`last` are the
+    /// seqs present (after the pruned checkpoint); `head` the last hash.
+    case ok(records: Int64, first: Int64, last: Int64, head: String)
+    /// The first break: the seq where it is and what is wrong there.
+    case broken(seq: Int64, what: String)
+}
