@@ -199,6 +199,7 @@ let package = Package(
             name: "EvaluatorDaemonTests",
             dependencies: [
                 "EvaluatorDaemon", "EvaluatorCLI", "EvaluatorStore", "EvaluatorCore", "EvaluatorProtocol", "EvaluatorTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

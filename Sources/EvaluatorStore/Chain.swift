@@ -32,7 +32,7 @@ public enum Chain {
 
     /// Seals any canonical record object (a JSON object of the record format): used to chain
     /// records stored before the chain existed, whose Swift form is not kept.
-    static func seal(object: [String: JSONValue], link: ChainLink) -> (body: String, hash: String) {
+    public static func seal(object: [String: JSONValue], link: ChainLink) -> (body: String, hash: String) {
         var o = object
         o["chain_id"] = .string(link.chainID)
         o["seq"] = .int(Int(link.seq))

@@ -66,3 +66,22 @@ extension Store {
         try await commit([StoreChange(records: records, saveSessions: saveSessions, removeSessions: removeSessions)])
     }
 }
+
+/// The checkout's root folder.
+public let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+public let hasPython = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+
+/// Runs the stand-alone chain verifier (scripts/verify_chain.py): exit status and output.
+public func runChainVerifier(_ args: [String]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    p.arguments = [repoRoot.appendingPathComponent("scripts/verify_chain.py").path] + args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}

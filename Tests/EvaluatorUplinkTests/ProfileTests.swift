@@ -5,7 +5,6 @@ import Foundation
 import EvaluatorTestSupport
 import Testing
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Two stored records: a bad rating with a reason, and an unrated case.
 let sampleBatch: OutboxBatch = {

@@ -1,0 +1,101 @@
+import EvaluatorCLI
+import EvaluatorCore
+import EvaluatorDaemon
+import EvaluatorStore
+import EvaluatorTestSupport
+import Foundation
+import GRDB
+import Testing
+
+/// The chain seen from the centre (issue 12, R8, R17): records received by a loopback central
+/// store across several batches and a restart pass the stand-alone verifier; a history rewritten
+/// after its head was sent is caught; a trigger slipped into the store is dropped and reported.
+@Suite("end to end: the chain as the centre receives it", .serialized)
+struct ChainEndToEndTests {
+    /// Rates `cases` at W01 with the pad, one after the other, and presses once with no case.
+    func rate(_ daemon: RunningDaemon, _ pad: SimulatedPad, _ cases: [String], receiver: Receiver) async throws {
+        for c in cases {
+            let (status, _) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "\#(c)"}"#)
+            #expect(status == 201)
+            #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+            pad.press(address: 3, key: c.hasSuffix("1") ? 0 : 3)
+            #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: c.hasSuffix("1") ? 0 : 3))
+            #expect(await eventually { receiver.records(case: c).count == 1 })
+        }
+        pad.press(address: 4, key: 1)
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 4, key: 1))
+    }
+
+    /// Every batch body received, one per line, as the centre would keep them.
+    func received(_ receiver: Receiver) throws -> String {
+        let file = temporaryFolder() + "/received.jsonl"
+        let lines = receiver.batches.withLock { $0.map { String(decoding: $0.body, as: UTF8.self) } }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    @Test("batches across a restart verify; a trigger is dropped and audited; a rewritten history is caught",
+          .enabled(if: hasPython, "python3 is not installed"))
+    func centre() async throws {
+        let dir = temporaryFolder()
+        let receiver = Receiver()
+        try await receiver.start()
+        let pad = try plugPad(dir: dir)
+        let config = try testConfig(dir: dir, receiverPort: receiver.port)
+        var daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        try await rate(daemon, pad, ["A-1", "A-2", "A-3"], receiver: receiver)
+        #expect(await eventually { receiver.records.count == 4 })
+        await daemon.stop()
+
+        // A trigger that would soften every later bad rating, put in while the daemon was down.
+        try DatabaseQueue(path: config.databasePath).inDatabase { db in
+            try db.execute(sql: """
+                CREATE TRIGGER soften AFTER INSERT ON record WHEN NEW.bad = 1
+                BEGIN UPDATE record SET body = replace(body, '"bad":true', '"bad":false') WHERE seq = NEW.seq; END
+                """)
+        }
+        let logs = LogCapture()
+        daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        #expect(logs.contains("error store check: foreign trigger \"soften\" on record dropped"))
+        let (_, status) = try await daemon.request(.GET, "/v1/status")
+        #expect(status["state"] as? String == "degraded")
+        let problems = try #require(status["problems"] as? [[String: Any]])
+        #expect(problems.first?["code"] as? String == "store_foreign_object")
+        try await rate(daemon, pad, ["B-1", "B-2"], receiver: receiver)
+        #expect(await eventually { receiver.records.contains { $0["outcome"] as? String == "audit" } && receiver.records.count == 8 })
+        #expect(receiver.records(case: "B-1").first?["bad"] as? Bool == true)
+        let chain = try #require(status["chain"] as? [String: Any])
+        #expect(chain["seq"] as? Int == 5)
+        await daemon.stop()
+
+        let ok = try runChainVerifier([try received(receiver)])
+        #expect(ok.0 == 0, "\(ok.1)")
+        #expect(ok.1.contains("ok: 8 records, seq 1…8"), "\(ok.1)")
+        #expect(receiver.batches.withLock { $0.count } >= 3)
+
+        // Someone with write access rewrites A-1's bad rating as good and re-hashes everything
+        // after it, so the local chain verifies again; the centre holds the old hashes.
+        try DatabaseQueue(path: config.databasePath).inDatabase { db in
+            let chainID = try String.fetchOne(db, sql: "SELECT chain_id FROM chain")!
+            var prev = ChainLink.zeroHash
+            for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM record ORDER BY seq") {
+                let seq: Int64 = row["seq"]
+                guard case var .object(o) = try JSONDecoder().decode(JSONValue.self, from: Data((row["body"] as String).utf8)) else { continue }
+                if o["case_id"] == .string("A-1") { o["level"] = .string("very_satisfied"); o["bad"] = .bool(false) }
+                let (body, hash) = Chain.seal(object: o, link: ChainLink(chainID: chainID, seq: seq, prevHash: prev))
+                try db.execute(sql: "UPDATE record SET body = ?, hash = ? WHERE seq = ?", arguments: [body, hash, seq])
+                prev = hash
+            }
+            try db.execute(sql: "UPDATE chain SET head_hash = ?", arguments: [prev])
+        }
+        #expect(try Store(readOnlyPath: config.databasePath).verifyChain() == .ok(records: 8, first: 1, last: 8, head: try Store(readOnlyPath: config.databasePath).chainHead().hash))
+        daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        try await rate(daemon, pad, ["C-2"], receiver: receiver)
+        #expect(await eventually { receiver.records.count == 10 })
+        await daemon.stop()
+        await receiver.stop()
+        let caught = try runChainVerifier([try received(receiver)])
+        #expect(caught.0 == 1, "\(caught.1)")
+        #expect(caught.1.contains("seq 9: prev_hash mismatch: seq 8 was edited, removed or swapped"), "\(caught.1)")
+    }
+}
