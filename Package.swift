@@ -181,7 +181,11 @@ let package = Package(
             dependencies: ["EvaluatorDevices", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EvaluatorCLITests", dependencies: ["EvaluatorCLI", "EvaluatorCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EvaluatorCLITests",
+            dependencies: ["EvaluatorCLI", "EvaluatorCore", "EvaluatorStore", "EvaluatorTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EvaluatorUplinkTests",
             dependencies: [

@@ -22,6 +22,7 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .caseOpenElsewhere: self.init(status: 409, code: "case_open_elsewhere", message: r.message)
         case .nothingToCancel: self.init(status: 404, code: "no_open_evaluation", message: r.message)
         case .storeUnavailable: self.init(status: 503, code: "store_unavailable", message: r.message)
+        case .batchTooLarge: self.init(status: 400, code: "batch_too_large", message: r.message)
         }
     }
 }

@@ -89,6 +89,8 @@ public struct PendingRating: Sendable, Hashable, Codable {
     public var key: Int
     public var pressedAt: Millis
     public var reasonDeadline: Millis
+    /// Signals seen at the press (`burst`, `off_hours`), kept for the record the reason completes.
+    public var flags: [RecordFlag]?
 }
 
 /// A pad's presses beyond `maxPressesPerMinute` in one minute (with no open evaluation to
@@ -131,6 +133,8 @@ public enum Rejection: Sendable, Hashable, Error {
     case alreadyRated(caseID: String)
     /// The store cannot be read or written: nothing was changed.
     case storeUnavailable(String)
+    /// More cases in one evaluation than `session.max_batch_cases`.
+    case batchTooLarge(cases: Int, max: Int)
 
     /// What is wrong, in words for the caller.
     public var message: String {
@@ -140,6 +144,7 @@ public enum Rejection: Sendable, Hashable, Error {
         case let .unknownWindow(id): "no window \"\(id)\" is configured"
         case let .alreadyRated(caseID): "case \"\(caseID)\" has already been rated (one rating per case, R3)"
         case let .storeUnavailable(error): error
+        case let .batchTooLarge(cases, max): "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)"
         }
     }
 }
@@ -184,6 +189,8 @@ public struct SessionPolicyConfig: Sendable, Hashable {
     public var reasonWindowMs: Int64
     /// Presses per pad and minute stored one by one when they rate nothing; beyond, counted.
     public var maxPressesPerMinute = 30
+    /// Fraud and interference signals (R9, R11): what flags a record.
+    public var signals = SignalRules()
 
     public init(windows: [String: WindowInfo], pads: PadDirectory, scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
                 reasonWindowMs: Int64 = 10_000) {
@@ -206,6 +213,8 @@ public struct WindowSessions: Sendable {
     private var perMinute: [PadID: (minute: Int64, count: Int)] = [:]
     /// Counts of presses beyond the limit, per pad (stored with the sessions).
     public private(set) var floods: [PadID: Flood] = [:]
+    /// The last `burstPresses + 1` press times per pad: enough to tell a burst.
+    private var recentPresses: [PadID: [Millis]] = [:]
 
     public init(config: SessionPolicyConfig, restoring: [Session] = [], floods restoredFloods: [Flood] = []) {
         self.config = config
@@ -248,6 +257,7 @@ public struct WindowSessions: Sendable {
             matterCode: s.request.matterCode, matterName: s.request.matterName,
             sessionID: s.sessionID, outcome: outcome, pad: window?.pad, promptedAt: s.promptedAt,
             flags: (s.restored ? [.restored] : []) + extraFlags
+                + (s.request.allCaseIDs.count > config.signals.largeBatchCases ? [.largeBatch] : [])
         )
         d.openedBy = s.openedBy
         d.endedBy = endedBy
@@ -256,6 +266,8 @@ public struct WindowSessions: Sendable {
 
     private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
+        let cases = request.allCaseIDs.count
+        guard cases <= config.signals.maxBatchCases else { return [.rejected(.batchTooLarge(cases: cases, max: config.signals.maxBatchCases))] }
         // A session past its deadline is over, even if no tick ran yet: a retried request must
         // not be told it is open.
         var out = expire(at: at)
@@ -309,7 +321,9 @@ public struct WindowSessions: Sendable {
 
     /// The rated record of a session: `level` etc. from the press, `reason` when a reason key
     /// gave one; without a reason, a bad rating is flagged `needs_reason` (R2).
-    private func ratedRecord(_ session: Session, level: Level, pad: PadID, key: Int, pressedAt: Millis, reason: String?) -> RecordDraft {
+    /// `pressFlags`: the signals seen at the press (`burst`, `off_hours`); `instant` is judged here.
+    private func ratedRecord(_ session: Session, level: Level, pad: PadID, key: Int, pressedAt: Millis, reason: String?,
+                             pressFlags: [RecordFlag]) -> RecordDraft {
         var d = draft(session, outcome: .rated)
         d.level = level
         d.score = config.scores.score(level)
@@ -318,11 +332,25 @@ public struct WindowSessions: Sendable {
         d.pressedAt = pressedAt
         d.reason = reason
         if level.isBad && reason == nil { d.flags.append(.needsReason) }
+        if pressedAt - session.promptedAt < config.signals.instantMs { d.flags.append(.instant) }
+        d.flags += pressFlags
         return d
     }
 
     private func pendingRecord(_ session: Session, _ p: PendingRating, reason: String?) -> RecordDraft {
-        ratedRecord(session, level: p.level, pad: p.pad, key: p.key, pressedAt: p.pressedAt, reason: reason)
+        ratedRecord(session, level: p.level, pad: p.pad, key: p.key, pressedAt: p.pressedAt, reason: reason, pressFlags: p.flags ?? [])
+    }
+
+    /// Notes a press at `pad` and returns the signals it shows: `burst` (more than
+    /// `burstPresses` presses within `burstWindowMs`, this one included) and `off_hours`.
+    private mutating func signals(pad: PadID, at: Millis) -> [RecordFlag] {
+        let rules = config.signals
+        var times = recentPresses[pad] ?? []
+        times.append(at)
+        if times.count > rules.burstPresses + 1 { times.removeFirst(times.count - rules.burstPresses - 1) }
+        recentPresses[pad] = times
+        let burst = times.count > rules.burstPresses && at - times[0] <= rules.burstWindowMs
+        return (burst ? [.burst] : []) + (rules.isOffHours(at) ? [.offHours] : [])
     }
 
     /// The window's pad, told to show its prompt (a window without a pad has nothing to tell).
@@ -342,6 +370,7 @@ public struct WindowSessions: Sendable {
             return [.ack(pad: pad, key: key, repeated: true)]
         }
         lastPress[pad] = (key, at)
+        let pressFlags = signals(pad: pad, at: at)
 
         var out: [Decision] = []
         // A session past its deadline no longer takes presses, even if no tick ran yet.
@@ -351,7 +380,7 @@ public struct WindowSessions: Sendable {
         guard !p.isUnknownKey else {
             // Stored like any press that rates nothing (ack means durable), flagged with the raw key.
             var d = RecordDraft(windowID: window?.id, department: window?.department, outcome: .noCase, pad: pad, key: key,
-                                pressedAt: at, flags: [.unknownKey] + (window == nil ? [.unknownPad] : []))
+                                pressedAt: at, flags: [.unknownKey] + (window == nil ? [.unknownPad] : []) + pressFlags)
             if let windowID, let session = sessions[windowID] {
                 d.sessionID = session.sessionID
                 d.staffID = session.request.staffID
@@ -373,7 +402,7 @@ public struct WindowSessions: Sendable {
         guard let windowID, let window else {
             let d = RecordDraft(
                 windowID: nil, outcome: .noCase, level: level, score: score, pad: pad, key: key,
-                pressedAt: at, flags: [.unknownPad]
+                pressedAt: at, flags: [.unknownPad] + pressFlags
             )
             return out + keep(d, pad: pad, window: nil, at: at)
         }
@@ -382,9 +411,10 @@ public struct WindowSessions: Sendable {
                 session.ratedAt = at
                 if level.isBad && holdsReasons {
                     // Wait for a reason key; the pending rating is durable with the session.
-                    session.pending = PendingRating(level: level, pad: pad, key: key, pressedAt: at, reasonDeadline: at + config.reasonWindowMs)
+                    session.pending = PendingRating(level: level, pad: pad, key: key, pressedAt: at, reasonDeadline: at + config.reasonWindowMs,
+                                                    flags: pressFlags.isEmpty ? nil : pressFlags)
                 } else {
-                    out.append(.record(ratedRecord(session, level: level, pad: pad, key: key, pressedAt: at, reason: nil)))
+                    out.append(.record(ratedRecord(session, level: level, pad: pad, key: key, pressedAt: at, reason: nil, pressFlags: pressFlags)))
                 }
                 sessions[windowID] = session
                 out.append(.saveSession(session))
@@ -393,14 +423,14 @@ public struct WindowSessions: Sendable {
                 let d = RecordDraft(
                     windowID: windowID, department: window.department, staffID: session.request.staffID,
                     sessionID: session.sessionID, outcome: .noCase, level: level, score: score, pad: pad,
-                    key: key, promptedAt: session.promptedAt, pressedAt: at, flags: [.extraPress]
+                    key: key, promptedAt: session.promptedAt, pressedAt: at, flags: [.extraPress] + pressFlags
                 )
                 return out + keep(d, pad: pad, window: windowID, at: at)
             }
         } else {
             let d = RecordDraft(
                 windowID: windowID, department: window.department, outcome: .noCase, level: level, score: score,
-                pad: pad, key: key, pressedAt: at
+                pad: pad, key: key, pressedAt: at, flags: pressFlags
             )
             return out + keep(d, pad: pad, window: windowID, at: at)
         }

@@ -108,6 +108,33 @@ struct ConfigTests {
         #expect(e?.description == message)
     }
 
+    @Test("signals, hours, time zone and retention (issue 12): read, defaulted, and refused with the key named")
+    func signalKeys() throws {
+        let defaults = try GatewayConfig.parse(exampleConfig, source: "test.toml")
+        #expect(defaults.signals.instantMs == 500 && defaults.signals.burstPresses == 5 && defaults.signals.burstWindowMs == 60_000)
+        #expect(defaults.signals.largeBatchCases == 10 && defaults.signals.maxBatchCases == 50)
+        #expect(defaults.signals.hours == nil && defaults.keepSentDays == nil)
+        #expect(defaults.signals.timeZone == TimeZone.current)
+        let text = exampleConfig
+            .replacingOccurrences(of: "state_dir = \"/var/lib/evaluatord\"", with: "state_dir = \"/var/lib/evaluatord\"\ntime_zone = \"Asia/Shanghai\"")
+            .replacingOccurrences(of: "retransmit_window_ms = 1500", with: "retransmit_window_ms = 1500\ninstant_ms = 800\nburst_presses = 3\nburst_window_s = 30\nlarge_batch_cases = 5\nmax_batch_cases = 20")
+            + "\n[hours]\nmon = \"08:30-12:00,13:30-17:30\"\nsat = \"\"\n\n[store]\nkeep_sent_days = 365\n"
+        let c = try GatewayConfig.parse(text, source: "test.toml")
+        #expect(c.signals.timeZone.identifier == "Asia/Shanghai")
+        #expect(c.signals.instantMs == 800 && c.signals.burstPresses == 3 && c.signals.burstWindowMs == 30_000)
+        #expect(c.signals.largeBatchCases == 5 && c.signals.maxBatchCases == 20)
+        #expect(c.signals.hours == HallHours(intervals: [1: [510...720, 810...1050], 6: []]))
+        #expect(c.keepSentDays == 365)
+        #expect(c.policyConfig.signals == c.signals)
+        #expect(configError(text.replacingOccurrences(of: "Asia/Shanghai", with: "Mars/Olympus"))?.description
+                == "test.toml:5: gateway.time_zone: unknown time zone \"Mars/Olympus\" (an IANA name such as \"Asia/Shanghai\")")
+        #expect(configError(text.replacingOccurrences(of: "13:30-17:30", with: "13:30-12:30"))?.description
+                == "test.toml:43: hours.mon: \"13:30-12:30\" ends before it starts (write e.g. \"08:30-12:00,13:30-17:30\", or \"\" for closed)")
+        #expect(configError(text.replacingOccurrences(of: "sat = ", with: "saturday = "))?.message.hasPrefix("unknown key") == true)
+        #expect(configError(text.replacingOccurrences(of: "keep_sent_days = 365", with: "keep_sent_days = 0"))?.description
+                == "test.toml:47: store.keep_sent_days: 0 is out of range (1…36500)")
+    }
+
     @Test("a TOML syntax error gives its line")
     func syntax() {
         let e = configError("[gateway]\nid = \"x\"\nregion = 370211 oops\n")

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import EvaluatorCore
 
@@ -55,9 +56,18 @@ let pads = PadDirectory(entries: [
     .init(pad: .serial(bus: "bus1", address: 5), windowID: "W03", keymap: KeyMap(name: "one-key", levels: [3: .verySatisfied])),
 ])
 
-func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 30) -> [[String]] {
+/// Signal rules that flag nothing, for the scenarios about other rules (the signals have their own).
+let quietSignals: SignalRules = {
+    var r = SignalRules()
+    r.instantMs = 0
+    r.burstPresses = 1000
+    return r
+}()
+
+func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 30, signals: SignalRules = quietSignals) -> [[String]] {
     var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000)
     config.maxPressesPerMinute = maxPressesPerMinute
+    config.signals = signals
     var policy = WindowSessions(config: config, restoring: restoring)
     return steps.map { step in
         let event: SessionEvent
@@ -195,6 +205,78 @@ struct WindowSessionsTests {
         _ = records(.open(windowID: "W01", sessionID: "s3", request: EvaluationRequest(caseID: "C3"), by: "queue", at: Millis(30)))
         let rated = records(.press(pad: .serial(bus: "bus1", address: 3), key: 2, at: Millis(40)))
         #expect(rated.map { [$0.openedBy, $0.endedBy] } == [["queue", nil]])
+    }
+
+    /// Monday 2026-11-30 09:00 in Shanghai (01:00 UTC), on the virtual clock.
+    static let monday0900: Int64 = 1_796_000_400_000
+
+    static var hallRules: SignalRules {
+        var r = SignalRules() // defaults: instant < 500 ms, burst > 5 presses in 60 s, large batch > 10, max 50
+        r.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        // mon = "08:30-12:00,13:30-17:30"; every other day closed.
+        r.hours = HallHours(intervals: [1: [510...720, 810...1050]])
+        return r
+    }
+
+    @Test("signals flag, never suppress (R9, R11): instant, burst, off_hours, large_batch; max_batch_cases refuses", arguments: [
+        // instant: pressed 499 ms after the prompt; 500 ms is a person reading it.
+        ([Step.open(0, "W01", "C1", session: "s1"), .press(499, "bus1#3", 3)], 1, ["record rated W01 C1 very_satisfied [instant]", "save s1 rated", "ack bus1#3 3"]),
+        ([Step.open(0, "W01", "C1", session: "s1"), .press(500, "bus1#3", 3)], 1, ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"]),
+        // burst: the sixth press within 60 s at one pad, whatever it rates …
+        ([Step.press(0, "bus1#4", 3), .press(10_000, "bus1#4", 3), .press(20_000, "bus1#4", 3), .press(30_000, "bus1#4", 3),
+          .open(35_000, "W02", "C1", session: "s1"), .press(40_000, "bus1#4", 3), .press(50_000, "bus1#4", 3)],
+         6, ["record no_case W02 - very_satisfied [extra_press,burst]", "ack bus1#4 3"]),
+        ([Step.press(0, "bus1#4", 3), .press(10_000, "bus1#4", 3), .press(20_000, "bus1#4", 3), .press(30_000, "bus1#4", 3),
+          .press(40_000, "bus1#4", 2), .open(45_000, "W02", "C1", session: "s1"), .press(50_000, "bus1#4", 3)],
+         6, ["record rated W02 C1 very_satisfied [burst]", "save s1 rated", "ack bus1#4 3"]),
+        // … and not when the sixth comes more than 60 s after the first of the six.
+        ([Step.press(0, "bus1#4", 3), .press(10_000, "bus1#4", 3), .press(20_000, "bus1#4", 3), .press(30_000, "bus1#4", 3),
+          .press(40_000, "bus1#4", 2), .press(50_000, "bus1#4", 1), .press(75_000, "bus1#4", 0)],
+         6, ["record no_case W02 - dissatisfied", "ack bus1#4 0"]),
+        // large_batch: eleven cases rated together (rated and unrated alike).
+        ([Step.open(0, "W01", "C1", batch: (2...11).map { "C\($0)" }, session: "s1"), .press(900, "bus1#3", 3)], 1,
+         ["record rated W01 C1 very_satisfied batch=\((2...11).map { "C\($0)" }.joined(separator: ",")) [large_batch]", "save s1 rated", "ack bus1#3 3"]),
+        ([Step.open(0, "W01", "C1", batch: (2...11).map { "C\($0)" }, session: "s1"), .tick(30_000)], 1,
+         ["record unrated W01 C1 batch=\((2...11).map { "C\($0)" }.joined(separator: ",")) [large_batch]", "remove s1"]),
+        ([Step.open(0, "W01", "C1", batch: (2...10).map { "C\($0)" }, session: "s1"), .press(900, "bus1#3", 3)], 1,
+         ["record rated W01 C1 very_satisfied batch=\((2...10).map { "C\($0)" }.joined(separator: ",")) [large_batch]", "save s1 rated", "ack bus1#3 3"].map { $0.replacingOccurrences(of: " [large_batch]", with: "") }),
+        // max_batch_cases: 51 cases are refused (400 batch_too_large), 50 are not.
+        ([Step.open(0, "W01", "C1", batch: (2...51).map { "C\($0)" }, session: "s1")], 0, ["rejected batchTooLarge(cases: 51, max: 50)"]),
+        ([Step.open(0, "W01", "C1", batch: (2...50).map { "C\($0)" }, session: "s1")], 0, ["save s1", "prompt bus1#3", "opened s1 until 30000"]),
+    ] as [([Step], Int, [String])])
+    func signals(steps: [Step], at: Int, expected: [String]) {
+        var rules = Self.hallRules
+        rules.hours = nil
+        #expect(run(steps, signals: rules)[at] == expected)
+    }
+
+    @Test("off_hours: outside [hours] in gateway.time_zone; a closed day is off hours all day")
+    func offHours() {
+        let t = Self.monday0900
+        let out = run([
+            .press(t, "bus1#3", 3),                                  // Monday 09:00: open
+            .press(t + 3 * 3_600_000 + 1_800_000, "bus1#3", 3),      // 12:30: lunch
+            .press(t + 8 * 3_600_000 + 1_800_000, "bus1#3", 3),      // 17:30: just closed
+            .press(t + 8 * 3_600_000 + 1_740_000, "bus1#3", 3),      // 17:29: open (clock went back)
+            .press(t + 6 * 86_400_000, "bus1#3", 3),                 // Sunday 09:00: closed all day
+        ], signals: { var r = Self.hallRules; r.burstPresses = 1000; return r }())
+        #expect(out.map { $0.first ?? "" } == [
+            "record no_case W01 - very_satisfied",
+            "record no_case W01 - very_satisfied [off_hours]",
+            "record no_case W01 - very_satisfied [off_hours]",
+            "record no_case W01 - very_satisfied",
+            "record no_case W01 - very_satisfied [off_hours]",
+        ])
+    }
+
+    @Test("[hours] text: intervals per day; mistakes are named")
+    func hoursText() throws {
+        #expect(try HallHours.parseDay("08:30-12:00,13:30-17:30") == [510...720, 810...1050])
+        #expect(try HallHours.parseDay("") == [])
+        #expect(try HallHours.parseDay("00:00-24:00") == [0...1440])
+        for bad in ["8:30-12:00", "12:00-08:30", "08:30-12:00,11:00-13:00", "08:30", "25:00-26:00"] {
+            #expect(throws: HallHours.ParseError.self, "\(bad)") { try HallHours.parseDay(bad) }
+        }
     }
 
     @Test("a key a custom map does not know is unknown (stored, acked after the commit), never the built-in map's level")

@@ -232,6 +232,10 @@ public struct GatewayConfig: Sendable, Hashable {
     public var apiAccess = APIAccess()
     /// Per pad, presses that rate nothing stored one by one per minute; beyond, counted.
     public var maxPressesPerMinute = Defaults.maxPressesPerMinute
+    /// Fraud and interference signals: `[session]` thresholds, `[hours]`, `gateway.time_zone`.
+    public var signals = SignalRules()
+    /// `[store] keep_sent_days`: records accepted upstream and older are pruned; nil: kept forever.
+    public var keepSentDays: Int?
 
     public var policyConfig: SessionPolicyConfig {
         var c = SessionPolicyConfig(
@@ -243,6 +247,7 @@ public struct GatewayConfig: Sendable, Hashable {
             reasonWindowMs: reasonWindowMs
         )
         c.maxPressesPerMinute = maxPressesPerMinute
+        c.signals = signals
         return c
     }
 

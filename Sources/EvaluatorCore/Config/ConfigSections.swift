@@ -5,7 +5,7 @@ import TOMLKit
 /// model (`GatewayConfig.Defaults`, `UplinkConfig.defaults`), never from here.
 extension ConfigReader {
     func read(_ root: TOMLTable, baseDirectory base: String) throws(ConfigError) -> GatewayConfig {
-        try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink"], [])
+        try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink", "hours", "store"], [])
         let gateway = try readGateway(root, base: base)
         let api = try readAPI(root, base: base)
         let session = try readSession(root)
@@ -15,18 +15,61 @@ extension ConfigReader {
         let keymaps = try readKeymaps(root)
         let buses = try readBuses(root, base: base)
         let windows = try readWindows(root, buses: buses, keymaps: keymaps, base: base)
-        return GatewayConfig(
+        var config = GatewayConfig(
             gatewayID: gateway.id, region: gateway.region, stateDir: gateway.stateDir, api: api.listen, apiMaxBodyBytes: api.maxBody,
             sessionTimeoutMs: session.timeoutMs, retransmitWindowMs: session.retransmitMs, reasonWindowMs: session.reasonMs,
             scores: try readScores(root), buses: buses, windows: windows, uplink: try readUplink(root, base: base), source: source,
             apiAccess: try readAPIAccess(root, listen: api.listen, windows: windows, base: base), maxPressesPerMinute: maxPresses
         )
+        config.signals = try readSignals(root)
+        config.keepSentDays = try readStore(root)
+        return config
+    }
+
+    /// `[session]` signal thresholds, `[hours]` and `gateway.time_zone` (R9, R11).
+    func readSignals(_ root: TOMLTable) throws(ConfigError) -> SignalRules {
+        var rules = SignalRules()
+        if let zone = try table(root, "gateway", []).flatMap({ g throws(ConfigError) in try string(g, "time_zone", ["gateway"]) }) {
+            guard let tz = TimeZone(identifier: zone) else {
+                throw fail(.invalid, ["gateway", "time_zone"], "unknown time zone \"\(zone)\" (an IANA name such as \"Asia/Shanghai\")")
+            }
+            rules.timeZone = tz
+        }
+        if let s = try table(root, "session", []) {
+            let p = ["session"]
+            rules.instantMs = Int64(try int(s, "instant_ms", p, range: 0...60_000) ?? SignalRules.Defaults.instantMs)
+            rules.burstPresses = try int(s, "burst_presses", p, range: 1...1000) ?? SignalRules.Defaults.burstPresses
+            rules.burstWindowMs = Int64(try int(s, "burst_window_s", p, range: 1...3600) ?? SignalRules.Defaults.burstWindowS) * 1000
+            rules.largeBatchCases = try int(s, "large_batch_cases", p, range: 1...1000) ?? SignalRules.Defaults.largeBatchCases
+            rules.maxBatchCases = try int(s, "max_batch_cases", p, range: 1...1000) ?? SignalRules.Defaults.maxBatchCases
+        }
+        if let h = try table(root, "hours", []) {
+            try onlyKeys(h, Set(HallHours.dayKeys), ["hours"])
+            var intervals: [Int: [ClosedRange<Int>]] = [:]
+            for (i, day) in HallHours.dayKeys.enumerated() {
+                guard let text = try string(h, day, ["hours"]) else { continue }
+                do {
+                    intervals[i + 1] = try HallHours.parseDay(text)
+                } catch {
+                    throw fail(.invalid, ["hours", day], "\(error.message) (write e.g. \"08:30-12:00,13:30-17:30\", or \"\" for closed)")
+                }
+            }
+            rules.hours = HallHours(intervals: intervals)
+        }
+        return rules
+    }
+
+    /// `[store]`: keep_sent_days (retention of records accepted upstream; nil: forever).
+    func readStore(_ root: TOMLTable) throws(ConfigError) -> Int? {
+        guard let s = try table(root, "store", []) else { return nil }
+        try onlyKeys(s, ["keep_sent_days"], ["store"])
+        return try int(s, "keep_sent_days", ["store"], range: 1...36_500)
     }
 
     /// `[gateway]`: id, region, state_dir.
     func readGateway(_ root: TOMLTable, base: String) throws(ConfigError) -> (id: String, region: String, stateDir: String) {
         guard let gateway = try table(root, "gateway", []) else { throw fail(.missing, ["gateway"], "the [gateway] table is required") }
-        try onlyKeys(gateway, ["id", "region", "state_dir"], ["gateway"])
+        try onlyKeys(gateway, ["id", "region", "state_dir", "time_zone"], ["gateway"])
         let id = try string(gateway, "id", ["gateway"], required: true)!
         let region = try string(gateway, "region", ["gateway"], required: true)!
         guard region.count == 6, region.allSatisfy(\.isASCII), region.allSatisfy(\.isNumber) else {
@@ -104,7 +147,8 @@ extension ConfigReader {
         guard let s = try table(root, "session", []) else {
             return (Int64(D.sessionTimeoutS) * 1000, Int64(D.retransmitWindowMs), Int64(D.reasonWindowMs))
         }
-        try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms", "max_presses_per_minute"], ["session"])
+        try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms", "max_presses_per_minute", "instant_ms", "burst_presses",
+                         "burst_window_s", "large_batch_cases", "max_batch_cases"], ["session"])
         return (
             Int64(try int(s, "timeout_s", ["session"], range: 1...3600) ?? D.sessionTimeoutS) * 1000,
             Int64(try int(s, "retransmit_window_ms", ["session"], range: 0...60_000) ?? D.retransmitWindowMs),
