@@ -103,6 +103,9 @@ public struct Daemon: Sendable {
                 padServices.append(HIDPadService(window: window, pad: pad.id, node: node, location: .udev(registry, match), grabMode: pad.grab, gateway: gateway, logger: logger))
             }
         }
+        if let days = config.keepSentDays {
+            services.append(RetentionService(store: store, keepDays: days, logger: logger, clock: clock))
+        }
         services.append(UdevService(registry: registry, logger: logger, needed: needsUdev))
         services += padServices
         if let uplink = config.uplink {

@@ -98,4 +98,27 @@ struct ChainEndToEndTests {
         #expect(caught.0 == 1, "\(caught.1)")
         #expect(caught.1.contains("seq 9: prev_hash mismatch: seq 8 was edited, removed or swapped"), "\(caught.1)")
     }
+
+    @Test("retention: sent records older than keep_sent_days are pruned in the background, up to the first unsent one; verify starts at the checkpoint")
+    func retention() async throws {
+        let dir = temporaryFolder()
+        let config = try GatewayConfig.parse(testConfigText(dir: dir, receiverPort: nil) + "\n[store]\nkeep_sent_days = 30\n", source: "e2e.toml")
+        do {
+            let store = try Store(path: config.databasePath)
+            try await store.commit(records: makeRecords(6)) // recorded in 1970
+            _ = try await store.nextBatch(max: 4, newBatchID: "b1", now: Millis(10))
+            try await store.markSent(batchID: "b1", at: Millis(20))
+        }
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        #expect(await eventually { logs.contains("retention: pruned records accepted upstream before the cut-off") })
+        await daemon.stop()
+        let store = try Store(readOnlyPath: config.databasePath)
+        #expect(try store.checkpoint().seq == 4)
+        #expect(try store.recordCount() == 2, "the unsent records stay")
+        guard case .ok(2, 5, 6, _) = try store.verifyChain() else {
+            Issue.record("the pruned chain does not verify: \(try store.verifyChain())")
+            return
+        }
+    }
 }
