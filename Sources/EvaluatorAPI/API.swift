@@ -16,6 +16,12 @@ public enum EvaluatorAPI {
         router.get("/v1/status") { _, _ in
             await respond { () async throws(Rejection) in StatusView(try await service.status()) }
         }
+        router.get("/v1/stats") { request, _ in
+            let q = request.uri.queryParameters
+            return await respond { () async throws(Rejection) in
+                try await service.stats(since: q.get("since"), until: q.get("until"), by: q.get("by"))
+            }
+        }
         router.get("/v1/devices") { _, _ in
             json(200, DevicesView(await service.devices()))
         }

@@ -14,4 +14,7 @@ public protocol EvaluationService: Sendable {
     func devices() async -> DevicesSnapshot
     /// Puts quarantined records (all, or those named) back in the queue; they are sent at once.
     func resend(recordIDs: [String]?, caller: String) async throws(Rejection) -> ResendResult
+    /// Participation and results statistics (R14, R15); `since`/`until`/`by` as given in the
+    /// query string (`StatsQuery.parse`); an invalid one is `.invalidQuery`.
+    func stats(since: String?, until: String?, by: String?) async throws(Rejection) -> StatsReport
 }

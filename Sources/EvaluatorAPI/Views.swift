@@ -23,6 +23,7 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .nothingToCancel: self.init(status: 404, code: "no_open_evaluation", message: r.message)
         case .storeUnavailable: self.init(status: 503, code: "store_unavailable", message: r.message)
         case .batchTooLarge: self.init(status: 400, code: "batch_too_large", message: r.message)
+        case .invalidQuery: self.init(status: 400, code: "bad_request", message: r.message)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EvaluatorCore
+import EvaluatorStore
 import Foundation
 
 /// evaluatorctl: the operator's tool. Subcommands nest under this root and share the
@@ -9,7 +10,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
-        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Simulate.self]
     )
 
     public init() {}
@@ -141,6 +142,31 @@ struct Verify: ParsableCommand {
         let result = Control.verify(config: config, progress: isatty(2) == 1 && !json)
         print(json ? result.json : result.line)
         if result.status != .success { throw ExitCode(result.status) }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Participation and results statistics (R14, R15) from the store: opened, rated, participation, levels, bad share, mean score, flags.",
+        discussion: "DATE is YYYY-MM-DD (a day in gateway.time_zone; --until includes it) or an RFC 3339 time on the hour. Default: today. Works while the daemon runs."
+    )
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "From DATE (default: the start of today).") var since: String?
+    @Option(name: .long, help: "Until DATE (default: the end of today).") var until: String?
+    @Option(name: .long, help: "Group by window, staff, department or day.") var by = "window"
+    @Flag(name: .long, help: "Print JSON: {since, until, by, total, groups}.") var json = false
+
+    func run() throws {
+        let config = try options.load()
+        let query: StatsQuery
+        do {
+            query = try StatsQuery.parse(since: since, until: until, by: by, now: Millis(date: Date()), timeZone: config.signals.timeZone)
+        } catch {
+            printError("evaluatorctl stats: \(error.message)")
+            throw ExitCode(.usage)
+        }
+        let report = try Store(readOnlyPath: config.databasePath).stats(query)
+        print(json ? report.json : Control.statsTable(report))
     }
 }
 

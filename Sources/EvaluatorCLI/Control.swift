@@ -221,3 +221,44 @@ extension Control {
 func printErrorInline(_ s: String) {
     FileHandle.standardError.write(Data(("\r\u{1B}[K" + s).utf8))
 }
+
+extension Control {
+    /// A stats report as an aligned table: one line per group, then the total.
+    public static func statsTable(_ r: StatsReport) -> String {
+        func pct(_ v: Double?) -> String { v.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
+        func num(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "-" }
+        let header = [r.by.rawValue, "opened", "rated", "unrated", "superseded", "cancelled", "no_case", "particip.", "bad", "bad share", "mean",
+                      "instant", "burst", "off_hours", "large_batch"]
+        func row(_ g: StatsGroup, _ name: String) -> [String] {
+            let f = g.flags
+            return [name, "\(g.opened)", "\(g.rated)", "\(g.counts["unrated"] ?? 0)", "\(g.counts["superseded"] ?? 0)", "\(g.counts["cancelled"] ?? 0)",
+                    "\(g.counts["no_case"] ?? 0)", pct(g.participation), "\(g.counts["bad"] ?? 0)", pct(g.badShare), num(g.meanScore),
+                    "\(f["instant"] ?? 0)", "\(f["burst"] ?? 0)", "\(f["off_hours"] ?? 0)", "\(f["large_batch"] ?? 0)"]
+        }
+        var rows = [header] + r.groups.map { row($0, $0.key ?? "(none)") }
+        rows.append(row(r.total, "total"))
+        var widths = header.map(displayWidth)
+        for cells in rows { for (i, c) in cells.enumerated() { widths[i] = max(widths[i], displayWidth(c)) } }
+        var out = ["statistics \(r.since.rfc3339) … \(r.until.rfc3339) by \(r.by.rawValue)"]
+        for (n, cells) in rows.enumerated() {
+            if n == rows.count - 1 { out.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+            out.append(cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: widths[i] - displayWidth(c))
+                return i == 0 ? c + pad : pad + c
+            }.joined(separator: "  "))
+        }
+        return out.joined(separator: "\n")
+    }
+}
+
+/// Columns a text takes on a terminal: CJK and full-width characters take two (a department
+/// name such as 自然资源局 is ten columns wide, not five).
+func displayWidth(_ s: String) -> Int {
+    s.unicodeScalars.reduce(0) { w, u in
+        let v = u.value
+        let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+            || (0xFFE0...0xFFE6).contains(v) || (0x20000...0x3FFFD).contains(v)
+        return w + (wide ? 2 : 1)
+    }
+}

@@ -135,6 +135,8 @@ public enum Rejection: Sendable, Hashable, Error {
     case storeUnavailable(String)
     /// More cases in one evaluation than `session.max_batch_cases`.
     case batchTooLarge(cases: Int, max: Int)
+    /// A query (e.g. statistics' since/until/by) that cannot be answered as asked.
+    case invalidQuery(String)
 
     /// What is wrong, in words for the caller.
     public var message: String {
@@ -144,6 +146,7 @@ public enum Rejection: Sendable, Hashable, Error {
         case let .unknownWindow(id): "no window \"\(id)\" is configured"
         case let .alreadyRated(caseID): "case \"\(caseID)\" has already been rated (one rating per case, R3)"
         case let .storeUnavailable(error): error
+        case let .invalidQuery(message): message
         case let .batchTooLarge(cases, max): "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)"
         }
     }

@@ -122,7 +122,7 @@ extension Store {
     static let ownObjects: Set<String> = [
         "table record", "table rated_case", "table open_session", "table batch", "table flood", "table chain", "table rollup",
         "table grdb_migrations", "table sqlite_sequence",
-        "index record_unsent", "index record_batch", "index record_pending", "index record_batch_pending", "index rollup_hour",
+        "index record_unsent", "index record_batch", "index record_pending", "index record_batch_pending",
     ]
 
     /// Drops every trigger (the store makes none: any trigger is foreign and must not run) and

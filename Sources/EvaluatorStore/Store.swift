@@ -234,6 +234,12 @@ public final class Store: Sendable {
                 """)
             try Self.chainExisting(db, chainID: UUID().uuidString.lowercased(), now: Millis(date: Date()))
         }
+        m.registerMigration("v7-rollup") { db in
+            // Statistics (issue 12, R14, R15) from hourly rollups kept with each record:
+            // a year's figures without reading a year's records, and right after retention.
+            try Self.createRollup(db)
+            try Self.rollUpExisting(db)
+        }
         return m
     }
 
@@ -306,6 +312,7 @@ public final class Store: Sendable {
                 try insertRecord.execute(arguments: [link.seq, r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
                                                      r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, body, hash])
                 head = ChainHead(chainID: head.chainID, seq: link.seq, hash: hash)
+                try rollUp(db, r)
                 if r.draft.outcome == .rated, let caseID = r.draft.caseID {
                     for id in [caseID] + r.draft.batchCaseIDs {
                         try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")

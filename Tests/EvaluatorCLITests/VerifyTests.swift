@@ -38,3 +38,30 @@ struct VerifyTests {
         #expect(broken.json.hasPrefix("{\"ok\":false,\"seq\":2,\"what\":\"hash mismatch"))
     }
 }
+
+@Suite("evaluatorctl stats")
+struct StatsTableTests {
+    @Test("an aligned table, CJK names two columns wide, the total last")
+    func table() throws {
+        var a = StatsGroup(key: "自然资源局")
+        a.counts = ["opened": 3, "rated": 2, "bad": 1, "score_sum": 13, "flag:instant": 1]
+        var b = StatsGroup(key: "W2")
+        b.counts = ["opened": 1, "unrated": 1]
+        let q = StatsQuery(since: Millis(0), until: Millis(3_600_000), by: .department, timeZone: TimeZone(identifier: "UTC")!)
+        let report = StatsReport(query: q, rows: [("自然资源局", "opened", 3), ("自然资源局", "rated", 2), ("自然资源局", "bad", 1),
+                                                   ("自然资源局", "score_sum", 13), ("自然资源局", "flag:instant", 1), ("W2", "opened", 1), ("W2", "unrated", 1)])
+        #expect(report.groups == [b, a])
+        let lines = Control.statsTable(report).split(separator: "\n").map(String.init)
+        #expect(lines[0] == "statistics 1970-01-01T00:00:00.000Z … 1970-01-01T01:00:00.000Z by department")
+        #expect(lines[1].hasPrefix("department  opened  rated"))
+        #expect(lines[2].hasPrefix("W2               1      0"))
+        #expect(lines[3].hasPrefix("自然资源局       3      2"))
+        #expect(lines[3].contains("66.7%") && lines[3].contains("50.0%") && lines[3].contains("6.50"))
+        #expect(lines[5].hasPrefix("total            4      2"))
+        #expect(Set(lines.dropFirst().map { displayColumns($0) }).count == 1, "every line as wide as the header")
+    }
+}
+
+func displayColumns(_ s: String) -> Int {
+    s.unicodeScalars.reduce(0) { $0 + ((0x4E00...0x9FFF).contains($1.value) ? 2 : 1) }
+}

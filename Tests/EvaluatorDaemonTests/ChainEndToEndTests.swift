@@ -121,4 +121,29 @@ struct ChainEndToEndTests {
             return
         }
     }
+
+    @Test("GET /v1/stats answers the rollups; a bad query and an oversized batch are 400 with the reason")
+    func statsAPI() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let receiver = Receiver()
+        try await receiver.start()
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: receiver.port), logger: LogCapture().logger)
+        let batch = (2...51).map { "\"B-\($0)\"" }.joined(separator: ",")
+        let (tooMany, refusal) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "B-1", "batch_case_ids": [\#(batch)]}"#)
+        #expect(tooMany == 400)
+        #expect((refusal["error"] as? [String: Any])?["code"] as? String == "batch_too_large")
+        try await rate(daemon, pad, ["S-2"], receiver: receiver)
+        let (status, stats) = try await daemon.request(.GET, "/v1/stats?by=window")
+        #expect(status == 200)
+        let groups = try #require(stats["groups"] as? [[String: Any]])
+        let w01 = try #require(groups.first { $0["key"] as? String == "W01" })
+        #expect(w01["opened"] as? Int == 1 && w01["rated"] as? Int == 1 && w01["participation"] as? Double == 1)
+        #expect((stats["total"] as? [String: Any])?["no_case"] as? Int == 1)
+        let (bad, why) = try await daemon.request(.GET, "/v1/stats?by=matter")
+        #expect(bad == 400)
+        #expect((why["error"] as? [String: Any])?["message"] as? String == "by: \"matter\" is not one of window, staff, department, day")
+        await daemon.stop()
+        await receiver.stop()
+    }
 }

@@ -107,4 +107,18 @@ extension Gateway: EvaluationService {
             throw .storeUnavailable("\(error)")
         }
     }
+
+    public func stats(since: String?, until: String?, by: String?) async throws(Rejection) -> StatsReport {
+        let query: StatsQuery
+        do {
+            query = try StatsQuery.parse(since: since, until: until, by: by, now: clock(), timeZone: config.signals.timeZone)
+        } catch {
+            throw .invalidQuery(error.message)
+        }
+        do {
+            return try await store.statsAsync(query)
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+    }
 }
