@@ -73,7 +73,8 @@ public struct Daemon: Sendable {
         signal(SIGPIPE, SIG_IGN)
         self.config = config
         self.logger = logger
-        // One daemon per state folder: the lock comes before the store is opened.
+        // Private (R10) and ours, then one daemon per state folder: before the store is opened.
+        try StateFolder.prepare(stateDir: config.stateDir, databasePath: config.databasePath)
         stateLock = try StateLock(stateDir: config.stateDir)
         store = try Store(path: config.databasePath)
         let wake = WakeSignal()
