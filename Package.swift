@@ -159,6 +159,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "evaluatorctl", dependencies: ["EvaluatorCLI"], swiftSettings: swiftSettings),
+        // make bench: a large store made through the store's own commit path (lifetime figures).
+        .executableTarget(name: "bench-storegen", dependencies: ["EvaluatorStore", "EvaluatorCore"], path: "Bench/StoreGen", swiftSettings: swiftSettings),
 
         // One test target per module. EvaluatorTestSupport (a plain target under Tests/) holds what several
         // of them share: log capture, a scripted central store, a Hummingbird receiver.

@@ -95,3 +95,14 @@ extension Store {
         return StatsReport(query: query, rows: folded)
     }
 }
+
+extension Store {
+    /// `make bench` only (bench-storegen): marks every record sent but the newest `keepUnsent`,
+    /// in one statement, as a long-running gateway's store would be.
+    public func markAllSentForBench(keepUnsent: Int) async throws(StoreError) {
+        try await write("cannot mark records sent") { db in
+            try db.execute(sql: "UPDATE record SET sent_at = recorded_at + 1000 WHERE seq <= (SELECT MAX(seq) FROM record) - ?", arguments: [keepUnsent])
+        }
+        forgetCounts()
+    }
+}
