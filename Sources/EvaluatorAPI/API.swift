@@ -11,7 +11,8 @@ public enum EvaluatorAPI {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: AccessMiddleware(tokens: tokens))
         router.get("/healthz") { _, _ in
-            json(200, ["status": "ok"])
+            let h = await service.health()
+            return json(h.status == .failing ? 503 : 200, HealthView(h))
         }
         router.get("/v1/status") { _, _ in
             await respond { () async throws(Rejection) in StatusView(try await service.status()) }
@@ -46,6 +47,16 @@ public enum EvaluatorAPI {
             case let .failure(f): return failure(f)
             }
             return await respond { () async throws(Rejection) in ResendView(try await service.resend(recordIDs: ids, caller: context.caller)) }
+        }
+        router.post("/v1/records/import") { request, context in
+            let parsed: (records: [String], ratedCases: [(caseID: String, recordID: String)])
+            switch await body(request, maxBodyBytes, ImportBody.parse) {
+            case let .success(r): parsed = r
+            case let .failure(f): return failure(f)
+            }
+            return await respond { () async throws(Rejection) in
+                ImportView(try await service.importSalvaged(records: parsed.records, ratedCases: parsed.ratedCases, caller: context.caller))
+            }
         }
         router.delete("/v1/windows/:window/evaluations/current") { _, context in
             let windowID = context.parameters.get("window") ?? ""

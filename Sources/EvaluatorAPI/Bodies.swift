@@ -136,3 +136,37 @@ public enum ResendBody {
         return out.isEmpty ? nil : out
     }
 }
+
+/// `POST /v1/records/import` (`evaluatorctl salvage` while the daemon runs):
+/// `{"records": [<stored record object>…], "rated_cases": [{"case_id", "record_id"}…]}`.
+/// Records go back in as their canonical JSON; each must carry a `record_id`.
+public enum ImportBody {
+    struct Case: Decodable {
+        var case_id: String
+        var record_id: String
+    }
+
+    struct Fields: Decodable {
+        var records: [JSONValue]?
+        var rated_cases: [Case]?
+    }
+
+    public static func parse(_ data: Data) throws(RequestError) -> (records: [String], ratedCases: [(caseID: String, recordID: String)]) {
+        let f = try JSONBody.decode(Fields.self, data, allowed: ["records", "rated_cases"])
+        let records = f.records ?? []
+        guard records.count <= 10_000, (f.rated_cases ?? []).count <= 100_000 else { throw RequestError("at most 10000 records and 100000 rated_cases per request") }
+        var out: [String] = []
+        for (i, r) in records.enumerated() {
+            guard case let .object(o) = r, case let .string(id)? = o["record_id"] else {
+                throw RequestError("records[\(i)] must be a record object with a record_id")
+            }
+            _ = try JSONBody.id(id, field: "records[\(i)].record_id")
+            out.append(r.text)
+        }
+        var cases: [(caseID: String, recordID: String)] = []
+        for (i, c) in (f.rated_cases ?? []).enumerated() {
+            cases.append((try JSONBody.id(c.case_id, field: "rated_cases[\(i)].case_id"), try JSONBody.id(c.record_id, field: "rated_cases[\(i)].record_id")))
+        }
+        return (out, cases)
+    }
+}

@@ -17,4 +17,8 @@ public protocol EvaluationService: Sendable {
     /// Participation and results statistics (R14, R15); `since`/`until`/`by` as given in the
     /// query string (`StatsQuery.parse`); an invalid one is `.invalidQuery`.
     func stats(since: String?, until: String?, by: String?) async throws(Rejection) -> StatsReport
+    /// Whether the gateway can take ratings, and what needs a look.
+    func health() async -> HealthSnapshot
+    /// Records salvaged from a damaged store (`evaluatorctl salvage`): imported with their ids.
+    func importSalvaged(records: [String], ratedCases: [(caseID: String, recordID: String)], caller: String) async throws(Rejection) -> ImportResult
 }

@@ -213,3 +213,27 @@ public struct ResendView: Encodable, Sendable {
         not_resendable = r.notResendable
     }
 }
+
+/// `GET /healthz`: `{"status": "ok" | "degraded" | "failing", "problems": [{"code", "message"}]}`.
+public struct HealthView: Encodable, Sendable {
+    public var status: String
+    public var problems: [StatusView.ProblemView]
+
+    public init(_ h: HealthSnapshot) {
+        status = h.status.rawValue
+        problems = h.problems.map { StatusView.ProblemView(code: $0.code, message: $0.message) }
+    }
+}
+
+/// `POST /v1/records/import`: `{"imported", "already_present", "rated_cases"}`.
+public struct ImportView: Encodable, Sendable {
+    public var imported: Int
+    public var already_present: Int
+    public var rated_cases: Int
+
+    public init(_ r: ImportResult) {
+        imported = r.imported
+        already_present = r.alreadyPresent
+        rated_cases = r.ratedCases
+    }
+}

@@ -10,7 +10,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
-        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
     )
 
     public init() {}
@@ -165,8 +165,45 @@ struct Stats: ParsableCommand {
             printError("evaluatorctl stats: \(error.message)")
             throw ExitCode(.usage)
         }
-        let report = try Store(readOnlyPath: config.databasePath).stats(query)
+        let report = try Store(readOnlyPath: config.databasePath, timeZone: config.signals.timeZone).stats(query)
         print(json ? report.json : Control.statsTable(report))
+    }
+}
+
+struct Salvage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-import the readable unsent records of a damaged store evaluatord moved aside (same record ids), and its rated cases (R3).",
+        discussion: "Through the daemon's API while it runs, directly otherwise. Salvaging twice imports once."
+    )
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The damaged file (evaluatord.sqlite.damaged-…).") var file: String
+
+    func run() async throws {
+        let config = try options.load()
+        do {
+            let (lines, ok) = try await Control.salvage(config: config, file: file, api: try options.api(config), progress: isatty(2) == 1)
+            for l in lines { print(l) }
+            if !ok { throw ExitCode(.failure) }
+        } catch let e as StoreError {
+            printError("evaluatorctl salvage: \(e)")
+            throw ExitCode(.failure)
+        }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write an online, consistent copy of the store (works while the daemon runs).")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The new file to write (never overwritten).") var destination: String
+
+    func run() throws {
+        let config = try options.load()
+        do {
+            print(try Control.backup(config: config, destination: destination, progress: isatty(2) == 1))
+        } catch {
+            printError("evaluatorctl backup: \(error)")
+            throw ExitCode(.failure)
+        }
     }
 }
 

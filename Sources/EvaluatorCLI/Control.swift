@@ -262,3 +262,86 @@ func displayWidth(_ s: String) -> Int {
         return w + (wide ? 2 : 1)
     }
 }
+
+extension Control {
+    /// `evaluatorctl salvage FILE`: every readable record of a damaged store (moved aside by the
+    /// daemon) — the unsent ones imported into the live store with their record ids, the cases
+    /// of every readable rating restored to the one-rating-per-case table (R3). Through the
+    /// daemon's API while it runs (the CLI never writes a store a daemon holds), directly
+    /// otherwise. Returns the lines to print and whether everything went in.
+    public static func salvage(config: GatewayConfig, file: String, api: APIClient, progress: Bool) async throws -> (lines: [String], ok: Bool) {
+        let live = URL(fileURLWithPath: config.databasePath).standardizedFileURL.resolvingSymlinksInPath().path
+        guard URL(fileURLWithPath: file).standardizedFileURL.resolvingSymlinksInPath().path != live else {
+            return (["\(file) is the live store; name the damaged file evaluatord moved aside (\(config.databasePath).damaged-…)"], false)
+        }
+        let reader = try SalvageReader(path: file)
+        let running = StateLock.holder(stateDir: config.stateDir) != nil
+        let direct: Store? = running ? nil : try Store(path: config.databasePath)
+        var total = ImportResult(imported: 0, alreadyPresent: 0, ratedCases: 0)
+        // Requests stay under the daemon's body limit.
+        let budget = max(4096, config.apiMaxBodyBytes - 1024)
+
+        func send(_ records: [String], _ cases: [(caseID: String, recordID: String)]) async throws {
+            guard !records.isEmpty || !cases.isEmpty else { return }
+            if let direct {
+                let r = try await direct.importSalvaged(records: records, ratedCases: cases)
+                total.imported += r.imported; total.alreadyPresent += r.present; total.ratedCases += r.ratedCases
+                return
+            }
+            let body = "{\"rated_cases\":[" + cases.map { "{\"case_id\":\(JSONText.quote($0.caseID)),\"record_id\":\(JSONText.quote($0.recordID))}" }.joined(separator: ",")
+                + "],\"records\":[" + records.joined(separator: ",") + "]}"
+            let (code, text) = try await api.send(.POST, path: "/v1/records/import", body: Data(body.utf8))
+            guard code == 200 else { throw SalvageRefused(message: "the daemon refused the import (HTTP \(code)): \(text)") }
+            struct View: Decodable { var imported: Int; var already_present: Int; var rated_cases: Int }
+            let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
+            total.imported += v.imported; total.alreadyPresent += v.already_present; total.ratedCases += v.rated_cases
+        }
+
+        var records: [String] = [], cases: [(caseID: String, recordID: String)] = [], size = 64
+        do {
+            while let window = reader.nextWindow() {
+                for (body, sent) in window {
+                    let covered = Store.ratedCases(of: body)
+                    let adds = (sent ? 0 : body.utf8.count + 1) + covered.reduce(0) { $0 + $1.caseID.utf8.count + $1.recordID.utf8.count + 32 }
+                    if size + adds > budget {
+                        try await send(records, cases)
+                        records = []; cases = []; size = 64
+                    }
+                    if !sent { records.append(body) }
+                    cases += covered
+                    size += adds
+                }
+                if progress { printErrorInline("salvaging: seq \(reader.next - 1) of \(reader.last)") }
+            }
+            try await send(records, cases)
+        } catch let e as SalvageRefused {
+            return ([e.message, "\(total.imported) record(s) were imported before that"], false)
+        }
+        if progress { printErrorInline("") }
+        direct?.keepOwnership()
+        let r = reader.result
+        var lines = ["read \(r.readable) record(s) from \(file)" + (r.unreadable.isEmpty ? "" :
+            "; unreadable (damaged pages): seq " + r.unreadable.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", "))]
+        lines.append("imported \(total.imported) unsent record(s) with their record ids (\(total.alreadyPresent) were already here); restored \(total.ratedCases) rated case(s); "
+                     + (running ? "through evaluatord's API: they are sent now" : "evaluatord is not running: they are sent when it starts"))
+        return (lines, true)
+    }
+
+    struct SalvageRefused: Error { var message: String }
+
+    /// `evaluatorctl backup DEST`: an online, consistent copy (SQLite's backup API on a read
+    /// snapshot; the daemon goes on writing). DEST must not exist.
+    public static func backup(config: GatewayConfig, destination: String, progress: Bool) throws -> String {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw StoreError(code: .write, path: destination, message: "already exists; give a new file name (a backup never overwrites)")
+        }
+        let store = try Store(readOnlyPath: config.databasePath)
+        try store.backup(to: destination) { done, total in
+            if progress { printErrorInline("backup: \(done)/\(total) pages") }
+        }
+        if progress { printErrorInline("") }
+        let copy = try Store(readOnlyPath: destination)
+        let head = try copy.chainHead()
+        return "backup written: \(destination) (\(try copy.recordCount()) records, chain \(head.chainID) head seq \(head.seq))"
+    }
+}

@@ -41,6 +41,8 @@ public enum RecordFlag: String, Codable, Sendable, CaseIterable {
     case offHours = "off_hours"
     /// An evaluation covering more than `session.large_batch_cases` cases (R4, R9).
     case largeBatch = "large_batch"
+    /// Re-imported by `evaluatorctl salvage` from a damaged store (same record id).
+    case salvaged
 }
 
 /// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`

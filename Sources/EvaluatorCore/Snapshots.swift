@@ -128,6 +128,32 @@ public struct Problem: Sendable, Hashable {
     }
 }
 
+/// `GET /healthz`: ok, degraded (ratings are taken, something needs a look) or failing (the
+/// store refuses writes: ratings cannot be taken).
+public struct HealthSnapshot: Sendable, Hashable {
+    public enum Status: String, Sendable { case ok, degraded, failing }
+    public var status: Status
+    public var problems: [Problem]
+
+    public init(status: Status, problems: [Problem]) {
+        self.status = status
+        self.problems = problems
+    }
+}
+
+/// What an import of salvaged records did.
+public struct ImportResult: Sendable, Hashable {
+    public var imported: Int
+    public var alreadyPresent: Int
+    public var ratedCases: Int
+
+    public init(imported: Int, alreadyPresent: Int, ratedCases: Int) {
+        self.imported = imported
+        self.alreadyPresent = alreadyPresent
+        self.ratedCases = ratedCases
+    }
+}
+
 /// What `resend` did: records put back in the queue, and named records that could not be
 /// (unknown, already accepted upstream, or not quarantined).
 public struct ResendResult: Sendable, Hashable {

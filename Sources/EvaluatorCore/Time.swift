@@ -60,4 +60,13 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
     }
 
     public var description: String { rfc3339 }
+
+    /// Reads an RFC 3339 time (with or without fractional seconds, any offset).
+    public static func parseRFC3339(_ text: String) -> Millis? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        let fraction = ISO8601DateFormatter()
+        fraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return (fraction.date(from: text) ?? plain.date(from: text)).map { Millis(date: $0) }
+    }
 }

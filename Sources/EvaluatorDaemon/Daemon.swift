@@ -64,10 +64,13 @@ public struct Daemon: Sendable {
         return found
     }
 
-    /// - Parameter onReady: called with the bound API address once the API listens.
+    /// - Parameters:
+    ///   - storeCheckAfterMs: when the background check of the whole store file runs after start.
+    ///   - onReady: called with the bound API address once the API listens.
     public init(
         config: GatewayConfig, logger: Logger,
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
+        storeCheckAfterMs: Int64 = 5_000,
         onReady: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws {
         signal(SIGPIPE, SIG_IGN)
@@ -76,7 +79,9 @@ public struct Daemon: Sendable {
         // Private (R10) and ours, then one daemon per state folder: before the store is opened.
         try StateFolder.prepare(stateDir: config.stateDir, databasePath: config.databasePath)
         stateLock = try StateLock(stateDir: config.stateDir)
-        store = try Store(path: config.databasePath)
+        // A damaged file is moved aside and a new store started: the hall never stops rating.
+        let (store, damage) = try Store.openForDaemon(path: config.databasePath, timeZone: config.signals.timeZone, now: clock())
+        self.store = store
         let wake = WakeSignal()
         let monitor = UplinkMonitor()
         let registry = DeviceRegistry(windows: config.windows, logger: logger)
@@ -85,9 +90,11 @@ public struct Daemon: Sendable {
         gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, padCommands: padCommands,
                               uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
-        startupProblems = Self.checkStore(store)
+        // The replaced store's audit record comes first: it opens the new chain.
+        startupProblems = (damage.map { [Problem(code: "store_replaced", message: $0.message)] } ?? []) + Self.checkStore(store)
 
-        var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock)]
+        var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock),
+                                       StoreCheckService(store: store, gateway: gateway, logger: logger, firstAfterMs: storeCheckAfterMs)]
         var needsUdev = false
         var padServices: [any Service] = []
         for bus in config.buses {

@@ -120,7 +120,7 @@ extension Store {
     /// Everything the migrations create, by type and name. Anything else in the schema was put
     /// there by someone else.
     static let ownObjects: Set<String> = [
-        "table record", "table rated_case", "table open_session", "table batch", "table flood", "table chain", "table rollup",
+        "table record", "table rated_case", "table open_session", "table batch", "table flood", "table chain", "table rollup", "table rollup_day",
         "table grdb_migrations", "table sqlite_sequence",
         "index record_unsent", "index record_batch", "index record_pending", "index record_batch_pending",
     ]

@@ -20,25 +20,69 @@ extension Store {
             """)
     }
 
-    /// Adds one record's metrics to its hour.
-    static func rollUp(_ db: Database, recordedAt: Millis, windowID: String?, staffID: String?, department: String?,
-                       metrics: [(String, Int)]) throws {
-        guard !metrics.isEmpty else { return }
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO rollup (hour, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET n = n + excluded.n
+    static func createRollupDay(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE rollup_day (
+                day INTEGER NOT NULL,
+                window_id TEXT NOT NULL,
+                staff_id TEXT NOT NULL,
+                department TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (day, window_id, staff_id, department, metric)
+            ) WITHOUT ROWID
             """)
-        let hour = recordedAt.value >= 0 ? recordedAt.value / 3_600_000 : (recordedAt.value - 3_599_999) / 3_600_000
-        for (metric, n) in metrics {
-            try upsert.execute(arguments: [hour, windowID ?? "", staffID ?? "", department ?? "", metric, n])
+    }
+
+    /// Fills the daily rollup from the hourly one, hour by hour (v8).
+    static func rollUpDaysFromHours(_ db: Database, _ days: LocalDays) throws {
+        for hour in try Int64.fetchAll(db, sql: "SELECT DISTINCT hour FROM rollup ORDER BY hour") {
+            try db.execute(sql: """
+                INSERT INTO rollup_day (day, window_id, staff_id, department, metric, n)
+                SELECT ?, window_id, staff_id, department, metric, SUM(n) FROM rollup WHERE hour = ? GROUP BY window_id, staff_id, department, metric
+                ON CONFLICT DO UPDATE SET n = n + excluded.n
+                """, arguments: [days.day(of: Millis(hour * 3_600_000)), hour])
         }
     }
 
-    static func rollUp(_ db: Database, _ r: RatingRecord) throws {
+    /// Adds one record's metrics to its hour and its local day.
+    static func rollUp(_ db: Database, _ days: LocalDays, recordedAt: Millis, windowID: String?, staffID: String?, department: String?,
+                       metrics: [(String, Int)]) throws {
+        guard !metrics.isEmpty else { return }
+        let hourly = try db.cachedStatement(sql: """
+            INSERT INTO rollup (hour, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET n = n + excluded.n
+            """)
+        let daily = try db.cachedStatement(sql: """
+            INSERT INTO rollup_day (day, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET n = n + excluded.n
+            """)
+        let hour = recordedAt.value >= 0 ? recordedAt.value / 3_600_000 : (recordedAt.value - 3_599_999) / 3_600_000
+        let day = days.day(of: recordedAt)
+        for (metric, n) in metrics {
+            try hourly.execute(arguments: [hour, windowID ?? "", staffID ?? "", department ?? "", metric, n])
+            try daily.execute(arguments: [day, windowID ?? "", staffID ?? "", department ?? "", metric, n])
+        }
+    }
+
+    static func rollUp(_ db: Database, _ r: RatingRecord, _ days: LocalDays) throws {
         let d = r.draft
-        try rollUp(db, recordedAt: r.recordedAt, windowID: d.windowID, staffID: d.staffID, department: d.department,
+        try rollUp(db, days, recordedAt: r.recordedAt, windowID: d.windowID, staffID: d.staffID, department: d.department,
                    metrics: StatsMetrics.of(outcome: d.outcome.rawValue, level: d.level?.rawValue, score: d.score, bad: d.isBad,
                                             flags: d.flags.map(\.rawValue), endedBy: d.endedBy, count: d.count))
+    }
+
+    /// The hourly rollup alone: migration v7 ran before the daily table existed (v8 fills it
+    /// from the hours).
+    static func rollUpHourOnly(_ db: Database, recordedAt: Millis, windowID: String?, staffID: String?, department: String?,
+                               metrics: [(String, Int)]) throws {
+        let hour = recordedAt.value >= 0 ? recordedAt.value / 3_600_000 : (recordedAt.value - 3_599_999) / 3_600_000
+        for (metric, n) in metrics {
+            try db.execute(sql: """
+                INSERT INTO rollup (hour, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET n = n + excluded.n
+                """, arguments: [hour, windowID ?? "", staffID ?? "", department ?? "", metric, n])
+        }
     }
 
     /// Rolls up the records already stored (migration v7-rollup), from their bodies.
@@ -51,7 +95,7 @@ extension Store {
             var flags: [String] = []
             if case let .array(a) = o["flags"] { flags = a.compactMap { if case let .string(s) = $0 { s } else { nil } } }
             let bad: Bool = if case .bool(true) = o["bad"] { true } else { false }
-            try rollUp(db, recordedAt: Millis(row["recorded_at"] as Int64), windowID: string("window_id"), staffID: string("staff_id"),
+            try rollUpHourOnly(db, recordedAt: Millis(row["recorded_at"] as Int64), windowID: string("window_id"), staffID: string("staff_id"),
                        department: string("department"),
                        metrics: StatsMetrics.of(outcome: string("outcome") ?? "", level: string("level"), score: int("score"), bad: bad,
                                                 flags: flags, endedBy: string("ended_by"), count: int("count")))
@@ -60,37 +104,50 @@ extension Store {
 
     /// The statistics for a query, from the rollups (a read: works while the daemon writes).
     public func stats(_ query: StatsQuery) throws(StoreError) -> StatsReport {
-        try read { db in try Self.stats(db, query) }
+        try read { [days] db in try Self.stats(db, query, days) }
     }
 
     public func statsAsync(_ query: StatsQuery) async throws(StoreError) -> StatsReport {
-        try await readAsync { db in try Self.stats(db, query) }
+        try await readAsync { [days] db in try Self.stats(db, query, days) }
     }
 
-    static func stats(_ db: Database, _ query: StatsQuery) throws -> StatsReport {
-        let (first, end) = query.hours
+    /// Whole local days from `rollup_day`, the hours at the edges from `rollup` (`StatsQuery.plan`).
+    static func stats(_ db: Database, _ query: StatsQuery, _ days: LocalDays) throws -> StatsReport {
         let column: String
         switch query.by {
         case .window: column = "window_id"
         case .staff: column = "staff_id"
         case .department: column = "department"
-        case .day: column = "hour"
+        case .day: column = ""
         }
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT \(column) AS k, metric, SUM(n) AS n FROM rollup WHERE hour >= ? AND hour < ? GROUP BY k, metric
-            """, arguments: [first, end])
-        var dayOfHour: [Int64: String] = [:]
-        let folded = rows.map { row -> (key: String?, metric: String, n: Int) in
-            let key: String?
-            if query.by == .day {
-                let hour: Int64 = row["k"]
-                if dayOfHour[hour] == nil { dayOfHour[hour] = query.dayKey(hour: hour) }
-                key = dayOfHour[hour]
-            } else {
-                let k: String = row["k"]
-                key = k.isEmpty ? nil : k
+        // The daily rollup is keyed by the store's zone; asked in another zone, hours only.
+        let plan = days.zone.identifier == query.timeZone.identifier ? query.plan(days) : (days: nil, hours: [query.hours.first..<query.hours.end])
+        var folded: [(key: String?, metric: String, n: Int)] = []
+        func add(_ rows: [Row], day: (Int64) -> String) {
+            for row in rows {
+                let key: String?
+                if query.by == .day {
+                    key = day(row["k"])
+                } else {
+                    let k: String = row["k"]
+                    key = k.isEmpty ? nil : k
+                }
+                folded.append((key, row["metric"], row["n"]))
             }
-            return (key, row["metric"], row["n"])
+        }
+        if let d = plan.days {
+            add(try Row.fetchAll(db, sql: """
+                SELECT \(column.isEmpty ? "day" : column) AS k, metric, SUM(n) AS n FROM rollup_day WHERE day >= ? AND day < ? GROUP BY k, metric
+                """, arguments: [d.lowerBound, d.upperBound]), day: days.text)
+        }
+        var dayOfHour: [Int64: String] = [:]
+        for h in plan.hours {
+            add(try Row.fetchAll(db, sql: """
+                SELECT \(column.isEmpty ? "hour" : column) AS k, metric, SUM(n) AS n FROM rollup WHERE hour >= ? AND hour < ? GROUP BY k, metric
+                """, arguments: [h.lowerBound, h.upperBound])) { hour in
+                if dayOfHour[hour] == nil { dayOfHour[hour] = query.dayKey(hour: hour) }
+                return dayOfHour[hour]!
+            }
         }
         return StatsReport(query: query, rows: folded)
     }

@@ -8,7 +8,9 @@ import Glibc
 
 /// A store error names the database file and what failed.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable { case open, pragma, write, read, locked }
+    /// `corrupt`: SQLite said the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB): the store is
+    /// replaced (`Store.replaceDamaged`), never left refusing every press.
+    public enum Code: String, Sendable { case open, pragma, write, read, locked, corrupt }
     public var code: Code
     public var path: String
     public var message: String
@@ -80,14 +82,28 @@ public struct StoredRecordSummary: Sendable, Hashable {
 /// transaction is fsynced, and only then is a press acknowledged.
 public final class Store: Sendable {
     public let path: String
-    let db: DatabasePool
+    /// The open database. Swapped whole when a damaged file is replaced (`replaceDamaged`), so
+    /// everything holding this store goes on with the new one.
+    let pool: Mutex<DatabasePool>
+    var db: DatabasePool { pool.withLock { $0 } }
     private let counters = Mutex(Counters())
     /// What the checks at opening found and dealt with (foreign triggers dropped): the daemon
     /// logs each, shows it in status and stores an `audit` record of it (R8).
     public let findings: [String]
+    /// Local days for the daily rollup (`gateway.time_zone`).
+    public let days: LocalDays
 
-    public init(path: String) throws(StoreError) {
+    public init(path: String, timeZone: TimeZone = .current) throws(StoreError) {
         self.path = path
+        days = LocalDays(zone: timeZone)
+        let (pool, found) = try Self.openPool(path, days)
+        self.pool = Mutex(pool)
+        findings = found
+        try assertDurability()
+    }
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    static func openPool(_ path: String, _ days: LocalDays) throws(StoreError) -> (DatabasePool, [String]) {
         do {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -96,7 +112,7 @@ public final class Store: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             config.busyMode = .timeout(5)
-            db = try DatabasePool(path: path, configuration: config)
+            let db = try DatabasePool(path: path, configuration: config)
             // The pool switches its writer to WAL with synchronous=NORMAL after
             // prepareDatabase; commits must be fsynced before a press is acked, so set FULL on
             // the one writer connection (pragmas are per connection) and assert it below.
@@ -104,17 +120,22 @@ public final class Store: Sendable {
             // Triggers first, before the migrations write: the store creates none, so any
             // trigger is foreign, and one could rewrite every later bad rating (R8).
             var found = try Self.dropForeignTriggers(db)
-            try Self.migrator.migrate(db)
+            try Self.migrator(days).migrate(db)
             found += try Self.foreignObjects(db)
-            findings = found
+            return (db, found)
         } catch {
-            throw StoreError(code: .open, path: path, message: "cannot open or migrate the database: \(error)")
+            throw StoreError(code: isCorruption(error) ? .corrupt : .open, path: path, message: "cannot open or migrate the database: \(error)")
         }
-        try assertDurability()
+    }
+
+    /// SQLite's word that the file itself is damaged.
+    static func isCorruption(_ error: any Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB
     }
 
     /// Opens an existing database for reading only (evaluatorctl). Does not migrate.
-    public init(readOnlyPath path: String) throws(StoreError) {
+    public init(readOnlyPath path: String, timeZone: TimeZone = .current) throws(StoreError) {
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(code: .open, path: path, message: "no database here (has evaluatord run with this state_dir?)")
@@ -122,9 +143,11 @@ public final class Store: Sendable {
         do {
             var config = Configuration()
             config.readonly = true
-            db = try DatabasePool(path: path, configuration: config)
+            let db = try DatabasePool(path: path, configuration: config)
             try db.read { _ in } // SQLite makes its -shm now, with our owner: given back below
+            pool = Mutex(db)
             findings = []
+            days = LocalDays(zone: timeZone)
         } catch {
             throw StoreError(code: .open, path: path, message: "cannot open the database: \(error)")
         }
@@ -146,7 +169,7 @@ public final class Store: Sendable {
         }
     }
 
-    static var migrator: DatabaseMigrator {
+    static func migrator(_ days: LocalDays) -> DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-records-sessions-outbox") { db in
             try db.execute(sql: """
@@ -240,6 +263,14 @@ public final class Store: Sendable {
             try Self.createRollup(db)
             try Self.rollUpExisting(db)
         }
+        m.registerMigration("v8-rollup-day") { db in
+            // A daily rollup beside the hourly one: a year's statistics by window read ~365 ×
+            // windows × staff rows instead of one per hour and key (on 10,000,000 records
+            // over a year the hourly table held about as many rows as records, and a year by
+            // window took over 30 s). Days are local (gateway.time_zone at write time).
+            try Self.createRollupDay(db)
+            try Self.rollUpDaysFromHours(db, days)
+        }
         return m
     }
 
@@ -277,7 +308,7 @@ public final class Store: Sendable {
         // The records are sealed into the chain on the writer, where their seq is known.
         let n = changes.reduce(0) { $0 + $1.records.count }
         try await counted({ () async throws(StoreError) in
-            try await write("commit failed") { db in try Self.apply(changes, db) }
+            try await write("commit failed") { [days] db in try Self.apply(changes, db, days) }
         }, adjust: { _, c in c.records += n; c.backlog += n })
     }
 
@@ -286,7 +317,7 @@ public final class Store: Sendable {
         do {
             return try await db.write(body)
         } catch {
-            throw StoreError(code: .write, path: path, message: "\(what()): \(error)")
+            throw StoreError(code: Self.isCorruption(error) ? .corrupt : .write, path: path, message: "\(what()): \(error)")
         }
     }
 
@@ -298,7 +329,7 @@ public final class Store: Sendable {
         static let quarantined = "sent_at IS NULL AND quarantined_at IS NOT NULL"
     }
 
-    private static func apply(_ changes: [StoreChange], _ db: Database) throws {
+    private static func apply(_ changes: [StoreChange], _ db: Database, _ days: LocalDays) throws {
         let encoder = JSONEncoder()
         let insertRecord = try db.cachedStatement(sql: """
             INSERT INTO record (seq, record_id, window_id, case_id, outcome, level, bad, recorded_at, body, hash)
@@ -312,7 +343,7 @@ public final class Store: Sendable {
                 try insertRecord.execute(arguments: [link.seq, r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
                                                      r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, body, hash])
                 head = ChainHead(chainID: head.chainID, seq: link.seq, hash: hash)
-                try rollUp(db, r)
+                try rollUp(db, r, days)
                 if r.draft.outcome == .rated, let caseID = r.draft.caseID {
                     for id in [caseID] + r.draft.batchCaseIDs {
                         try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")
@@ -369,6 +400,13 @@ public final class Store: Sendable {
             return try String.fetchAll(db, sql: "SELECT body FROM flood ORDER BY pad").map {
                 try decoder.decode(Flood.self, from: Data($0.utf8))
             }
+        }
+    }
+
+    /// When the oldest record still waiting to be sent was recorded (nil: none waits).
+    public func oldestWaiting() async throws(StoreError) -> Millis? {
+        try await readAsync { db in
+            try Int64.fetchOne(db, sql: "SELECT recorded_at FROM record WHERE \(Condition.waiting) ORDER BY seq LIMIT 1").map(Millis.init)
         }
     }
 
@@ -482,7 +520,7 @@ public final class Store: Sendable {
         do {
             return try db.read(body)
         } catch {
-            throw StoreError(code: .read, path: path, message: "read failed: \(error)")
+            throw StoreError(code: Self.isCorruption(error) ? .corrupt : .read, path: path, message: "read failed: \(error)")
         }
     }
 
@@ -490,7 +528,7 @@ public final class Store: Sendable {
         do {
             return try await db.read(body)
         } catch {
-            throw StoreError(code: .read, path: path, message: "read failed: \(error)")
+            throw StoreError(code: Self.isCorruption(error) ? .corrupt : .read, path: path, message: "read failed: \(error)")
         }
     }
 

@@ -97,7 +97,7 @@ struct ConfigTests {
         ("baud = 9600", "baud = 9601", "test.toml:23: bus[1].baud: 9601 is not a supported baud rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)"),
         ("timeout_s = 30", "timeout_s = 0", "test.toml:10: session.timeout_s: 0 is out of range (1…3600)"),
         ("timeout_s = 30", "timeout_s = \"30\"", "test.toml:10: session.timeout_s: must be an integer, got string"),
-        ("batch_max = 500", "batch_mx = 500", "test.toml:34: uplink.batch_mx: unknown key (expected one of: allow_plaintext, backoff_initial_ms, backoff_max_ms, batch_max, connect_timeout_ms, flush_interval_ms, gzip, kind, max_in_flight, profile, request_timeout_ms, signing_key_file, table, tls_ca_file, tls_cert_file, tls_key_file, url)"),
+        ("batch_max = 500", "batch_mx = 500", "test.toml:34: uplink.batch_mx: unknown key (expected one of: allow_plaintext, backoff_initial_ms, backoff_max_ms, batch_max, connect_timeout_ms, flush_interval_ms, gzip, kind, max_in_flight, profile, request_timeout_ms, signing_key_file, stall_alert_s, table, tls_ca_file, tls_cert_file, tls_key_file, url)"),
         ("url = \"http://127.0.0.1:9000/ratings\"", "url = \"ftp://x\"", "test.toml:33: uplink.url: \"ftp://x\" is not an http:// or https:// URL"),
         ("listen = \"127.0.0.1:8740\"", "listen = \"localhost\"", "test.toml:7: api.listen: \"localhost\" is not HOST:PORT or unix:/path"),
         ("department = \"自然资源局\"", "", "test.toml:26: window[1].department: is required"),

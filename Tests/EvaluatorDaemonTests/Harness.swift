@@ -78,9 +78,9 @@ final class RunningDaemon: Sendable {
     let api: String
     let daemon: Daemon
 
-    init(config: GatewayConfig, logger: Logger) async throws {
+    init(config: GatewayConfig, logger: Logger, storeCheckAfterMs: Int64 = 5_000) async throws {
         let (stream, cont) = AsyncStream<String>.makeStream()
-        let daemon = try Daemon(config: config, logger: logger, onReady: { cont.yield($0) })
+        let daemon = try Daemon(config: config, logger: logger, storeCheckAfterMs: storeCheckAfterMs, onReady: { cont.yield($0) })
         self.daemon = daemon
         task = Task { try await daemon.run(signals: false) }
         var it = stream.makeAsyncIterator()

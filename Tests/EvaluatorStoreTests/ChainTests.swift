@@ -78,7 +78,7 @@ struct ChainTests {
         let path = temporaryFolder() + "/old.sqlite"
         do {
             let pool = try DatabasePool(path: path)
-            try Store.migrator.migrate(pool, upTo: "v5-flood")
+            try Store.migrator(LocalDays(zone: .current)).migrate(pool, upTo: "v5-flood")
             try await pool.write { db in
                 for i in 1...3 {
                     // The record format before issue 12: no chain fields, no detail.

@@ -55,7 +55,7 @@ struct StatsTests {
 
     func scenario() async throws -> Store {
         let t0 = Self.t0
-        var hall = Hall(store: try newStore())
+        var hall = Hall(store: try Store(path: temporaryFolder() + "/evaluatord.sqlite", timeZone: Self.zone))
         // W01: C1 asked three times (a repeat, then edited details: one session), rated 非常满意.
         try await hall.open("W01", "C1", staff: "S1", session: "s1", at: t0)
         try await hall.open("W01", "C1", staff: "S1", session: "s1b", at: t0 + 1_000)
@@ -114,6 +114,16 @@ struct StatsTests {
         #expect(staff.groups.map(\.opened) == [0, 4, 3])
         let departments = try store.stats(try query("2026-11-30", "2026-12-01", "department"))
         #expect(departments.groups.map(\.key) == ["市场监管局", "自然资源局"])
+
+        // Whole days from the daily rollup, the hours at the edges from the hourly one: the
+        // same figures as from the hours alone.
+        let mixed = try query("2026-11-30T09:00:00+08:00", "2026-12-02T00:00:00+08:00", "day")
+        #expect(mixed.plan(store.days).days == store.days.day(of: Millis(Self.t0 + 86_400_000))..<store.days.day(of: Millis(Self.t0 + 2 * 86_400_000)))
+        #expect(mixed.plan(store.days).hours.count == 1)
+        let both = try store.stats(mixed)
+        #expect(both.groups.map(\.key) == ["2026-11-30", "2026-12-01"] && both.total == days.total)
+        let hoursOnly = try Store(readOnlyPath: store.path, timeZone: TimeZone(identifier: "UTC")!).stats(mixed)
+        #expect(hoursOnly.groups == both.groups, "asked in another zone than the store's: hours only, same figures")
     }
 
     @Test("the figures survive reopening and retention (rollups are kept)")

@@ -181,6 +181,8 @@ public struct UplinkConfig: Sendable, Hashable {
     public var postgres: PostgresTarget?
     /// Batches sent at once while draining a backlog (1: strictly one after another).
     public var maxInFlight = 1
+    /// Health is degraded when records have waited this long with no upload (s).
+    public var stallAlertS = 600
     /// Plaintext (http://, sslmode=disable) to a non-loopback host was asked for explicitly.
     public var allowPlaintext = false
 

@@ -287,7 +287,7 @@ extension ConfigReader {
             let p = ["uplink"]
             try onlyKeys(u, ["url", "batch_max", "flush_interval_ms", "backoff_initial_ms", "backoff_max_ms", "request_timeout_ms",
                              "connect_timeout_ms", "profile", "signing_key_file", "tls_ca_file", "tls_cert_file", "tls_key_file", "gzip", "kind", "table", "max_in_flight",
-                             "allow_plaintext"], p)
+                             "allow_plaintext", "stall_alert_s"], p)
             let kind = try string(u, "kind", p) ?? "http"
             guard ["http", "postgres"].contains(kind) else { throw fail(.invalid, p + ["kind"], "must be \"http\" or \"postgres\", got \"\(kind)\"") }
             var tlsFiles: [String: String] = [:]
@@ -377,6 +377,7 @@ extension ConfigReader {
             up.tlsKeyFile = tlsFiles["tls_key_file"]
             up.postgres = postgres
             up.maxInFlight = try int(u, "max_in_flight", p, range: 1...8) ?? d.maxInFlight
+            up.stallAlertS = try int(u, "stall_alert_s", p, range: 10...604_800) ?? d.stallAlertS
             up.allowPlaintext = allowPlaintext
             up.postgres?.statementTimeoutMs = up.requestTimeoutMs
             if let g = u["gzip"] {

@@ -121,4 +121,41 @@ extension Gateway: EvaluationService {
             throw .storeUnavailable("\(error)")
         }
     }
+
+    /// Failing while the store refuses writes; degraded while a start-up check or a replaced
+    /// store left a problem, a configured pad is absent, or the uplink has made no progress for
+    /// `uplink.stall_alert_s` while records wait ("looks healthy but forwards nothing").
+    public func health() async -> HealthSnapshot {
+        let now = clock()
+        var found = problems
+        for p in stats.snapshot(config: config, now: now) where !p.attached {
+            found.append(Problem(code: "pad_absent", message: "pad \(p.pad) of window \(p.windowID ?? "-") is not attached (\(p.path))"))
+        }
+        if let uplink = config.uplink, let oldest = try? await store.oldestWaiting() {
+            let stallMs = Int64(uplink.stallAlertS) * 1000
+            let up = uplinkMonitor.snapshot
+            if now.value - oldest.value > stallMs, up.lastSuccessAt.map({ now.value - $0.value > stallMs }) ?? true {
+                let since = up.lastSuccessAt.map { "the last upload was at \($0.rfc3339)" } ?? "nothing was uploaded since start"
+                found.append(Problem(code: "uplink_stalled",
+                                     message: "records have waited since \(oldest.rfc3339) and \(since)" + (up.lastError.map { "; last error: \($0)" } ?? "")))
+            }
+        }
+        if let failure = commitFailure {
+            return HealthSnapshot(status: .failing, problems: [Problem(code: "store_unwritable", message: failure)] + found)
+        }
+        return HealthSnapshot(status: found.isEmpty ? .ok : .degraded, problems: found)
+    }
+
+    public func importSalvaged(records: [String], ratedCases: [(caseID: String, recordID: String)], caller: String) async throws(Rejection) -> ImportResult {
+        do {
+            let r = try await store.importSalvaged(records: records, ratedCases: ratedCases)
+            logger.notice("salvaged records imported", metadata: [
+                "imported": "\(r.imported)", "already_present": "\(r.present)", "rated_cases": "\(r.ratedCases)", "caller": "\(caller)",
+            ])
+            if r.imported > 0 { uplinkWake.fire() }
+            return ImportResult(imported: r.imported, alreadyPresent: r.present, ratedCases: r.ratedCases)
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+    }
 }

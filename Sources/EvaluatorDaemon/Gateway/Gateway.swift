@@ -32,6 +32,9 @@ public actor Gateway {
     private var loggedUnknownKeys: Set<String> = []
     /// What the start-up checks found (status shows them; rating goes on).
     var problems: [Problem] = []
+    /// The last commit failed (not corruption: e.g. the disk is full) and none succeeded since:
+    /// the gateway cannot take ratings, health is failing.
+    var commitFailure: String?
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
@@ -122,11 +125,22 @@ public actor Gateway {
             if !group.changes.isEmpty {
                 do {
                     try await store.commit(group.changes)
+                } catch where error.code == .corrupt {
+                    // SQLite says the file is damaged: a new store takes over and the group is
+                    // committed there (a USB pad does not send its press again).
+                    await storeDamaged(error.message)
+                    do {
+                        try await store.commit(group.changes)
+                    } catch {
+                        fail(error)
+                        return
+                    }
                 } catch {
                     fail(error)
                     return
                 }
             }
+            commitFailure = nil
             commits.committed()
             finish(group)
         }
@@ -137,6 +151,7 @@ public actor Gateway {
     private func fail(_ failure: StoreError) {
         let failed = commits.failed()
         if let first = failed.first { policy = first.before }
+        commitFailure = failure.message
         logger.error("store cannot write; nothing acknowledged", metadata: [
             "error": "\(failure)", "store.path": "\(store.path)",
             "events": "\(failed.reduce(0) { $0 + $1.after.count })",
@@ -218,6 +233,40 @@ public actor Gateway {
         } catch {
             logger.error("cannot store the audit record", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The store file is damaged (at a write, or found by the background check): it is moved
+    /// aside, a new store (a new chain) takes over, and its first record is the `audit` record
+    /// naming the moved file and the old chain's last readable head; the open evaluations and
+    /// flood counts are saved into it. Health is degraded from now on. Rating goes on.
+    func storeDamaged(_ reason: String) async {
+        let damage: StoreDamage
+        do {
+            damage = try store.replaceDamaged(reason: reason, now: clock())
+        } catch {
+            commitFailure = "the damaged store could not be replaced: \(error)"
+            logger.critical("store damaged and cannot be replaced; nothing can be stored", metadata: ["error": "\(error)", "store.path": "\(store.path)"])
+            return
+        }
+        let p = Problem(code: "store_replaced", message: damage.message)
+        logger.error("store damaged: moved aside, a new store takes over; rating goes on", metadata: [
+            "store.moved_to": "\(damage.movedTo)", "sqlite": "\(reason)", "previous_chain": "\(damage.previousChain?.chainID ?? "-")",
+        ])
+        problems.append(p)
+        let record = RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: clock(),
+                                  draft: RecordDraft(windowID: nil, outcome: .audit, detail: damage.detail))
+        do {
+            try await store.commit([StoreChange(records: [record], saveSessions: Array(policy.sessions.values), saveFloods: Array(policy.floods.values))])
+            uplinkWake.fire()
+        } catch {
+            logger.error("cannot write the new store's first record", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The background check's finding (`StoreCheckService`).
+    public func backgroundCheck(_ result: String) async {
+        guard result != "ok" else { return }
+        await storeDamaged("quick_check: \(result)")
     }
 
     // MARK: Session clock

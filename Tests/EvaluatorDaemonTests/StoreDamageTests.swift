@@ -1,0 +1,143 @@
+import EvaluatorCLI
+import EvaluatorCore
+import EvaluatorDaemon
+import EvaluatorStore
+import EvaluatorTestSupport
+import Foundation
+import GRDB
+import Testing
+
+/// Writes the WAL into the database file and empties it, so the file alone holds the store.
+func checkpoint(_ path: String) throws {
+    try DatabaseQueue(path: path).inDatabase { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+}
+
+func overwrite(_ path: String, at offset: Int, bytes: Int) throws {
+    let h = try #require(FileHandle(forUpdatingAtPath: path))
+    try h.seek(toOffset: UInt64(offset))
+    h.write(Data(repeating: 0xAB, count: bytes))
+    try h.close()
+}
+
+extension RunningDaemon {
+    var client: APIClient {
+        APIClient(listen: .tcp(host: "127.0.0.1", port: Int(api.split(separator: ":").last!)!), token: nil)
+    }
+
+    /// Opens an evaluation at W01 and presses `key` on its pad; true when acked.
+    func rateAtW01(_ pad: SimulatedPad, _ caseID: String, key: UInt8 = 2) async throws -> Bool {
+        guard try await request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "\#(caseID)"}"#).0 == 201,
+              await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3) else { return false }
+        pad.press(address: 3, key: key)
+        return await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: key)
+    }
+}
+
+/// The store never blocks the hall (issue 13): a store damaged by a power cut is moved aside,
+/// a new store (a new chain, opened by an audit record naming the moved file) takes over, and
+/// rating goes on; `evaluatorctl salvage` brings the readable unsent records back.
+@Suite("a damaged store is replaced, never left refusing presses", .serialized)
+struct StoreDamageTests {
+    @Test("a truncated store: moved aside at start; the new chain opens with an audit record naming it; presses are rated; health is degraded")
+    func truncated() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let config = try testConfig(dir: dir, receiverPort: nil)
+        var daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        for c in ["T-1", "T-2", "T-3"] { #expect(try await daemon.rateAtW01(pad, c)) }
+        await daemon.stop()
+        try checkpoint(config.databasePath)
+        #expect(truncate(config.databasePath, 8192) == 0)
+
+        let logs = LogCapture()
+        daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        #expect(logs.contains("error store check: the damaged store was moved to \(config.databasePath).damaged-"))
+        let moved = try FileManager.default.contentsOfDirectory(atPath: config.stateDir).filter { $0.hasPrefix("evaluatord.sqlite.damaged-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        #expect(moved.count == 1)
+        let (code, health) = try await daemon.request(.GET, "/healthz")
+        #expect(code == 200)
+        #expect(health["status"] as? String == "degraded")
+        #expect((health["problems"] as? [[String: Any]])?.first?["code"] as? String == "store_replaced")
+        #expect(try await daemon.rateAtW01(pad, "T-4"), "rating goes on")
+        await daemon.stop()
+
+        let store = try Store(readOnlyPath: config.databasePath)
+        let first = try #require(try store.recentRecords(limit: 10).last)
+        #expect(first.seq == 1 && first.outcome == "audit")
+        #expect(first.body.contains("store_replaced: the damaged store was moved to \(config.stateDir)/\(moved[0])"))
+        guard case .ok(2, 1, 2, _) = try store.verifyChain() else {
+            Issue.record("the new chain does not verify: \(try store.verifyChain())")
+            return
+        }
+    }
+
+    @Test("pages overwritten in the middle: found by the background check while running, replaced; salvage re-imports the readable unsent records once")
+    func overwritten() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let config = try testConfig(dir: dir, receiverPort: nil)
+        try StateFolder.prepare(stateDir: config.stateDir, databasePath: config.databasePath)
+        let oldChain: ChainHead
+        do {
+            let store = try Store(path: config.databasePath)
+            for chunk in 0..<4 { try await store.commit(records: makeRecords(300, prefix: "old\(chunk)-")) }
+            oldChain = try store.chainHead()
+        }
+        try checkpoint(config.databasePath)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: config.databasePath)[.size] as? Int)
+        try overwrite(config.databasePath, at: size * 3 / 10 / 4096 * 4096, bytes: 8 * 4096)
+
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger, storeCheckAfterMs: 100)
+        #expect(await eventually(20) { logs.contains("store damaged: moved aside, a new store takes over; rating goes on") || logs.contains("error store check: the damaged store was moved to") })
+        #expect(try await daemon.rateAtW01(pad, "N-1"), "rating goes on")
+        let (_, health) = try await daemon.request(.GET, "/healthz")
+        #expect(health["status"] as? String == "degraded")
+
+        let moved = try #require(try FileManager.default.contentsOfDirectory(atPath: config.stateDir).first { $0.hasPrefix("evaluatord.sqlite.damaged-") && !$0.contains("-wal") && !$0.contains("-shm") })
+        let damaged = config.stateDir + "/" + moved
+        let (lines, ok) = try await Control.salvage(config: config, file: damaged, api: daemon.client, progress: false)
+        #expect(ok, "\(lines)")
+        #expect(lines.first?.hasPrefix("read ") == true)
+        #expect(lines.last?.contains("through evaluatord's API") == true, "\(lines)")
+        let imported = try #require(lines.last.flatMap { Int($0.split(separator: " ")[1]) })
+        #expect(imported > 400, "\(lines)")
+        let (again, _) = try await Control.salvage(config: config, file: damaged, api: daemon.client, progress: false)
+        #expect(again.last?.hasPrefix("imported 0 unsent record(s) with their record ids (\(imported) were already here)") == true, "\(again)")
+        // A salvaged rated case is rated: it cannot be opened again (R3).
+        let (code, body) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "C7"}"#)
+        #expect(code == 409, "\(body)")
+        await daemon.stop()
+
+        let store = try Store(readOnlyPath: config.databasePath)
+        #expect(try store.chainHead().chainID != oldChain.chainID)
+        guard case let .ok(records, 1, _, _) = try store.verifyChain() else {
+            Issue.record("the new chain with salvaged records does not verify: \(try store.verifyChain())")
+            return
+        }
+        #expect(records == Int64(imported + 2), "the audit record, the new rating, the salvaged ones")
+        #expect(try store.recentRecords(limit: 1).first?.body.contains("\"salvaged\"") == true)
+        let audit = try #require(try store.recentRecords(limit: 100_000).last)
+        #expect(audit.outcome == "audit" && audit.body.contains(moved))
+    }
+
+    @Test("evaluatorctl backup: a consistent copy while the daemon runs; never over an existing file")
+    func backup() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        let config = try testConfig(dir: dir, receiverPort: nil)
+        let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        #expect(try await daemon.rateAtW01(pad, "K-1"))
+        let line = try Control.backup(config: config, destination: dir + "/copy.sqlite", progress: false)
+        #expect(line.hasPrefix("backup written: \(dir)/copy.sqlite (1 records, chain "))
+        #expect(throws: StoreError.self) { try Control.backup(config: config, destination: dir + "/copy.sqlite", progress: false) }
+        #expect(try await daemon.rateAtW01(pad, "K-2"))
+        await daemon.stop()
+        let copy = try Store(readOnlyPath: dir + "/copy.sqlite")
+        #expect(try copy.recordCount() == 1)
+        guard case .ok(1, 1, 1, _) = try copy.verifyChain() else {
+            Issue.record("the backup's chain does not verify")
+            return
+        }
+    }
+}
