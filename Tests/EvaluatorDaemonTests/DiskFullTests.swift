@@ -66,6 +66,10 @@ struct DiskFullTests {
         #expect(logs.contains("store cannot write; nothing acknowledged"))
         #expect(logs.lines.withLock { $0.contains { $0.contains("store cannot write") && ($0.contains("full") || $0.contains("FULL")) } },
                 "the log names the cause")
+        let (failing, health) = try await daemon.request(.GET, "/healthz")
+        #expect(failing == 503, "the gateway cannot take ratings: health says so")
+        #expect(health["status"] as? String == "failing")
+        #expect((health["problems"] as? [[String: Any]])?.first?["code"] as? String == "store_unwritable")
 
         // Space comes back; the pad retransmits its unacknowledged press.
         try FileManager.default.removeItem(atPath: filler)
@@ -73,6 +77,7 @@ struct DiskFullTests {
         #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
         pad.press(address: 3, key: 2)
         #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(try await daemon.request(.GET, "/healthz").0 == 200, "a commit succeeded: no longer failing")
         let rated = try daemon.daemon.store.recentRecords(limit: 100).filter { $0.caseID == "F-1" }
         #expect(rated.map(\.outcome) == ["rated"], "rated once")
         #expect(rated.first?.level == "satisfied")

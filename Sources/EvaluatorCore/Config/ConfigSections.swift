@@ -377,7 +377,7 @@ extension ConfigReader {
             up.tlsKeyFile = tlsFiles["tls_key_file"]
             up.postgres = postgres
             up.maxInFlight = try int(u, "max_in_flight", p, range: 1...8) ?? d.maxInFlight
-            up.stallAlertS = try int(u, "stall_alert_s", p, range: 10...604_800) ?? d.stallAlertS
+            up.stallAlertS = try int(u, "stall_alert_s", p, range: 1...604_800) ?? d.stallAlertS
             up.allowPlaintext = allowPlaintext
             up.postgres?.statementTimeoutMs = up.requestTimeoutMs
             if let g = u["gzip"] {
