@@ -190,6 +190,7 @@ extension Store {
                 cases += db.changesCount
             }
             var head = try Self.chainHead(db)
+            var rollups = Rollups(days)
             var imported = 0, present = 0
             for text in bodies {
                 guard case var .object(o) = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
@@ -216,13 +217,14 @@ extension Store {
                     """, arguments: [link.seq, recordID, string("window_id"), string("case_id"), string("outcome") ?? "", string("level"),
                                      bad, recordedAt.value, body, hash])
                 let flagNames = flags.compactMap { if case let .string(s) = $0 { s } else { nil } }
-                try Self.rollUp(db, days, recordedAt: recordedAt, windowID: string("window_id"), staffID: string("staff_id"), department: string("department"),
+                rollups.add(recordedAt: recordedAt, windowID: string("window_id"), staffID: string("staff_id"), department: string("department"),
                                 metrics: StatsMetrics.of(outcome: string("outcome") ?? "", level: string("level"), score: int("score"), bad: bad,
                                                          flags: flagNames, endedBy: string("ended_by"), count: int("count")))
                 head = ChainHead(chainID: head.chainID, seq: link.seq, hash: hash)
                 imported += 1
             }
             try db.execute(sql: "UPDATE chain SET head_seq = ?, head_hash = ? WHERE id = 1", arguments: [head.seq, head.hash])
+            try rollups.write(db)
             return (imported, present, cases)
         }
         forgetCounts()

@@ -45,31 +45,49 @@ extension Store {
         }
     }
 
-    /// Adds one record's metrics to its hour and its local day.
-    static func rollUp(_ db: Database, _ days: LocalDays, recordedAt: Millis, windowID: String?, staffID: String?, department: String?,
-                       metrics: [(String, Int)]) throws {
-        guard !metrics.isEmpty else { return }
-        let hourly = try db.cachedStatement(sql: """
-            INSERT INTO rollup (hour, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET n = n + excluded.n
-            """)
-        let daily = try db.cachedStatement(sql: """
-            INSERT INTO rollup_day (day, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET n = n + excluded.n
-            """)
-        let hour = recordedAt.value >= 0 ? recordedAt.value / 3_600_000 : (recordedAt.value - 3_599_999) / 3_600_000
-        let day = days.day(of: recordedAt)
-        for (metric, n) in metrics {
-            try hourly.execute(arguments: [hour, windowID ?? "", staffID ?? "", department ?? "", metric, n])
-            try daily.execute(arguments: [day, windowID ?? "", staffID ?? "", department ?? "", metric, n])
+    /// Metrics gathered over one transaction and written once per bucket at its end: a group
+    /// commit or a salvage chunk touches each (hour, window, staff, department, metric) row once,
+    /// however many of its records fall in it.
+    struct Rollups {
+        struct Key: Hashable {
+            var bucket: Int64
+            var window: String
+            var staff: String
+            var department: String
+            var metric: String
         }
-    }
 
-    static func rollUp(_ db: Database, _ r: RatingRecord, _ days: LocalDays) throws {
-        let d = r.draft
-        try rollUp(db, days, recordedAt: r.recordedAt, windowID: d.windowID, staffID: d.staffID, department: d.department,
-                   metrics: StatsMetrics.of(outcome: d.outcome.rawValue, level: d.level?.rawValue, score: d.score, bad: d.isBad,
-                                            flags: d.flags.map(\.rawValue), endedBy: d.endedBy, count: d.count))
+        let days: LocalDays
+        var hourly: [Key: Int] = [:]
+        var daily: [Key: Int] = [:]
+
+        init(_ days: LocalDays) { self.days = days }
+
+        mutating func add(recordedAt: Millis, windowID: String?, staffID: String?, department: String?, metrics: [(String, Int)]) {
+            let hour = recordedAt.value >= 0 ? recordedAt.value / 3_600_000 : (recordedAt.value - 3_599_999) / 3_600_000
+            let day = days.day(of: recordedAt)
+            for (metric, n) in metrics {
+                hourly[Key(bucket: hour, window: windowID ?? "", staff: staffID ?? "", department: department ?? "", metric: metric), default: 0] += n
+                daily[Key(bucket: day, window: windowID ?? "", staff: staffID ?? "", department: department ?? "", metric: metric), default: 0] += n
+            }
+        }
+
+        mutating func add(_ r: RatingRecord) {
+            let d = r.draft
+            add(recordedAt: r.recordedAt, windowID: d.windowID, staffID: d.staffID, department: d.department,
+                metrics: StatsMetrics.of(outcome: d.outcome.rawValue, level: d.level?.rawValue, score: d.score, bad: d.isBad,
+                                         flags: d.flags.map(\.rawValue), endedBy: d.endedBy, count: d.count))
+        }
+
+        func write(_ db: Database) throws {
+            for (table, column, rows) in [("rollup", "hour", hourly), ("rollup_day", "day", daily)] where !rows.isEmpty {
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO \(table) (\(column), window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET n = n + excluded.n
+                    """)
+                for (k, n) in rows { try upsert.execute(arguments: [k.bucket, k.window, k.staff, k.department, k.metric, n]) }
+            }
+        }
     }
 
     /// The hourly rollup alone: migration v7 ran before the daily table existed (v8 fills it

@@ -336,6 +336,7 @@ public final class Store: Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         var head = try chainHead(db)
+        var rollups = Rollups(days)
         for change in changes {
             for r in change.records {
                 let link = ChainLink(chainID: head.chainID, seq: head.seq + 1, prevHash: head.hash)
@@ -343,7 +344,7 @@ public final class Store: Sendable {
                 try insertRecord.execute(arguments: [link.seq, r.recordID, r.draft.windowID, r.draft.caseID, r.draft.outcome.rawValue,
                                                      r.draft.level?.rawValue, r.draft.isBad, r.recordedAt.value, body, hash])
                 head = ChainHead(chainID: head.chainID, seq: link.seq, hash: hash)
-                try rollUp(db, r, days)
+                rollups.add(r)
                 if r.draft.outcome == .rated, let caseID = r.draft.caseID {
                     for id in [caseID] + r.draft.batchCaseIDs {
                         try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")
@@ -370,6 +371,7 @@ public final class Store: Sendable {
             }
         }
         try db.cachedStatement(sql: "UPDATE chain SET head_seq = ?, head_hash = ? WHERE id = 1").execute(arguments: [head.seq, head.hash])
+        try rollups.write(db)
     }
 
     // MARK: Reads
