@@ -11,14 +11,7 @@ public enum Chain {
 
     /// Lower-case hex SHA-256.
     public static func sha256Hex<D: DataProtocol>(_ bytes: D) -> String {
-        let digest = SHA256.hash(data: bytes)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for b in digest {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex(digest: SHA256.hash(data: bytes)).text
     }
 
     /// The record's stored body in its chain, and its hash: SHA-256 over the canonical JSON
@@ -87,15 +80,68 @@ public enum Chain {
         return Fields(unhashed: unhashed, hash: hash, seq: seq, prevHash: prev)
     }
 
-    private static let hashKey = Array(",\"hash\":\"".utf8)
-    private static let prevKey = Array(",\"prev_hash\":\"".utf8)
-    private static let seqKey = Array(",\"seq\":".utf8)
+    /// 64 lower-case hex digits as one value (no allocation): what the walk compares.
+    public struct Hex: Equatable, Sendable {
+        var v = SIMD64<UInt8>()
 
-    static func lastIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+        init() {}
+
+        public init(_ text: String) {
+            var i = 0
+            for b in text.utf8 where i < 64 { v[i] = b; i += 1 }
+        }
+
+        init(_ raw: UnsafeRawBufferPointer, at offset: Int) {
+            for i in 0..<64 { v[i] = raw[offset + i] }
+        }
+
+        init(digest: SHA256.Digest) {
+            var i = 0
+            for b in digest {
+                v[i] = hexDigits[Int(b >> 4)]
+                v[i + 1] = hexDigits[Int(b & 0xF)]
+                i += 2
+            }
+        }
+
+        public var text: String { String(decoding: (0..<64).map { v[$0] }, as: UTF8.self) }
+    }
+
+    /// A stored body checked in place: its seq, prev_hash, the hash it states and the hash its
+    /// bytes (without the `hash` member) have.
+    struct Checked {
+        var seq: Int64
+        var prev: Hex
+        var stated: Hex
+        var actual: Hex
+    }
+
+    /// The walk's reading of a stored body: the same rules as `fields(of:)`, on the bytes in
+    /// place, hashing the two parts around the `hash` member without joining them.
+    static func check(_ raw: UnsafeRawBufferPointer) throws(ReadError) -> Checked {
+        let n = raw.count
+        guard let h = lastIndex(of: hashKey, in: raw), h + hashKey.count + 65 <= n, raw[h + hashKey.count + 64] == 0x22 else { throw .missing("hash") }
+        guard let p = lastIndex(of: prevKey, in: raw), p + prevKey.count + 64 <= n else { throw .missing("prev_hash") }
+        guard let s = lastIndex(of: seqKey, in: raw) else { throw .missing("seq") }
+        var seq: Int64 = 0, i = s + seqKey.count, digits = 0
+        while i < n, raw[i] >= 0x30, raw[i] <= 0x39, digits < 18 {
+            seq = seq * 10 + Int64(raw[i] - 0x30)
+            i += 1
+            digits += 1
+        }
+        guard digits > 0 else { throw .missing("seq") }
+        var sha = SHA256()
+        sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[..<h]))
+        sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[(h + hashKey.count + 65)...]))
+        return Checked(seq: seq, prev: Hex(raw, at: p + prevKey.count), stated: Hex(raw, at: h + hashKey.count), actual: Hex(digest: sha.finalize()))
+    }
+
+    static func lastIndex(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
         guard hay.count >= needle.count else { return nil }
         var i = hay.count - needle.count
+        let first = needle[0]
         while i >= 0 {
-            if hay[i] == needle[0] {
+            if hay[i] == first {
                 var j = 1
                 while j < needle.count && hay[i + j] == needle[j] { j += 1 }
                 if j == needle.count { return i }
@@ -103,6 +149,14 @@ public enum Chain {
             i -= 1
         }
         return nil
+    }
+
+    private static let hashKey = Array(",\"hash\":\"".utf8)
+    private static let prevKey = Array(",\"prev_hash\":\"".utf8)
+    private static let seqKey = Array(",\"seq\":".utf8)
+
+    static func lastIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+        hay.withUnsafeBytes { lastIndex(of: needle, in: $0) }
     }
 }
 

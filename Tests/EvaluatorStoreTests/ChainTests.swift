@@ -43,6 +43,7 @@ struct ChainTests {
         #expect(try store.chainHead().seq == 6)
         #expect(try store.chainHead().hash == prev)
         #expect(try store.verifyChain() == .ok(records: 6, first: 1, last: 6, head: prev))
+        #expect(try store.verifyChain(halvesFrom: 2) == .ok(records: 6, first: 1, last: 6, head: prev))
     }
 
     @Test("each kind of tampering is named at its seq", arguments: [
@@ -53,7 +54,9 @@ struct ChainTests {
         ("UPDATE record SET body = replace(body, '\"bad\":true', '\"bad\":false') WHERE seq = 2", 2, "hash mismatch"),
     ])
     func tampering(sql: String, seq: Int64, what: String) async throws {
-        let verdict = try tampered(try await chainedStore(), sql).verifyChain()
+        let copy = try tampered(try await chainedStore(), sql)
+        let verdict = try copy.verifyChain()
+        #expect(try copy.verifyChain(halvesFrom: 2) == verdict, "walked in two halves at once: the same first break")
         guard case let .broken(at, message) = verdict else {
             Issue.record("tampering not found: \(verdict)")
             return
@@ -71,6 +74,7 @@ struct ChainTests {
         let resealed = edited.replacingOccurrences(of: try Chain.fields(of: Array(body.utf8)).hash, with: newHash)
         let copy = try tampered(store, "UPDATE record SET body = '\(resealed)', hash = '\(newHash)' WHERE seq = 3")
         #expect(try copy.verifyChain() == .broken(seq: 4, what: "prev_hash mismatch: the record before was removed, edited or swapped"))
+        #expect(try copy.verifyChain(halvesFrom: 2) == .broken(seq: 4, what: "prev_hash mismatch: the record before was removed, edited or swapped"))
     }
 
     @Test("records stored before the chain are chained at migration, in their stored order")
@@ -153,6 +157,7 @@ struct ChainTests {
         #expect(n == firstUnsent - 1)
         let checkpoint = try store.checkpoint()
         #expect(checkpoint.seq == Int64(firstUnsent - 1))
+        #expect(try store.verifyChain(halvesFrom: 2) == (try store.verifyChain()))
         guard case let .ok(records, first, last, _) = try store.verifyChain() else {
             Issue.record("pruned chain does not verify")
             return
