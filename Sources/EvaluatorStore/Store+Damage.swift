@@ -1,6 +1,9 @@
 import EvaluatorCore
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A damaged store file moved aside and replaced (issue 13, "the store never blocks the hall").
 public struct StoreDamage: Sendable, Hashable {
@@ -82,10 +85,39 @@ extension Store {
         return target
     }
 
-    /// `PRAGMA quick_check` over the whole file, on a reader (the writer goes on): "ok", or what
-    /// SQLite found (the first ten problems).
+    /// `PRAGMA quick_check` over the whole file: "ok", or what SQLite found (the first ten
+    /// problems). It runs on a thread of its own, with its own read-only connection, at the
+    /// lowest CPU priority: reading a 12 GB store must not delay a
+    /// press's commit (measured with 10,000,000 records: press→ack p99 5.5 ms while it ran at
+    /// normal priority, against 2.3 ms on an empty store). A GRDB reader thread is not reniced:
+    /// it is shared, and an unprivileged process cannot lower its niceness back.
     public func quickCheck() async throws(StoreError) -> String {
-        try await readAsync { db in try String.fetchAll(db, sql: "PRAGMA quick_check(10)").joined(separator: "; ") }
+        let path = self.path
+        let result: Result<String, StoreError> = await withCheckedContinuation { c in
+            let thread = Thread {
+                Self.lowerOwnPriority()
+                do {
+                    var config = Configuration()
+                    config.readonly = true
+                    let q = try DatabaseQueue(path: path, configuration: config)
+                    let found = try q.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(10)").joined(separator: "; ") }
+                    try? q.close()
+                    c.resume(returning: .success(found))
+                } catch {
+                    c.resume(returning: .failure(StoreError(code: Self.isCorruption(error) ? .corrupt : .read, path: path, message: "quick_check failed: \(error)")))
+                }
+            }
+            thread.name = "evaluatord-store-check"
+            thread.start()
+        }
+        return try result.get()
+    }
+
+    /// This thread only: nice 19 (on Linux the nice value is per thread, and `who = 0` is the
+    /// calling thread). Best effort. The I/O class is left alone: virtio disks run mq-deadline
+    /// or none, which ignore it.
+    static func lowerOwnPriority() {
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
     }
 
     /// An online, consistent copy of the store at `destination` (SQLite's backup API on a read
