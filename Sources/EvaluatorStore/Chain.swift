@@ -80,27 +80,32 @@ public enum Chain {
         return Fields(unhashed: unhashed, hash: hash, seq: seq, prevHash: prev)
     }
 
-    /// 64 lower-case hex digits as one value (no allocation): what the walk compares.
+    /// 64 lower-case hex digits as one vector value (no allocation, one unaligned load, one
+    /// compare): what the walk compares. Per-byte element stores cost the walk a fifth of its
+    /// time on 10,000,000 records (perf).
     public struct Hex: Equatable, Sendable {
-        var v = SIMD64<UInt8>()
-
-        init() {}
+        var v: SIMD64<UInt8>
 
         public init(_ text: String) {
-            var i = 0
-            for b in text.utf8 where i < 64 { v[i] = b; i += 1 }
+            var t = text
+            v = t.withUTF8 { u in
+                u.count >= 64 ? UnsafeRawBufferPointer(u).loadUnaligned(as: SIMD64<UInt8>.self) : SIMD64<UInt8>()
+            }
         }
 
         init(_ raw: UnsafeRawBufferPointer, at offset: Int) {
-            for i in 0..<64 { v[i] = raw[offset + i] }
+            v = raw.loadUnaligned(fromByteOffset: offset, as: SIMD64<UInt8>.self)
         }
 
         init(digest: SHA256.Digest) {
-            var i = 0
-            for b in digest {
-                v[i] = hexDigits[Int(b >> 4)]
-                v[i + 1] = hexDigits[Int(b & 0xF)]
-                i += 2
+            v = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { out in
+                digest.withUnsafeBytes { d in
+                    for i in 0..<32 {
+                        out[2 * i] = hexDigits[Int(d[i] >> 4)]
+                        out[2 * i + 1] = hexDigits[Int(d[i] & 0xF)]
+                    }
+                }
+                return UnsafeRawBufferPointer(out).loadUnaligned(as: SIMD64<UInt8>.self)
             }
         }
 
@@ -117,12 +122,16 @@ public enum Chain {
     }
 
     /// The walk's reading of a stored body: the same rules as `fields(of:)`, on the bytes in
-    /// place, hashing the two parts around the `hash` member without joining them.
+    /// place, hashing the two parts around the `hash` member without joining them. The keys
+    /// sort `hash` < `prev_hash` < `seq`, so one backward scan finds `seq`, then `prev_hash`
+    /// before it, then `hash` before that.
     static func check(_ raw: UnsafeRawBufferPointer) throws(ReadError) -> Checked {
         let n = raw.count
-        guard let h = lastIndex(of: hashKey, in: raw), h + hashKey.count + 65 <= n, raw[h + hashKey.count + 64] == 0x22 else { throw .missing("hash") }
-        guard let p = lastIndex(of: prevKey, in: raw), p + prevKey.count + 64 <= n else { throw .missing("prev_hash") }
-        guard let s = lastIndex(of: seqKey, in: raw) else { throw .missing("seq") }
+        guard let s = lastIndex(of: seqKey, in: raw, before: n) else { throw .missing("seq") }
+        guard let p = lastIndex(of: prevKey, in: raw, before: s), p + prevKey.count + 64 <= n else { throw .missing("prev_hash") }
+        guard let h = lastIndex(of: hashKey, in: raw, before: p), h + hashKey.count + 65 <= n, raw[h + hashKey.count + 64] == 0x22 else {
+            throw .missing("hash")
+        }
         var seq: Int64 = 0, i = s + seqKey.count, digits = 0
         while i < n, raw[i] >= 0x30, raw[i] <= 0x39, digits < 18 {
             seq = seq * 10 + Int64(raw[i] - 0x30)
@@ -136,9 +145,10 @@ public enum Chain {
         return Checked(seq: seq, prev: Hex(raw, at: p + prevKey.count), stated: Hex(raw, at: h + hashKey.count), actual: Hex(digest: sha.finalize()))
     }
 
-    static func lastIndex(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
-        guard hay.count >= needle.count else { return nil }
-        var i = hay.count - needle.count
+    /// The last `needle` that ends at or before `end`.
+    static func lastIndex(of needle: [UInt8], in hay: UnsafeRawBufferPointer, before end: Int) -> Int? {
+        guard end >= needle.count else { return nil }
+        var i = end - needle.count
         let first = needle[0]
         while i >= 0 {
             if hay[i] == first {
@@ -149,6 +159,10 @@ public enum Chain {
             i -= 1
         }
         return nil
+    }
+
+    static func lastIndex(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
+        lastIndex(of: needle, in: hay, before: hay.count)
     }
 
     private static let hashKey = Array(",\"hash\":\"".utf8)

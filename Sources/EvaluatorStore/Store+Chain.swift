@@ -172,7 +172,10 @@ extension Store {
             if c.actual != c.stated {
                 return stop(seq, "hash mismatch: the record was edited (its content hashes to \(c.actual.text.prefix(12))…, it says \(c.stated.text.prefix(12))…)")
             }
-            if let column: String = row["hash"], Chain.Hex(column) != c.stated { return stop(seq, "hash column differs from the record's hash") }
+            let column = try row.withUnsafeData(atIndex: 2) { data in
+                data.flatMap { d in d.count >= 64 ? d.withUnsafeBytes { Chain.Hex($0, at: 0) } : nil }
+            }
+            if let column, column != c.stated { return stop(seq, "hash column differs from the record's hash") }
             prev = c.stated
             expected += 1
             walked += 1
