@@ -202,6 +202,7 @@ extension Store {
     public func markAllSentForBench(keepUnsent: Int) async throws(StoreError) {
         try await write("cannot mark records sent") { db in
             try db.execute(sql: "UPDATE record SET sent_at = recorded_at + 1000 WHERE seq <= (SELECT MAX(seq) FROM record) - ?", arguments: [keepUnsent])
+            try db.execute(sql: "UPDATE chain SET last_sent_at = (SELECT MAX(sent_at) FROM record)")
         }
         forgetCounts()
     }
