@@ -246,6 +246,11 @@ t = time.perf_counter()
 with db:
     db.executemany("INSERT INTO record (record_id, window_id, case_id, outcome, level, bad, recorded_at, body) VALUES (?, 'W0_0', 'C', 'no_case', 'basic', 0, 0, ?)",
                    ((rid, body % rid) for rid in (str(uuid.uuid4()) for _ in range(DRAIN))))
+    # Records made outside the gateway are not chained (issue 12: the start-up check reports the
+    # tail and stores an audit record). Move the chain head past them, so the daemon's own
+    # records follow them instead of colliding on their seqs.
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chain'").fetchone():
+        db.execute("UPDATE chain SET head_seq = (SELECT MAX(seq) FROM record)")
 db.close()
 fill_s = time.perf_counter() - t
 cfg = write_config("drain", uplink=True, batch_max=500)

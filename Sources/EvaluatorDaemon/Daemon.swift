@@ -70,7 +70,7 @@ public struct Daemon: Sendable {
     public init(
         config: GatewayConfig, logger: Logger,
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
-        storeCheckAfterMs: Int64 = 5_000,
+        storeCheckAfterMs: Int64 = 600_000,
         onReady: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws {
         signal(SIGPIPE, SIG_IGN)

@@ -78,7 +78,7 @@ final class RunningDaemon: Sendable {
     let api: String
     let daemon: Daemon
 
-    init(config: GatewayConfig, logger: Logger, storeCheckAfterMs: Int64 = 5_000) async throws {
+    init(config: GatewayConfig, logger: Logger, storeCheckAfterMs: Int64 = 600_000) async throws {
         let (stream, cont) = AsyncStream<String>.makeStream()
         let daemon = try Daemon(config: config, logger: logger, storeCheckAfterMs: storeCheckAfterMs, onReady: { cont.yield($0) })
         self.daemon = daemon

@@ -3,8 +3,10 @@ import EvaluatorStore
 import Logging
 import ServiceLifecycle
 
-/// The full check of the store file, in the background after start and then daily: `PRAGMA
-/// quick_check` on a reader (the writer and the pads go on meanwhile). At start only the
+/// The full check of the store file, in the background ten minutes after start and then daily:
+/// `PRAGMA quick_check` on its own connection at nice 19 (the writer and the pads go on
+/// meanwhile). Not sooner: a start often comes with a backlog to drain, and a check of a large
+/// file holds a read snapshot for minutes, so the WAL cannot be checkpointed meanwhile. At start only the
 /// chain's tail is read, so start-up does not grow with the store; this finds damage anywhere
 /// else. Damage found here is handled as at a write (`Gateway.storeDamaged`): moved aside, a
 /// new store, rating goes on.
@@ -12,7 +14,7 @@ struct StoreCheckService: Service {
     let store: Store
     let gateway: Gateway
     let logger: Logger
-    var firstAfterMs: Int64 = 5_000
+    var firstAfterMs: Int64 = 600_000
     var everyMs: Int64 = 86_400_000
 
     func run() async throws {
