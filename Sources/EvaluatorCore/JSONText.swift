@@ -93,6 +93,9 @@ public enum JSONText {
             bytes.append(0x5D)
         }
 
+        /// Bytes written so far (an offset for a later fill-in).
+        public var count: Int { bytes.count }
+
         /// Leaves out key `k` (checked for order like any other) and returns the offset where
         /// `,"k":value` would go.
         public mutating func skip(_ k: StaticString) -> Int {

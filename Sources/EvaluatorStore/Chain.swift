@@ -23,6 +23,17 @@ public enum Chain {
         return (String(decoding: bytes, as: UTF8.self), hash)
     }
 
+    /// Seals a record from its template (made off the writer): the seq's digits and prev_hash
+    /// filled in, then hashed. Byte for byte what `seal(_:link:)` makes (ChainTests).
+    public static func seal(_ t: ChainTemplate, link: ChainLink) -> (body: String, hash: String) {
+        var bytes = t.bytes
+        bytes.replaceSubrange(t.seqAt..<(t.seqAt + 1), with: String(link.seq).utf8)
+        bytes.replaceSubrange(t.prevAt..<(t.prevAt + 64), with: link.prevHash.utf8)
+        let hash = sha256Hex(bytes)
+        bytes.insert(contentsOf: Array(",\"hash\":\"\(hash)\"".utf8), at: t.hashAt)
+        return (String(decoding: bytes, as: UTF8.self), hash)
+    }
+
     /// Seals any canonical record object (a JSON object of the record format): used to chain
     /// records stored before the chain existed, whose Swift form is not kept.
     public static func seal(object: [String: JSONValue], link: ChainLink) -> (body: String, hash: String) {

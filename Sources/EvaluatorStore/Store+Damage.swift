@@ -57,6 +57,7 @@ extension Store {
         let (fresh, _) = try Self.openPool(path, days)
         pool.withLock { $0 = fresh }
         forgetCounts()
+        forgetChainID()
         return StoreDamage(movedTo: moved, reason: reason, previousChain: previous)
     }
 
@@ -222,7 +223,7 @@ extension Store {
                 cases += db.changesCount
             }
             var head = try Self.chainHead(db)
-            var rollups = Rollups(days)
+            var rollups = Rollups(days, foldedHour: try Self.foldedHour(db))
             var imported = 0, present = 0
             for text in bodies {
                 guard case var .object(o) = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),

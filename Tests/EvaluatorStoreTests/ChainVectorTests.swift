@@ -68,6 +68,16 @@ struct ChainVectorTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == vectorsText())
     }
 
+    @Test("a record sealed from its template (encoded off the writer) is byte for byte the record sealed whole")
+    func templates() {
+        for (_, r) in vectorRecords() {
+            for seq: Int64 in [1, 9, 10, 99, 123_456_789_012] {
+                let link = ChainLink(chainID: "0b7f3c52-6d1e-4a8b-9c3d-2e5f60718293", seq: seq, prevHash: String(repeating: "a1", count: 32))
+                #expect(Chain.seal(r.template(chainID: link.chainID), link: link) == Chain.seal(r, link: link))
+            }
+        }
+    }
+
     @Test("the Python verifier passes on the vectors", .enabled(if: hasPython, "python3 is not installed"))
     func pythonVectors() throws {
         let (status, output) = try runChainVerifier(["--vectors", repoRoot.appendingPathComponent("docs/chain-vectors.json").path])

@@ -105,6 +105,9 @@ struct StatsTests {
         #expect(day1.json.contains("\"participation\":0.6667"))
         #expect(day1.json.hasPrefix("{\"by\":\"window\",\"groups\":[{\"bad\":1,\"bad_share\":0.5,\"cancelled\":1,\"ended_by\":{\"clerk-pc\":1},"))
 
+        // The commit path wrote hours only; day 1 was folded into its daily rows by the first
+        // commit of day 2, whose own hour is not folded yet: this query reads both.
+        #expect(try store.read { try Store.foldedHour($0) } == (Self.t0 + 86_400_000) / 3_600_000)
         let days = try store.stats(try query("2026-11-30", "2026-12-01", "day"))
         #expect(days.groups.map(\.key) == ["2026-11-30", "2026-12-01"])
         #expect(days.groups.map(\.opened) == [6, 1])

@@ -97,7 +97,8 @@ public actor Gateway {
             default: break
             }
         }
-        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes, saveFloods: floods, removeFloods: floodsEnded)
+        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes, saveFloods: floods, removeFloods: floodsEnded,
+                                 chainID: records.isEmpty ? nil : store.chainID)
         if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before!) {
             commitWork.fire()
         }
