@@ -49,46 +49,8 @@ public enum Chain {
         return (JSONValue.object(o).text, hash)
     }
 
-    /// The chain fields of a stored body, read from its bytes.
-    public struct Fields {
-        /// The body without its `hash` member: the bytes `hash` was taken over.
-        public var unhashed: [UInt8]
-        public var hash: String
-        public var seq: Int64
-        public var prevHash: String
-    }
-
     public enum ReadError: Error, Equatable {
         case missing(String)
-    }
-
-    /// Reads `hash`, `seq` and `prev_hash` out of a stored body. The members are found as
-    /// `,"name":` — a quote inside a JSON string is always escaped, so that byte sequence can
-    /// only be a member — and the last one is taken: these keys sort after every member whose
-    /// value could be an object, so the last is the top-level one.
-    public static func fields(of body: [UInt8]) throws(ReadError) -> Fields {
-        guard let h = lastIndex(of: hashKey, in: body), h + hashKey.count + 65 <= body.count,
-              body[h + hashKey.count + 64] == 0x22
-        else { throw .missing("hash") }
-        let hashStart = h + hashKey.count
-        let hash = String(decoding: body[hashStart..<hashStart + 64], as: UTF8.self)
-        var unhashed = [UInt8]()
-        unhashed.reserveCapacity(body.count)
-        unhashed.append(contentsOf: body[..<h])
-        unhashed.append(contentsOf: body[(hashStart + 65)...])
-        guard let p = lastIndex(of: prevKey, in: body), p + prevKey.count + 65 <= body.count else { throw .missing("prev_hash") }
-        let prev = String(decoding: body[(p + prevKey.count)..<(p + prevKey.count + 64)], as: UTF8.self)
-        guard let s = lastIndex(of: seqKey, in: body) else { throw .missing("seq") }
-        var seq: Int64 = 0
-        var i = s + seqKey.count
-        var digits = 0
-        while i < body.count, body[i] >= 0x30, body[i] <= 0x39, digits < 18 {
-            seq = seq * 10 + Int64(body[i] - 0x30)
-            i += 1
-            digits += 1
-        }
-        guard digits > 0 else { throw .missing("seq") }
-        return Fields(unhashed: unhashed, hash: hash, seq: seq, prevHash: prev)
     }
 
     /// 64 lower-case hex digits as one vector value (no allocation, one unaligned load, one
@@ -125,18 +87,20 @@ public enum Chain {
 
     /// A stored body checked in place: its seq, prev_hash, the hash it states and the hash its
     /// bytes (without the `hash` member) have.
-    struct Checked {
-        var seq: Int64
-        var prev: Hex
-        var stated: Hex
-        var actual: Hex
+    public struct Checked {
+        public var seq: Int64
+        public var prev: Hex
+        public var stated: Hex
+        public var actual: Hex
     }
 
-    /// The walk's reading of a stored body: the same rules as `fields(of:)`, on the bytes in
-    /// place, hashing the two parts around the `hash` member without joining them. The keys
-    /// sort `hash` < `prev_hash` < `seq`, so one backward scan finds `seq`, then `prev_hash`
-    /// before it, then `hash` before that.
-    static func check(_ raw: UnsafeRawBufferPointer) throws(ReadError) -> Checked {
+    /// Reads `seq`, `prev_hash` and `hash` out of a stored body, on the bytes in place, and
+    /// hashes the two parts around the `hash` member without joining them. A member is found
+    /// as `,"name":` — a quote inside a JSON string is always escaped, so that byte sequence
+    /// can only be a member — scanning backward: these keys sort after every member whose value
+    /// could be an object, so the last is the top-level one, and `hash` < `prev_hash` < `seq`,
+    /// so one backward scan finds `seq`, then `prev_hash` before it, then `hash` before that.
+    public static func check(_ raw: UnsafeRawBufferPointer) throws(ReadError) -> Checked {
         let n = raw.count
         guard let s = lastIndex(of: seqKey, in: raw, before: n) else { throw .missing("seq") }
         guard let p = lastIndex(of: prevKey, in: raw, before: s), p + prevKey.count + 64 <= n else { throw .missing("prev_hash") }
@@ -172,17 +136,11 @@ public enum Chain {
         return nil
     }
 
-    static func lastIndex(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
-        lastIndex(of: needle, in: hay, before: hay.count)
-    }
 
     private static let hashKey = Array(",\"hash\":\"".utf8)
     private static let prevKey = Array(",\"prev_hash\":\"".utf8)
     private static let seqKey = Array(",\"seq\":".utf8)
 
-    static func lastIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
-        hay.withUnsafeBytes { lastIndex(of: needle, in: $0) }
-    }
 }
 
 /// What walking the chain found (`evaluatorctl verify`, the start-up check of the tail).

@@ -23,6 +23,11 @@ func tampered(_ store: Store, _ sql: String) throws -> Store {
     return try Store(readOnlyPath: copy)
 }
 
+/// A stored body read as the walk reads it.
+func checked(_ body: String) throws -> Chain.Checked {
+    try Array(body.utf8).withUnsafeBytes { raw in try Chain.check(raw) }
+}
+
 @Suite("tamper-evident chain (R8, R17)")
 struct ChainTests {
     @Test("records are chained 1, 2, 3 … from 64 zeros; every body hashes to its hash; the head is the last")
@@ -31,14 +36,14 @@ struct ChainTests {
         let bodies = try store.recentRecords(limit: 10).reversed().map(\.body)
         var prev = ChainLink.zeroHash
         for (i, body) in bodies.enumerated() {
-            let f = try Chain.fields(of: Array(body.utf8))
+            let f = try checked(body)
             #expect(f.seq == Int64(i + 1))
-            #expect(f.prevHash == prev)
-            #expect(Chain.sha256Hex(f.unhashed) == f.hash)
+            #expect(f.prev.text == prev)
+            #expect(f.actual == f.stated)
             let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
-            #expect(obj["hash"] as? String == f.hash)
+            #expect(obj["hash"] as? String == f.stated.text)
             #expect(obj["chain_id"] as? String == (try store.chainHead()).chainID)
-            prev = f.hash
+            prev = f.stated.text
         }
         #expect(try store.chainHead().seq == 6)
         #expect(try store.chainHead().hash == prev)
@@ -70,8 +75,8 @@ struct ChainTests {
         let store = try await chainedStore()
         let body = try #require(try store.recentRecords(limit: 10).first { $0.seq == 3 }?.body)
         let edited = body.replacingOccurrences(of: "\"level\":\"satisfied\"", with: "\"level\":\"very_satisfied\"")
-        let newHash = Chain.sha256Hex(try Chain.fields(of: Array(edited.utf8)).unhashed)
-        let resealed = edited.replacingOccurrences(of: try Chain.fields(of: Array(body.utf8)).hash, with: newHash)
+        let newHash = try checked(edited).actual.text
+        let resealed = edited.replacingOccurrences(of: try checked(body).stated.text, with: newHash)
         let copy = try tampered(store, "UPDATE record SET body = '\(resealed)', hash = '\(newHash)' WHERE seq = 3")
         #expect(try copy.verifyChain() == .broken(seq: 4, what: "prev_hash mismatch: the record before was removed, edited or swapped"))
         #expect(try copy.verifyChain(halvesFrom: 2) == .broken(seq: 4, what: "prev_hash mismatch: the record before was removed, edited or swapped"))
