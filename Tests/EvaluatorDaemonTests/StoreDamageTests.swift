@@ -108,6 +108,10 @@ struct StoreDamageTests {
         let (code, body) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "C7"}"#)
         #expect(code == 409, "\(body)")
         await daemon.stop()
+        // With the daemon stopped, salvage writes the store directly (and still imports once).
+        let (direct, directOK) = try await Control.salvage(config: config, file: damaged, api: daemon.client, progress: false)
+        #expect(directOK && direct.last?.hasPrefix("imported 0 unsent record(s) with their record ids (\(imported) were already here)") == true, "\(direct)")
+        #expect(direct.last?.hasSuffix("evaluatord is not running: they are sent when it starts") == true, "\(direct)")
 
         let store = try Store(readOnlyPath: config.databasePath)
         #expect(try store.chainHead().chainID != oldChain.chainID)
