@@ -144,3 +144,14 @@ public indirect enum JSONValue: Sendable, Hashable, Decodable {
     public static func quote(_ s: String) -> String { JSONText.quote(s) }
 }
 
+
+/// Reading fields of a stored record object (migrations, salvage): one place for the unwrapping.
+extension Dictionary where Key == String, Value == JSONValue {
+    public func string(_ k: String) -> String? { if case let .string(s)? = self[k] { s } else { nil } }
+    public func int(_ k: String) -> Int? { if case let .int(i)? = self[k] { i } else { nil } }
+    public func bool(_ k: String) -> Bool { if case .bool(true)? = self[k] { true } else { false } }
+    public func strings(_ k: String) -> [String] {
+        guard case let .array(a)? = self[k] else { return [] }
+        return a.compactMap { if case let .string(s) = $0 { s } else { nil } }
+    }
+}

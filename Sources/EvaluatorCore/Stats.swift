@@ -60,14 +60,9 @@ public struct StatsQuery: Sendable, Hashable {
             let start = calendar.startOfDay(for: d)
             return Millis(date: endOfDay ? calendar.date(byAdding: .day, value: 1, to: start)! : start)
         }
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime]
-        let isoFraction = ISO8601DateFormatter()
-        isoFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let d = iso.date(from: text) ?? isoFraction.date(from: text) else {
+        guard let t = Millis.parseRFC3339(text) else {
             throw Invalid(message: "\(name): \"\(text)\" is not a date (YYYY-MM-DD) or an RFC 3339 time (2026-12-02T09:00:00+08:00)")
         }
-        let t = Millis(date: d)
         guard t.value % 3_600_000 == 0 else {
             throw Invalid(message: "\(name): \"\(text)\" is not on the hour; statistics are kept per hour (e.g. 2026-12-02T09:00:00+08:00)")
         }
@@ -79,10 +74,8 @@ public struct StatsQuery: Sendable, Hashable {
 
     /// The local date (`YYYY-MM-DD`) an hour belongs to, for `by = day`.
     public func dayKey(hour: Int64) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(hour) * 3600))
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        let days = LocalDays(zone: timeZone)
+        return days.text(days.day(of: Millis(hour * 3_600_000)))
     }
 }
 
@@ -159,6 +152,14 @@ public enum StatsMetrics {
         }
         for f in flags { m.append(("flag:" + f, 1)) }
         return m
+    }
+}
+
+extension StatsMetrics {
+    /// The metrics of a stored record object (records read back from their JSON).
+    public static func of(_ o: [String: JSONValue]) -> [(String, Int)] {
+        of(outcome: o.string("outcome") ?? "", level: o.string("level"), score: o.int("score"), bad: o.bool("bad"),
+           flags: o.strings("flags"), endedBy: o.string("ended_by"), count: o.int("count"))
     }
 }
 

@@ -17,10 +17,7 @@ public enum Chain {
     /// The record's stored body in its chain, and its hash: SHA-256 over the canonical JSON
     /// without the `hash` member, then that member put in its sorted place.
     public static func seal(_ record: RatingRecord, link: ChainLink) -> (body: String, hash: String) {
-        var (bytes, at) = record.canonical(chain: link)
-        let hash = sha256Hex(bytes)
-        bytes.insert(contentsOf: Array(",\"hash\":\"\(hash)\"".utf8), at: at)
-        return (String(decoding: bytes, as: UTF8.self), hash)
+        seal(record.template(chainID: link.chainID), link: link)
     }
 
     /// Seals a record from its template (made off the writer): the seq's digits and prev_hash

@@ -205,10 +205,7 @@ extension Store {
     public static func ratedCases(of body: String) -> [(caseID: String, recordID: String)] {
         guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)),
               o["outcome"] == .string(Outcome.rated.rawValue), case let .string(recordID) = o["record_id"] else { return [] }
-        var ids: [String] = []
-        if case let .string(c) = o["case_id"] { ids.append(c) }
-        if case let .array(a) = o["batch_case_ids"] { ids += a.compactMap { if case let .string(s) = $0 { s } else { nil } } }
-        return ids.map { ($0, recordID) }
+        return ([o.string("case_id")].compactMap { $0 } + o.strings("batch_case_ids")).map { ($0, recordID) }
     }
 
     /// Imports salvaged records into this store: the unsent ones (their stored JSON) as records
@@ -230,29 +227,21 @@ extension Store {
                       case let .string(recordID) = o["record_id"] else {
                     throw StoreError(code: .write, path: "salvage", message: "a salvaged record is not a record object: \(text.prefix(80))")
                 }
-                func string(_ k: String) -> String? { if case let .string(s) = o[k] { s } else { nil } }
-                func int(_ k: String) -> Int? { if case let .int(i) = o[k] { i } else { nil } }
                 if try Bool.fetchOne(db, sql: "SELECT 1 FROM record WHERE record_id = ?", arguments: [recordID]) == true {
                     present += 1
                     continue
                 }
-                var flags: [JSONValue] = []
-                if case let .array(a) = o["flags"] { flags = a }
-                flags.append(.string(RecordFlag.salvaged.rawValue))
-                o["flags"] = .array(flags)
+                o["flags"] = .array((o.strings("flags") + [RecordFlag.salvaged.rawValue]).map(JSONValue.string))
                 let link = ChainLink(chainID: head.chainID, seq: head.seq + 1, prevHash: head.hash)
                 let (body, hash) = Chain.seal(object: o, link: link)
-                let recordedAt = string("recorded_at").flatMap(Millis.parseRFC3339) ?? Millis(0)
-                let bad: Bool = if case .bool(true) = o["bad"] { true } else { false }
+                let recordedAt = o.string("recorded_at").flatMap(Millis.parseRFC3339) ?? Millis(0)
                 try db.execute(sql: """
                     INSERT INTO record (seq, record_id, window_id, case_id, outcome, level, bad, recorded_at, body, hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [link.seq, recordID, string("window_id"), string("case_id"), string("outcome") ?? "", string("level"),
-                                     bad, recordedAt.value, body, hash])
-                let flagNames = flags.compactMap { if case let .string(s) = $0 { s } else { nil } }
-                rollups.add(recordedAt: recordedAt, windowID: string("window_id"), staffID: string("staff_id"), department: string("department"),
-                                metrics: StatsMetrics.of(outcome: string("outcome") ?? "", level: string("level"), score: int("score"), bad: bad,
-                                                         flags: flagNames, endedBy: string("ended_by"), count: int("count")))
+                    """, arguments: [link.seq, recordID, o.string("window_id"), o.string("case_id"), o.string("outcome") ?? "", o.string("level"),
+                                     o.bool("bad"), recordedAt.value, body, hash])
+                rollups.add(recordedAt: recordedAt, windowID: o.string("window_id"), staffID: o.string("staff_id"), department: o.string("department"),
+                            metrics: StatsMetrics.of(o))
                 head = ChainHead(chainID: head.chainID, seq: link.seq, hash: hash)
                 imported += 1
             }

@@ -157,15 +157,8 @@ extension Store {
         let rows = try Row.fetchCursor(db, sql: "SELECT recorded_at, body FROM record ORDER BY seq")
         while let row = try rows.next() {
             guard case let .object(o) = try JSONDecoder().decode(JSONValue.self, from: Data((row["body"] as String).utf8)) else { continue }
-            func string(_ k: String) -> String? { if case let .string(s) = o[k] { s } else { nil } }
-            func int(_ k: String) -> Int? { if case let .int(i) = o[k] { i } else { nil } }
-            var flags: [String] = []
-            if case let .array(a) = o["flags"] { flags = a.compactMap { if case let .string(s) = $0 { s } else { nil } } }
-            let bad: Bool = if case .bool(true) = o["bad"] { true } else { false }
-            try rollUpHourOnly(db, recordedAt: Millis(row["recorded_at"] as Int64), windowID: string("window_id"), staffID: string("staff_id"),
-                       department: string("department"),
-                       metrics: StatsMetrics.of(outcome: string("outcome") ?? "", level: string("level"), score: int("score"), bad: bad,
-                                                flags: flags, endedBy: string("ended_by"), count: int("count")))
+            try rollUpHourOnly(db, recordedAt: Millis(row["recorded_at"] as Int64), windowID: o.string("window_id"), staffID: o.string("staff_id"),
+                               department: o.string("department"), metrics: StatsMetrics.of(o))
         }
     }
 

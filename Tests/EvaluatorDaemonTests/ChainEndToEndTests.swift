@@ -15,11 +15,7 @@ struct ChainEndToEndTests {
     /// Rates `cases` at W01 with the pad, one after the other, and presses once with no case.
     func rate(_ daemon: RunningDaemon, _ pad: SimulatedPad, _ cases: [String], receiver: Receiver) async throws {
         for c in cases {
-            let (status, _) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "\#(c)"}"#)
-            #expect(status == 201)
-            #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
-            pad.press(address: 3, key: c.hasSuffix("1") ? 0 : 3)
-            #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: c.hasSuffix("1") ? 0 : 3))
+            #expect(try await daemon.rateAtW01(pad, c, key: c.hasSuffix("1") ? 0 : 3))
             #expect(await eventually { receiver.records(case: c).count == 1 })
         }
         pad.press(address: 4, key: 1)

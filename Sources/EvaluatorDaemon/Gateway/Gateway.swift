@@ -219,11 +219,7 @@ public actor Gateway {
     /// hall must never stop rating because of it (R8, R17).
     public func audit(_ found: [Problem]) async {
         guard !found.isEmpty else { return }
-        let now = clock()
-        let records = found.map { p in
-            RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now,
-                         draft: RecordDraft(windowID: nil, outcome: .audit, detail: "\(p.code): \(p.message)"))
-        }
+        let records = found.map { auditRecord("\($0.code): \($0.message)") }
         for (p, r) in zip(found, records) {
             logger.error("store check: \(p.message)", metadata: ["problem": "\(p.code)", "record_id": "\(r.recordID)", "store.path": "\(store.path)"])
         }
@@ -254,14 +250,18 @@ public actor Gateway {
             "store.moved_to": "\(damage.movedTo)", "sqlite": "\(reason)", "previous_chain": "\(damage.previousChain?.chainID ?? "-")",
         ])
         problems.append(p)
-        let record = RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: clock(),
-                                  draft: RecordDraft(windowID: nil, outcome: .audit, detail: damage.detail))
         do {
-            try await store.commit([StoreChange(records: [record], saveSessions: Array(policy.sessions.values), saveFloods: Array(policy.floods.values))])
+            try await store.commit([StoreChange(records: [auditRecord(damage.detail)], saveSessions: Array(policy.sessions.values), saveFloods: Array(policy.floods.values))])
             uplinkWake.fire()
         } catch {
             logger.error("cannot write the new store's first record", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// An `audit` record: evidence about the gateway itself (docs/CHAIN.md).
+    private func auditRecord(_ detail: String) -> RatingRecord {
+        RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: clock(),
+                     draft: RecordDraft(windowID: nil, outcome: .audit, detail: detail))
     }
 
     /// The background check's finding (`StoreCheckService`).
