@@ -1,9 +1,9 @@
 # EvaluatorGateway. Quick start: `make demo`, `make test`.
 SWIFT ?= swift
 # Debian packages the build, the tests and the demo need.
-APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl python3 openssl postgresql
+APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl python3 openssl postgresql systemd
 
-.PHONY: all deps build release test demo clean
+.PHONY: all deps stamp build release test demo clean
 
 all: build
 
@@ -11,14 +11,18 @@ all: build
 deps:
 	bash scripts/ensure-packages.sh $(APT_PACKAGES)
 
-build: deps
+# The git commit into `--version` (a relink when it changes, not a rebuild).
+stamp:
+	bash scripts/stamp-commit.sh
+
+build: deps stamp
 	$(SWIFT) build
 
-release: deps
+release: deps stamp
 	$(SWIFT) build -c release
 
 # A throw-away PostgreSQL on 127.0.0.1:54329 serves the PostgreSQL sink tests.
-test: deps
+test: deps stamp
 	@url=$$(bash scripts/test-postgres.sh start) || { if [ "$$CI" = true ]; then echo "PostgreSQL could not start (CI: every test must run)"; exit 1; fi; echo "PostgreSQL could not start: its tests will be reported as skipped"; url=""; }; \
 	EVALUATORD_TEST_POSTGRES=$$url EVALUATORD_TEST_POSTGRES_CA=$${PGDIR_TEST:-/tmp/evaluatord-test-pg}/server.pem $(SWIFT) test; rc=$$?; \
 	bash scripts/test-postgres.sh stop; exit $$rc
