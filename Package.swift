@@ -37,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The evdev ioctls (EVIOCGRAB, EVIOCGKEY): ioctl(2) is variadic, so C wraps it once.
         .target(name: "CLinuxInput"),
+        // The git commit of the build (scripts/stamp-commit.sh), linked weakly: see default.c.
+        .target(name: "CBuildInfo"),
 
         // Small shared parts for the impure layers: the wake-up signal, the backoff, the reader thread.
         .target(
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "EvaluatorCore",
             dependencies: [
-                "EvaluatorProtocol",
+                "EvaluatorProtocol", "CBuildInfo",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: swiftSettings

@@ -10,6 +10,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         commandName: "evaluatorctl",
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
+        version: "evaluatorctl " + BuildInfo.description,
         subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
     )
 

@@ -7,6 +7,8 @@ import EvaluatorUplink
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
@@ -46,6 +48,9 @@ public struct Daemon: Sendable {
     }
     let services: [any Service]
     let logger: Logger
+    /// The config file's path, for the start line.
+    let configSource: String
+    let notifier: SystemdNotifier
     /// Found by the store's checks at start; stored as audit records when the daemon runs.
     let startupProblems: [Problem]
 
@@ -68,14 +73,20 @@ public struct Daemon: Sendable {
     ///   - storeCheckAfterMs: when the background check of the whole store file runs after start.
     ///   - onReady: called with the bound API address once the API listens.
     public init(
-        config: GatewayConfig, logger: Logger,
+        config: GatewayConfig, logger: Logger, configSource: String = "",
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
         storeCheckAfterMs: Int64 = 600_000,
+        notifier: SystemdNotifier = .fromEnvironment(),
         onReady: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws {
         signal(SIGPIPE, SIG_IGN)
         self.config = config
         self.logger = logger
+        self.configSource = configSource
+        self.notifier = notifier
+        // The API's address first: a port another program holds is a start failure before any
+        // file or device is touched.
+        try Self.probeListen(config.api)
         // Private (R10) and ours, then one daemon per state folder: before the store is opened.
         try StateFolder.prepare(stateDir: config.stateDir, databasePath: config.databasePath)
         stateLock = try StateLock(stateDir: config.stateDir)
@@ -94,7 +105,8 @@ public struct Daemon: Sendable {
         startupProblems = (damage.map { [Problem(code: "store_replaced", message: $0.message)] } ?? []) + Self.checkStore(store)
 
         var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock),
-                                       StoreCheckService(store: store, gateway: gateway, logger: logger, firstAfterMs: storeCheckAfterMs)]
+                                       StoreCheckService(store: store, gateway: gateway, logger: logger, firstAfterMs: storeCheckAfterMs),
+                                       WatchdogService(notifier: notifier, gateway: gateway, store: store, logger: logger)]
         var needsUdev = false
         var padServices: [any Service] = []
         for bus in config.buses {
@@ -146,7 +158,7 @@ public struct Daemon: Sendable {
         let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: config.apiAccess.tokens),
             address: address, access: config.apiAccess, logger: logger,
-            onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID] channel in
+            onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }
                     return a.pathname.map { "unix:\($0)" } ?? "\(a)"
@@ -154,10 +166,16 @@ public struct Daemon: Sendable {
                 if case let .unix(path) = listen {
                     // The socket's mode and group are the config's, not the umask's.
                     _ = chmod(path, mode_t(access.socketMode))
-                    if let gid = socketGID { _ = chown(path, uid_t.max, gid) }
+                    // Only when the group differs: the packaged unit denies @privileged system
+                    // calls (chown among them), so a socket group other than the service's own needs
+                    // a drop-in allowing fchownat — the warning says so.
+                    if let gid = socketGID, gid != getegid(), chown(path, uid_t.max, gid) != 0 {
+                        logger.warning("api.socket_group: cannot give the socket its group (\(String(cString: strerror(errno)))); under the packaged unit add SystemCallFilter=fchownat in a drop-in",
+                                       metadata: ["api.listen": "\(listen)"])
+                    }
                 }
                 logger.notice("api listening; ready", metadata: ["api.listen": "\(bound)"])
-                SystemdNotify.send("READY=1\nSTATUS=listening on \(bound)")
+                notifier.send("READY=1\nSTATUS=listening on \(bound)")
                 await onReady(bound)
             }
         )
@@ -175,7 +193,44 @@ public struct Daemon: Sendable {
         ))
         running.group.withLock { $0 = group }
         await gateway.audit(startupProblems)
+        let status = try? await gateway.status()
+        logger.notice("evaluatord \(BuildInfo.description) starting", metadata: [
+            "config": "\(configSource)", "state_dir": "\(config.stateDir)", "windows": "\(config.windows.count)",
+            "restored_open_evaluations": "\(gateway.restoredSessions)", "backlog": "\(status?.backlog ?? 0)",
+            "problems": "\(startupProblems.map(\.code).joined(separator: ","))",
+        ])
         try await group.run()
-        SystemdNotify.send("STOPPING=1")
+        let open = (try? await gateway.status().openSessions) ?? 0
+        logger.notice("evaluatord stopped; \(open) open evaluations kept for the next start", metadata: ["open_evaluations": "\(open)"])
+    }
+
+    /// Binds the API's TCP address once and lets go (a port another program holds is named
+    /// before any device is opened); a unix socket's folder must be writable.
+    static func probeListen(_ listen: APIListen) throws {
+        switch listen {
+        case let .tcp(host, port):
+            do {
+                let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: host, port: port).wait()
+                try channel.close().wait()
+            } catch {
+                throw StartError("the API cannot listen on \(host):\(port) (api.listen): \(sentence(error))")
+            }
+        case let .unix(path):
+            let folder = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            guard access(folder, W_OK | X_OK) == 0 else {
+                throw StartError("the API socket's folder \(folder) (api.listen) cannot be written: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// An error as one sentence for the operator: NIO's `IOError` says which system call failed and
+    /// its errno; the operator needs only the reason.
+    public static func sentence(_ error: any Error) -> String {
+        if let e = error as? IOError { return String(cString: strerror(e.errnoCode)).lowercased() }
+        if let e = error as? NIOConnectionError, let first = e.connectionErrors.first { return sentence(first.error) }
+        return "\(error)"
     }
 }

@@ -116,7 +116,8 @@ extension Store {
 
     /// This thread only: nice 19 (on Linux the nice value is per thread, and `who = 0` is the
     /// calling thread). Best effort. The I/O class is left alone: virtio disks run mq-deadline
-    /// or none, which ignore it.
+    /// or none, which ignore it. The packaged unit denies @resources system calls: there this
+    /// fails with EPERM and the check runs at the service's own priority.
     static func lowerOwnPriority() {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
     }

@@ -569,6 +569,17 @@ public final class Store: Sendable {
         }
     }
 
+    /// An empty write transaction through the writer (BEGIN IMMEDIATE; COMMIT): returns once the
+    /// writer is free and the write lock can be taken — the watchdog's proof that the writer makes
+    /// progress. It writes nothing, so a full disk does not fail it.
+    public func writerProbe() async throws(StoreError) {
+        do {
+            try await db.write { _ in }
+        } catch {
+            throw StoreError(code: Self.isCorruption(error) ? .corrupt : .write, path: path, message: "the writer cannot take the write lock: \(error)")
+        }
+    }
+
     func readAsync<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await db.read(body)

@@ -12,7 +12,8 @@ struct Evaluatord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluatord",
         abstract: "Hall evaluator gateway daemon (评价器网关).",
-        discussion: "Exits with status 78 on a configuration error, before touching any device. " + ExitStatus.allCases.map { "\($0.rawValue): \($0.meaning)" }.joined(separator: "; ") + "."
+        discussion: "Exits with status 78 on a configuration error, before touching any device. " + ExitStatus.allCases.map { "\($0.rawValue): \($0.meaning)" }.joined(separator: "; ") + ".",
+        version: "evaluatord " + BuildInfo.description
     )
 
     @Option(name: .long, help: "Path of the TOML configuration (see Config/evaluatord.toml).")
@@ -32,20 +33,19 @@ struct Evaluatord: AsyncParsableCommand {
             printError("evaluatord: configuration error: \(error)")
             throw ExitCode(ExitStatus.config.rawValue)
         }
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let daemon: Daemon
+        DaemonLog.bootstrap(level: logLevel, identifier: "evaluatord")
+        // A start failure is one plain sentence and exit 1 (systemd retries it), or 75 when
+        // another evaluatord holds the state folder.
         do {
-            daemon = try Daemon(config: cfg, logger: Logger(label: "evaluatord"))
+            let daemon = try Daemon(config: cfg, logger: Logger(label: "evaluatord"), configSource: demo ? "<embedded demo config>" : config ?? "")
+            try await daemon.run()
         } catch let e as StoreError where e.code == .locked {
             printError("evaluatord: \(e)")
             throw ExitCode(ExitStatus.busy.rawValue)
+        } catch {
+            printError("evaluatord: cannot start: \(Daemon.sentence(error))")
+            throw ExitCode(ExitStatus.failure.rawValue)
         }
-        try await daemon.run()
     }
 }
 

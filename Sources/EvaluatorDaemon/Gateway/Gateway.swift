@@ -25,6 +25,8 @@ public actor Gateway {
     /// Fired when events wait for their commit: the `CommitService` commits them.
     nonisolated let commitWork = WakeSignal()
     public nonisolated let stats: PadStats
+    /// Open evaluations found in the store at start.
+    public nonisolated let restoredSessions: Int
     let startedAt: Millis
     var policy: WindowSessions
     var commits = GroupCommit()
@@ -55,6 +57,7 @@ public actor Gateway {
         self.stats = stats
         self.startedAt = clock()
         let restored = try store.openSessions()
+        restoredSessions = restored.count
         policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods())
         for s in restored {
             logger.info("restored open evaluation", metadata: [
@@ -63,6 +66,9 @@ public actor Gateway {
             ])
         }
     }
+
+    /// Answers once the actor runs it: the watchdog's proof that the gateway is not stuck.
+    public func heartbeat() {}
 
     /// Group commits made and events they carried, for the benchmark and tests.
     public var commitStats: (groups: Int, events: Int) { commits.stats }
