@@ -128,6 +128,7 @@ let package = Package(
                 "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore", "EvaluatorDevices",
                 "EvaluatorUplink", "EvaluatorAPI", "EvaluatorSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

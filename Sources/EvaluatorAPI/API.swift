@@ -7,9 +7,20 @@ import Logging
 /// validates requests, calls the `EvaluationService`, and answers JSON. Every error is JSON
 /// `{"error": {"code", "message"}}` naming what is wrong; nothing stored is touched on errors.
 public enum EvaluatorAPI {
-    public static func router(service: any EvaluationService, maxBodyBytes: Int, tokens: TokenSet? = nil) -> Router<APIRequestContext> {
+    /// - Parameter reload: re-reads the configuration (`POST /v1/reload`); its argument is the caller.
+    public static func router(service: any EvaluationService, maxBodyBytes: Int, tokens: TokenBox = TokenBox(nil),
+                              reload: (@Sendable (String) async -> ReloadResult)? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: AccessMiddleware(tokens: tokens))
+        if let reload {
+            router.post("/v1/reload") { _, context in
+                let result = await reload(context.caller)
+                if result.outcome == .refused {
+                    return failure(APIFailure(status: 409, code: "reload_refused", message: result.message))
+                }
+                return json(200, ReloadView(result))
+            }
+        }
         router.get("/healthz") { _, _ in
             let h = await service.health()
             return json(h.status == .failing ? 503 : 200, HealthView(h))

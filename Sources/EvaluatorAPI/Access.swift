@@ -1,6 +1,7 @@
 import EvaluatorCore
 import Foundation
 import Hummingbird
+import Synchronization
 
 /// The request context of the local API: who is calling (the token's name, or `api` when the
 /// daemon has no tokens file).
@@ -12,6 +13,14 @@ public struct APIRequestContext: RequestContext {
     public init(source: Source) {
         coreContext = .init(source: source)
     }
+}
+
+/// The tokens in force: replaced whole by a reload, read once per request.
+public final class TokenBox: Sendable {
+    private let value: Mutex<TokenSet?>
+    public init(_ tokens: TokenSet?) { value = Mutex(tokens) }
+    public var current: TokenSet? { value.withLock { $0 } }
+    public func replace(_ tokens: TokenSet?) { value.withLock { $0 = tokens } }
 }
 
 /// Who may call what (R10, R11). Pure: the scope, the method and the path in; allowed or not.
@@ -34,10 +43,10 @@ public enum Access {
 /// known token, 403 `forbidden` with the wrong scope; nothing is changed either way.
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
-    let tokens: TokenSet?
+    let tokens: TokenBox
 
     func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
-        guard let tokens else { return try await next(request, context) }
+        guard let tokens = tokens.current else { return try await next(request, context) }
         let path = request.uri.path
         if request.method == .get && path == "/healthz" { return try await next(request, context) }
         guard let secret = Self.secret(request), let token = tokens.find(secret) else {

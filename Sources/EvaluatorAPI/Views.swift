@@ -139,6 +139,8 @@ public struct StatusView: Encodable, Sendable {
     public var state: String
     public var problems: [ProblemView]
     public var chain: ChainView?
+    public var version: String
+    public var last_reload: ReloadView?
 
     public struct ProblemView: Encodable, Sendable {
         public var code: String
@@ -162,6 +164,8 @@ public struct StatusView: Encodable, Sendable {
         last_upload_error = s.lastUploadError
         uplink = s.uplink
         open_sessions = s.openSessions
+        version = s.version
+        last_reload = s.lastReload.map(ReloadView.init)
         pads = s.pads.map(PadView.init)
         state = s.problems.isEmpty ? "ok" : "degraded"
         problems = s.problems.map { ProblemView(code: $0.code, message: $0.message) }
@@ -235,5 +239,22 @@ public struct ImportView: Encodable, Sendable {
         imported = r.imported
         already_present = r.alreadyPresent
         rated_cases = r.ratedCases
+    }
+}
+
+/// `POST /v1/reload`'s answer and status's `last_reload`.
+public struct ReloadView: Codable, Sendable {
+    public var result: String
+    public var at: String
+    public var trigger: String
+    public var changes: [String]
+    public var message: String?
+
+    public init(_ r: ReloadResult) {
+        result = r.outcome.rawValue
+        at = r.at.rfc3339
+        trigger = r.trigger
+        changes = r.changes
+        message = r.message.isEmpty ? nil : r.message
     }
 }

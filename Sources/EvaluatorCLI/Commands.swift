@@ -11,7 +11,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
         version: "evaluatorctl " + BuildInfo.description,
-        subcommands: [CheckConfig.self, Status.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Reload.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
     )
 
     public init() {}
@@ -39,8 +39,8 @@ struct ConfigOption: ParsableArguments {
     var demo = false
 
     /// The daemon's API with the token this operator can use.
-    func api(_ config: GatewayConfig) throws -> APIClient {
-        APIClient(listen: config.api, token: try Control.token(file: tokenFile, environment: ProcessInfo.processInfo.environment, config: config))
+    func api(_ config: GatewayConfig, write: Bool = false) throws -> APIClient {
+        APIClient(listen: config.api, token: try Control.token(file: tokenFile, environment: ProcessInfo.processInfo.environment, config: config, write: write))
     }
 
     func load() throws -> GatewayConfig {
@@ -77,6 +77,21 @@ struct Status: AsyncParsableCommand {
         let (code, body) = try await Control.apiGet(try options.api(config), path: "/v1/status")
         print(body)
         if code != 200 { throw ExitCode(.failure) }
+    }
+}
+
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running daemon to re-read its configuration file and wait for the result.",
+        discussion: "Windows, key maps, session settings, hours, tokens and the uplink are applied without dropping open evaluations; a pad or bus is reopened only if its own lines changed. A file with an error, or a change that needs a restart (state_dir, api.listen …), is refused and the daemon keeps running on its old configuration: exit 1. `systemctl reload evaluatord` runs this."
+    )
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try options.load()
+        let (lines, ok) = try await Control.reload(api: try options.api(config, write: true))
+        for l in lines { print(l) }
+        if !ok { throw ExitCode(.failure) }
     }
 }
 
@@ -124,7 +139,7 @@ struct Resend: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let (lines, ok) = try await Control.resend(config: config, api: try options.api(config), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
+        let (lines, ok) = try await Control.resend(config: config, api: try options.api(config, write: true), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
         for l in lines { print(l) }
         if !ok { throw ExitCode(.failure) }
     }

@@ -26,7 +26,8 @@ public enum Control {
     /// The token `evaluatorctl` uses: `--token-file` (a file holding just the token), else
     /// `EVALUATORCTL_TOKEN`, else the first `read` or `api` token of the config's tokens file
     /// when this user can read it (root can). nil when the daemon has no tokens file.
-    public static func token(file: String?, environment: [String: String], config: GatewayConfig) throws -> String? {
+    /// - Parameter write: the verb changes something (reload, resend): only an `api` token will do.
+    public static func token(file: String?, environment: [String: String], config: GatewayConfig, write: Bool = false) throws -> String? {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigError(code: .unreadable, file: file, line: nil, key: "--token-file", message: "cannot read the token file")
@@ -34,7 +35,7 @@ public enum Control {
             return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let t = environment["EVALUATORCTL_TOKEN"], !t.isEmpty { return t }
-        return config.apiAccess.tokens?.tokens.first { $0.scope == .read || $0.scope == .api }?.secret
+        return config.apiAccess.tokens?.tokens.first { (!write && $0.scope == .read) || $0.scope == .api }?.secret
     }
 
     /// GET a path of the daemon's local API and return the status and body.
@@ -82,6 +83,27 @@ public enum Control {
         var lines = result.notResendable.map { "cannot resend \($0): no quarantined record has this id (unknown, already accepted, or still waiting)" }
         lines.append("\(result.requeued.count) record(s) queued again; \(how)")
         return (lines, result.notResendable.isEmpty)
+    }
+
+    /// `evaluatorctl reload`: asks the daemon, waits for its answer. Lines to print and whether it
+    /// was applied (or found nothing to change).
+    public static func reload(api: APIClient) async throws -> (lines: [String], ok: Bool) {
+        let code: Int, text: String
+        do {
+            (code, text) = try await api.send(.POST, path: "/v1/reload", body: Data("{}".utf8))
+        } catch let e as APIClient.Unreachable {
+            return (["evaluatord does not answer (\(e.reason)): nothing was reloaded"], false)
+        }
+        struct Applied: Decodable { var result: String; var changes: [String] }
+        struct Refused: Decodable { struct E: Decodable { var code: String; var message: String }; var error: E }
+        if code == 200, let v = try? JSONDecoder().decode(Applied.self, from: Data(text.utf8)) {
+            if v.result == "unchanged" { return (["reloaded: nothing changed"], true) }
+            return (["reloaded:"] + v.changes.map { "  \($0)" }, true)
+        }
+        if let v = try? JSONDecoder().decode(Refused.self, from: Data(text.utf8)) {
+            return (["reload refused; the daemon keeps its running configuration: \(v.error.message)"], false)
+        }
+        return (["reload failed (HTTP \(code)): \(text)"], false)
     }
 
     /// `/v1/devices` as an operator reads it.

@@ -99,6 +99,10 @@ public struct StatusSnapshot: Sendable, Hashable {
     public var problems: [Problem] = []
     /// The chain head: `chain_id`, `seq`, `hash` (docs/CHAIN.md).
     public var chain: ChainHead?
+    /// The build (`BuildInfo.description`).
+    public var version = BuildInfo.description
+    /// The last reload since start, if any.
+    public var lastReload: ReloadResult?
 
     public init(gatewayID: String, region: String, startedAt: Millis, records: Int, backlog: Int, quarantined: Int,
                 lastUploadAt: Millis?, lastUploadError: String?, uplink: String, openSessions: Int, pads: [PadSnapshot]) {

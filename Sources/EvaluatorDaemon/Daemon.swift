@@ -51,6 +51,8 @@ public struct Daemon: Sendable {
     /// The config file's path, for the start line.
     let configSource: String
     let notifier: SystemdNotifier
+    /// Re-reads the configuration on SIGHUP and `POST /v1/reload`.
+    public let reloader: Reloader
     /// Found by the store's checks at start; stored as audit records when the daemon runs.
     let startupProblems: [Problem]
 
@@ -80,6 +82,8 @@ public struct Daemon: Sendable {
         onReady: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws {
         signal(SIGPIPE, SIG_IGN)
+        // SIGHUP reloads (ReloadSignalService); until it listens, the signal must not kill us.
+        signal(SIGHUP, SIG_IGN)
         self.config = config
         self.logger = logger
         self.configSource = configSource
@@ -107,33 +111,23 @@ public struct Daemon: Sendable {
         var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock),
                                        StoreCheckService(store: store, gateway: gateway, logger: logger, firstAfterMs: storeCheckAfterMs),
                                        WatchdogService(notifier: notifier, gateway: gateway, store: store, logger: logger)]
-        var needsUdev = false
-        var padServices: [any Service] = []
-        for bus in config.buses {
-            padServices.append(SerialBusService(bus: bus, gateway: gateway, commands: padCommands.commands(forBus: bus.id), logger: logger))
-        }
-        for window in config.windows {
-            guard let pad = window.pad else { continue }
-            switch pad.source {
-            case .serial: continue
-            case let .hid(node, path):
-                padServices.append(HIDPadService(window: window, pad: pad.id, node: node, location: .fixed(path), grabMode: pad.grab, gateway: gateway, logger: logger))
-            case let .udev(node, match):
-                needsUdev = true
-                padServices.append(HIDPadService(window: window, pad: pad.id, node: node, location: .udev(registry, match), grabMode: pad.grab, gateway: gateway, logger: logger))
-            }
-        }
+        let needsUdev = config.windows.contains { if case .udev? = $0.pad?.source { true } else { false } }
         if let days = config.keepSentDays {
             services.append(RetentionService(store: store, keepDays: days, logger: logger, clock: clock))
         }
         services.append(UdevService(registry: registry, logger: logger, needed: needsUdev))
-        services += padServices
-        if let uplink = config.uplink {
-            services.append(UplinkService(config: uplink, gatewayID: config.gatewayID, store: store, logger: logger,
-                                          wake: wake, monitor: monitor, clock: clock))
-        } else {
-            logger.notice("no [uplink] configured: records are kept locally")
+        // Pads, buses and the uplink: what a reload may change (issue 13).
+        let makeChildren: @Sendable (GatewayConfig) -> [Supervisor.Child] = { [gateway] config in
+            Self.children(config: config, gateway: gateway, registry: registry, padCommands: padCommands, store: store,
+                          wake: wake, monitor: monitor, clock: clock, logger: logger)
         }
+        let supervisor = Supervisor(children: makeChildren(config), logger: logger)
+        services.append(supervisor)
+        if config.uplink == nil { logger.notice("no [uplink] configured: records are kept locally") }
+        let tokens = TokenBox(config.apiAccess.tokens)
+        reloader = Reloader(running: config, source: configSource, gateway: gateway, supervisor: supervisor, tokens: tokens,
+                            makeChildren: makeChildren, notifier: notifier, logger: logger, clock: clock)
+        services.append(ReloadSignalService(reloader: reloader))
 
         let address: BindAddress
         switch config.api {
@@ -156,7 +150,8 @@ public struct Daemon: Sendable {
                            metadata: ["api.listen": "\(config.api)"])
         }
         let api = try APIServer(
-            router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: config.apiAccess.tokens),
+            router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
+                                        reload: { [reloader] caller in await reloader.reload(trigger: caller) }),
             address: address, access: config.apiAccess, logger: logger,
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
@@ -202,6 +197,40 @@ public struct Daemon: Sendable {
         try await group.run()
         let open = (try? await gateway.status().openSessions) ?? 0
         logger.notice("evaluatord stopped; \(open) open evaluations kept for the next start", metadata: ["open_evaluations": "\(open)"])
+    }
+
+    /// The services a configuration's pads, buses and uplink need, each keyed by its part of the
+    /// configuration (a reload restarts only those whose part changed).
+    static func children(config: GatewayConfig, gateway: Gateway, registry: DeviceRegistry, padCommands: PadCommandRouter,
+                         store: Store, wake: WakeSignal, monitor: UplinkMonitor, clock: @escaping @Sendable () -> Millis,
+                         logger: Logger) -> [Supervisor.Child] {
+        var out: [Supervisor.Child] = []
+        for bus in config.buses {
+            out.append(.init(key: .bus(bus), name: "bus \(bus.id)") {
+                SerialBusService(bus: bus, gateway: gateway, commands: padCommands.commands(forBus: bus.id), logger: logger)
+            })
+        }
+        for window in config.windows {
+            guard let pad = window.pad else { continue }
+            let key = Supervisor.Key.pad(windowID: window.id, source: pad.source, grab: pad.grab, id: pad.id)
+            switch pad.source {
+            case .serial: continue
+            case let .hid(node, path):
+                out.append(.init(key: key, name: "pad \(window.id)") {
+                    HIDPadService(windowID: window.id, pad: pad.id, node: node, location: .fixed(path), grabMode: pad.grab, gateway: gateway, logger: logger)
+                })
+            case let .udev(node, match):
+                out.append(.init(key: key, name: "pad \(window.id)") {
+                    HIDPadService(windowID: window.id, pad: pad.id, node: node, location: .udev(registry, match), grabMode: pad.grab, gateway: gateway, logger: logger)
+                })
+            }
+        }
+        if let uplink = config.uplink {
+            out.append(.init(key: .uplink(uplink, gatewayID: config.gatewayID), name: "uplink") {
+                UplinkService(config: uplink, gatewayID: config.gatewayID, store: store, logger: logger, wake: wake, monitor: monitor, clock: clock)
+            })
+        }
+        return out
     }
 
     /// Binds the API's TCP address once and lets go (a port another program holds is named

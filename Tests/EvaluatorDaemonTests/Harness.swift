@@ -78,10 +78,10 @@ final class RunningDaemon: Sendable {
     let api: String
     let daemon: Daemon
 
-    init(config: GatewayConfig, logger: Logger, storeCheckAfterMs: Int64 = 600_000,
+    init(config: GatewayConfig, logger: Logger, configSource: String = "", storeCheckAfterMs: Int64 = 600_000,
          notifier: SystemdNotifier = SystemdNotifier(socketPath: nil, watchdogMs: nil)) async throws {
         let (stream, cont) = AsyncStream<String>.makeStream()
-        let daemon = try Daemon(config: config, logger: logger, storeCheckAfterMs: storeCheckAfterMs, notifier: notifier, onReady: { cont.yield($0) })
+        let daemon = try Daemon(config: config, logger: logger, configSource: configSource, storeCheckAfterMs: storeCheckAfterMs, notifier: notifier, onReady: { cont.yield($0) })
         self.daemon = daemon
         task = Task { try await daemon.run(signals: false) }
         var it = stream.makeAsyncIterator()

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// The devices udev says are present, and which window's pad each one is. Fed by
 /// `UdevService`; asked by the pad readers of `match = { … }` pads.
 public actor DeviceRegistry {
-    let windows: [WindowConfig]
+    private(set) var windows: [WindowConfig]
     let logger: Logger
     private(set) var devices: [String: UdevDevice] = [:]
     private var bindings: [String: DeviceMatcher.Binding] = [:]
@@ -27,12 +27,22 @@ public actor DeviceRegistry {
         changed.fire()
     }
 
+    /// A reload's windows: the devices present are bound to them again.
+    func update(windows: [WindowConfig]) {
+        self.windows = windows
+        rebind()
+    }
+
     func apply(_ event: UdevWatcher.Event) {
         switch event {
         case let .add(d): devices[d.devnode] = d
         case let .remove(node): devices[node] = nil
         case .enumerated: enumerated = true
         }
+        rebind()
+    }
+
+    private func rebind() {
         guard enumerated else { return }
         let new = DeviceMatcher.bind(windows: windows, devices: Array(devices.values))
         for (window, binding) in new.sorted(by: { $0.key < $1.key }) where bindings[window] != binding {

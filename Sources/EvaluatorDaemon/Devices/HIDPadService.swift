@@ -18,7 +18,7 @@ struct HIDPadService: Service {
         case udev(DeviceRegistry, DeviceMatch)
     }
 
-    let window: WindowConfig
+    let windowID: String
     let pad: PadID
     let node: HIDNode
     let location: Location
@@ -31,7 +31,7 @@ struct HIDPadService: Service {
     }
 
     private func meta(_ path: String) -> Logger.Metadata {
-        ["window": "\(window.id)", "pad": "\(pad)", "path": "\(path)"]
+        ["window": "\(windowID)", "pad": "\(pad)", "path": "\(path)"]
     }
 
     /// The path to open now; waits while a udev-matched pad is absent.
@@ -40,7 +40,7 @@ struct HIDPadService: Service {
         case let .fixed(p): return p
         case let .udev(registry, _):
             while !Task.isCancelled {
-                if let p = await registry.path(for: window.id) { return p }
+                if let p = await registry.path(for: windowID) { return p }
                 await registry.waitForChange(ms: 5000)
             }
             return nil

@@ -89,6 +89,7 @@ extension Gateway: EvaluationService {
             )
             snapshot.problems = problems
             snapshot.chain = head
+            snapshot.lastReload = lastReload
             return snapshot
         } catch {
             throw .storeUnavailable("\(error)")

@@ -11,7 +11,9 @@ import Logging
 /// at a time. Device input is turned into events in `Gateway+Devices.swift`, the API's calls
 /// in `Gateway+API.swift`; pad statistics live off the actor in `PadStats`.
 public actor Gateway {
-    public let config: GatewayConfig
+    public private(set) var config: GatewayConfig
+    /// The last reload since start (status shows it).
+    var lastReload: ReloadResult?
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Millis
@@ -66,6 +68,16 @@ public actor Gateway {
             ])
         }
     }
+
+    /// A reload's new configuration (already checked by `ConfigReload`): windows, key maps,
+    /// session knobs and signals take effect for the next event; open evaluations stay open.
+    func reload(_ new: GatewayConfig) async {
+        config = new
+        policy.reconfigure(new.policyConfig)
+        await registry?.update(windows: new.windows)
+    }
+
+    func noteReload(_ result: ReloadResult) { lastReload = result }
 
     /// Answers once the actor runs it: the watchdog's proof that the gateway is not stuck.
     public func heartbeat() {}
