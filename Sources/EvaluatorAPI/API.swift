@@ -9,9 +9,17 @@ import Logging
 public enum EvaluatorAPI {
     /// - Parameter reload: re-reads the configuration (`POST /v1/reload`); its argument is the caller.
     public static func router(service: any EvaluationService, maxBodyBytes: Int, tokens: TokenBox = TokenBox(nil),
-                              reload: (@Sendable (String) async -> ReloadResult)? = nil) -> Router<APIRequestContext> {
+                              reload: (@Sendable (String) async -> ReloadResult)? = nil,
+                              metrics: (@Sendable () async -> String)? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: AccessMiddleware(tokens: tokens))
+        if let metrics {
+            // Prometheus text exposition format 0.0.4; a `read` token when tokens are on.
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: await metrics())))
+            }
+        }
         if let reload {
             router.post("/v1/reload") { _, context in
                 let result = await reload(context.caller)

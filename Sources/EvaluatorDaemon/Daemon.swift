@@ -151,7 +151,8 @@ public struct Daemon: Sendable {
         }
         let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
-                                        reload: { [reloader] caller in await reloader.reload(trigger: caller) }),
+                                        reload: { [reloader] caller in await reloader.reload(trigger: caller) },
+                                        metrics: { [gateway] in await gateway.metricsText() }),
             address: address, access: config.apiAccess, logger: logger,
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
@@ -227,7 +228,8 @@ public struct Daemon: Sendable {
         }
         if let uplink = config.uplink {
             out.append(.init(key: .uplink(uplink, gatewayID: config.gatewayID), name: "uplink") {
-                UplinkService(config: uplink, gatewayID: config.gatewayID, store: store, logger: logger, wake: wake, monitor: monitor, clock: clock)
+                UplinkService(config: uplink, gatewayID: config.gatewayID, store: store, logger: logger, wake: wake, monitor: monitor, clock: clock,
+                              metrics: gateway.metrics.factory)
             })
         }
         return out

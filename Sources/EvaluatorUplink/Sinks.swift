@@ -34,6 +34,15 @@ public enum UplinkVerdict: Sendable, Equatable {
 }
 
 extension UplinkVerdict {
+    /// The `result` label of `evaluatord_uplink_requests_total`.
+    public var metricLabel: String {
+        switch self {
+        case .accepted: "accepted"
+        case .retry: "retry"
+        case .reject: "rejected"
+        }
+    }
+
     /// One deadline for a whole delivery attempt, for every sink: connecting, sending and the
     /// answer (a server that dribbles, or cannot be reached or verified, cannot hold the sender).
     static func within(ms: Int64, what: String, _ attempt: @escaping @Sendable () async -> UplinkVerdict) async -> UplinkVerdict {

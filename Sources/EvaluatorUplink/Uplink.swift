@@ -2,6 +2,7 @@ import EvaluatorCore
 import EvaluatorStore
 import EvaluatorSupport
 import Foundation
+import CoreMetrics
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -41,10 +42,15 @@ public struct UplinkService: Service, CustomStringConvertible {
     let clock: @Sendable () -> Millis
     /// Waits between retries; a test passes a virtual one to live through a day-long outage.
     let sleep: @Sendable (Int64) async -> Void
+    /// `evaluatord_uplink_requests_total{result}` and `evaluatord_upload_seconds` (the daemon's
+    /// Prometheus registry; no-op by default).
+    let metrics: any MetricsFactory
 
     public init(config: UplinkConfig, gatewayID: String, store: Store, logger: Logger, wake: WakeSignal, monitor: UplinkMonitor,
                 clock: @escaping @Sendable () -> Millis,
-                sleep: @escaping @Sendable (Int64) async -> Void = { try? await Task.sleep(for: .milliseconds($0)) }) {
+                sleep: @escaping @Sendable (Int64) async -> Void = { try? await Task.sleep(for: .milliseconds($0)) },
+                metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metrics = metrics
         self.config = config
         self.gatewayID = gatewayID
         self.store = store
@@ -125,7 +131,13 @@ public struct UplinkService: Service, CustomStringConvertible {
             }
             defer { claimed.release(batch.batchID) }
             let meta: Logger.Metadata = ["uplink.batch_id": "\(batch.batchID)", "uplink.records": "\(batch.bodies.count)"]
-            switch await deliver(batch) {
+            let began = ContinuousClock.now
+            let verdict = await deliver(batch)
+            let took = ContinuousClock.now - began
+            CoreMetrics.Timer(label: "evaluatord_upload_seconds", factory: metrics)
+                .recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+            CoreMetrics.Counter(label: "evaluatord_uplink_requests_total", dimensions: [("result", verdict.metricLabel)], factory: metrics).increment()
+            switch verdict {
             case .accepted:
                 do {
                     try await store.markSent(batchID: batch.batchID, at: clock())

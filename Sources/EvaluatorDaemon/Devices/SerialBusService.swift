@@ -115,6 +115,7 @@ struct SerialBusService: Service {
                     for (reason, count) in decoder.discarded.sorted(by: { "\($0.key)" < "\($1.key)" }) where count != reported[reason] {
                         delta.append("\(reason)=\(count - (reported[reason] ?? 0))")
                     }
+                    gateway.metrics.decoderResync(bus: bus.id)
                     logger.warning("bus decoder resynchronised; bytes skipped", metadata: meta.merging(["skipped": "\(delta.joined(separator: " "))"]) { $1 })
                     reported = decoder.discarded
                 }

@@ -126,6 +126,16 @@ extension Gateway: EvaluationService {
     /// Failing while the store refuses writes; degraded while a start-up check or a replaced
     /// store left a problem, a configured pad is absent, or the uplink has made no progress for
     /// `uplink.stall_alert_s` while records wait ("looks healthy but forwards nothing").
+    /// `GET /metrics`: the registry's text with the state gauges set now.
+    public func metricsText() async -> String {
+        let status = try? await status()
+        let oldest = try? await store.oldestWaiting()
+        let fallback = StatusSnapshot(gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, records: 0, backlog: 0,
+                                      quarantined: 0, lastUploadAt: nil, lastUploadError: nil, uplink: "", openSessions: policy.sessions.count,
+                                      pads: stats.snapshot(config: config, now: clock()))
+        return metrics.render(status: status ?? fallback, oldestWaiting: oldest ?? nil, now: clock())
+    }
+
     public func health() async -> HealthSnapshot {
         let now = clock()
         var found = problems

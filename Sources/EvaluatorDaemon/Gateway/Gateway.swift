@@ -27,6 +27,8 @@ public actor Gateway {
     /// Fired when events wait for their commit: the `CommitService` commits them.
     nonisolated let commitWork = WakeSignal()
     public nonisolated let stats: PadStats
+    /// `/metrics` (a registry of this gateway's own).
+    public nonisolated let metrics: DaemonMetrics
     /// Open evaluations found in the store at start.
     public nonisolated let restoredSessions: Int
     let startedAt: Millis
@@ -42,7 +44,7 @@ public actor Gateway {
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
-        padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(),
+        padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(), metrics: DaemonMetrics = DaemonMetrics(),
         uplinkWake: WakeSignal = WakeSignal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
         makeID: @escaping @Sendable () -> String = { RandomID.uuid() }
@@ -57,6 +59,8 @@ public actor Gateway {
         self.registry = registry
         self.padCommands = padCommands
         self.stats = stats
+        self.metrics = metrics
+        metrics.declare(windows: config.windows)
         self.startedAt = clock()
         let restored = try store.openSessions()
         restoredSessions = restored.count
@@ -74,6 +78,7 @@ public actor Gateway {
     func reload(_ new: GatewayConfig) async {
         config = new
         policy.reconfigure(new.policyConfig)
+        metrics.declare(windows: new.windows)
         await registry?.update(windows: new.windows)
     }
 
@@ -185,7 +190,11 @@ public actor Gateway {
     /// pads, answer the API.
     private func finish(_ group: GroupCommit.Group) {
         let records = group.changes.flatMap(\.records)
-        for r in records { logRecord(r) }
+        for r in records {
+            logRecord(r)
+            metrics.record(outcome: r.draft.outcome.rawValue, level: r.draft.level?.rawValue)
+        }
+        let now = clock()
         if !records.isEmpty { uplinkWake.fire() }
         if group.changes.contains(where: { !$0.saveSessions.isEmpty || !$0.saveFloods.isEmpty }) { deadlinesChanged.fire() }
         var commands: [PadCommand] = []
@@ -208,7 +217,13 @@ public actor Gateway {
                 default: break
                 }
             }
-            if let pad = a.pad, acked { stats.countPress(pad, at: a.at) }
+            if let pad = a.pad {
+                metrics.press(window: policy.config.pads.entry(for: pad)?.windowID)
+                if acked {
+                    stats.countPress(pad, at: a.at)
+                    metrics.pressToAck(ms: now.value - a.at.value)
+                }
+            }
         }
         padCommands.send(commands)
         for w in group.waiters { w.resume() }
