@@ -11,7 +11,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
         version: "evaluatorctl " + BuildInfo.description,
-        subcommands: [CheckConfig.self, Status.self, Reload.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Reload.self, UdevRulesCommand.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
     )
 
     public init() {}
@@ -92,6 +92,32 @@ struct Reload: AsyncParsableCommand {
         let (lines, ok) = try await Control.reload(api: try options.api(config, write: true))
         for l in lines { print(l) }
         if !ok { throw ExitCode(.failure) }
+    }
+}
+
+struct UdevRulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "udev-rules",
+        abstract: "Print (or install) udev rules giving the service user the USB pad nodes the config names, and nothing else.",
+        discussion: "With --install (as root): writes \(UdevRules.path), reloads udev and re-applies the rules to the nodes present. Run it again after changing the pads."
+    )
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Write the rules file and apply it (root).") var install = false
+    @Option(name: .long, help: "The service user the nodes are given to.") var user = "evaluatord"
+
+    func run() throws {
+        let text = UdevRules.render(config: try options.load(), user: user)
+        guard install else {
+            print(text, terminator: "")
+            return
+        }
+        do {
+            try Control.installUdevRules(text)
+        } catch {
+            printError("evaluatorctl udev-rules: \(error)")
+            throw ExitCode(.failure)
+        }
+        print("wrote \(UdevRules.path); udev reloaded and the rules applied to the pads present")
     }
 }
 

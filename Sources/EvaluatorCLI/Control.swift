@@ -85,6 +85,33 @@ public enum Control {
         return (lines, result.notResendable.isEmpty)
     }
 
+    public struct CommandFailed: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Writes the udev rules (0644, atomically), reloads udev and applies them to the input and
+    /// hidraw nodes present.
+    public static func installUdevRules(_ text: String, path: String = UdevRules.path) throws {
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        } catch {
+            throw CommandFailed(description: "cannot write \(path) (run as root): \(error.localizedDescription)")
+        }
+        for args in [["control", "--reload"], ["trigger", "--action=change", "--subsystem-match=input", "--subsystem-match=hidraw"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/udevadm")
+            p.arguments = args
+            do { try p.run() } catch {
+                throw CommandFailed(description: "wrote \(path) but cannot run udevadm \(args.joined(separator: " ")): \(error.localizedDescription)")
+            }
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else {
+                throw CommandFailed(description: "wrote \(path) but udevadm \(args.joined(separator: " ")) exited \(p.terminationStatus)")
+            }
+        }
+    }
+
     /// `evaluatorctl reload`: asks the daemon, waits for its answer. Lines to print and whether it
     /// was applied (or found nothing to change).
     public static func reload(api: APIClient) async throws -> (lines: [String], ok: Bool) {
