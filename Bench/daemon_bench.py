@@ -270,7 +270,7 @@ while True:
     drain_acks.append((time.perf_counter() - t) * 1000)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{API}/v1/status", timeout=5) as r:
-            if json.loads(r.read())["backlog"] == 0: break
+            if json.loads(r.read())["backlog"]["records"] == 0: break
     except Exception:
         pass
     if time.perf_counter() - t0 > 600: break

@@ -182,7 +182,7 @@ def wait_backlog(limit_s):
     end = time.time() + limit_s
     while time.time() < end:
         s, body = try_api("GET", "/v1/status")
-        if s == 200 and body.get("backlog") == 0: return body
+        if s == 200 and body.get("backlog", {}).get("records") == 0: return body
         time.sleep(0.2)
     return try_api("GET", "/v1/status")[1]
 
@@ -221,7 +221,7 @@ def kill9():
         stop(proc, signal.SIGKILL); pad.close()
         integrity.append(db_rows(f"{work}/state", "PRAGMA integrity_check")[0][0])
     pad = Pty(f"{work}/pad"); proc = start(work, cfg)
-    backlog = wait_backlog(60).get("backlog"); stop(proc); pad.close()
+    backlog = wait_backlog(60).get("backlog", {}).get("records"); stop(proc); pad.close()
     rated = dict(db_rows(f"{work}/state", "SELECT case_id, record_id FROM record WHERE outcome = 'rated'"))
     all_ids = {r[0] for r in db_rows(f"{work}/state", "SELECT record_id FROM record")}
     got = recv.ids(); recv.close()
@@ -259,11 +259,11 @@ def uplink():
     got = recv.ids(); recv.close()
     dups = len(got) - len(set(got))
     missing = [c for c in acked_cases if c != "U-POISON" and rated.get(c) not in set(got)]
-    ok = (acked == sent and dups == 0 and not missing and quarantined == {"U-POISON"} and status.get("backlog") == 0
+    ok = (acked == sent and dups == 0 and not missing and quarantined == {"U-POISON"} and status.get("backlog", {}).get("records") == 0
           and all(recv.faults[f] > 0 for f in matrix + ["400"]))
     report("uplink", ok, sent=sent, acked=acked, stored=len(rated), received=len(set(got)), duplicates=dups,
            missing_at_receiver=len(missing), quarantined=len(quarantined), posts=recv.posts,
-           faults="/".join(f"{f}:{recv.faults[f]}" for f in matrix + ["400"]), final_backlog=status.get("backlog"))
+           faults="/".join(f"{f}:{recv.faults[f]}" for f in matrix + ["400"]), final_backlog=status.get("backlog", {}).get("records"))
 
 # --- serial noise -------------------------------------------------------------------------
 

@@ -82,30 +82,6 @@ public struct SessionView: Encodable, Sendable {
     }
 }
 
-public struct PadView: Encodable, Sendable {
-    public var pad: String
-    public var window_id: String?
-    public var bus: String
-    public var path: String
-    public var state: String
-    public var last_press_at: String?
-    public var presses: Int
-    public var presses_today: Int
-    public var errors: Int
-
-    public init(_ p: PadSnapshot) {
-        pad = p.pad.description
-        window_id = p.windowID
-        bus = p.bus
-        path = p.path
-        state = !p.attached ? "detached" : p.flooding ? "flooding" : "attached"
-        last_press_at = p.lastPressAt?.rfc3339
-        presses = p.presses
-        presses_today = p.pressesToday
-        errors = p.errors
-    }
-}
-
 public struct WindowView: Encodable, Sendable {
     public var id: String
     public var name: String
@@ -119,57 +95,6 @@ public struct WindowView: Encodable, Sendable {
         department = w.department
         pad = w.pad?.description
         session = w.session.map(SessionView.init)
-    }
-}
-
-public struct StatusView: Encodable, Sendable {
-    public var gateway_id: String
-    public var region: String
-    public var started_at: String
-    public var records: Int
-    public var backlog: Int
-    /// Records the central store refused, set aside (`evaluatorctl pending --quarantined`).
-    public var quarantined: Int
-    public var last_upload_at: String?
-    public var last_upload_error: String?
-    public var uplink: String
-    public var open_sessions: Int
-    public var pads: [PadView]
-    /// ok, or degraded while there are problems.
-    public var state: String
-    public var problems: [ProblemView]
-    public var chain: ChainView?
-    public var version: String
-    public var last_reload: ReloadView?
-
-    public struct ProblemView: Encodable, Sendable {
-        public var code: String
-        public var message: String
-    }
-
-    public struct ChainView: Encodable, Sendable {
-        public var chain_id: String
-        public var seq: Int64
-        public var hash: String
-    }
-
-    public init(_ s: StatusSnapshot) {
-        gateway_id = s.gatewayID
-        region = s.region
-        started_at = s.startedAt.rfc3339
-        records = s.records
-        backlog = s.backlog
-        quarantined = s.quarantined
-        last_upload_at = s.lastUploadAt?.rfc3339
-        last_upload_error = s.lastUploadError
-        uplink = s.uplink
-        open_sessions = s.openSessions
-        version = s.version
-        last_reload = s.lastReload.map(ReloadView.init)
-        pads = s.pads.map(PadView.init)
-        state = s.problems.isEmpty ? "ok" : "degraded"
-        problems = s.problems.map { ProblemView(code: $0.code, message: $0.message) }
-        chain = s.chain.map { ChainView(chain_id: $0.chainID, seq: $0.seq, hash: $0.hash) }
     }
 }
 
@@ -242,19 +167,3 @@ public struct ImportView: Encodable, Sendable {
     }
 }
 
-/// `POST /v1/reload`'s answer and status's `last_reload`.
-public struct ReloadView: Codable, Sendable {
-    public var result: String
-    public var at: String
-    public var trigger: String
-    public var changes: [String]
-    public var message: String?
-
-    public init(_ r: ReloadResult) {
-        result = r.outcome.rawValue
-        at = r.at.rfc3339
-        trigger = r.trigger
-        changes = r.changes
-        message = r.message.isEmpty ? nil : r.message
-    }
-}

@@ -3,6 +3,9 @@ import EvaluatorCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The daemon's local API as `evaluatorctl` reaches it: over TCP or its unix socket, with a
 /// bearer token when the daemon has a tokens file.
@@ -33,7 +36,38 @@ public struct APIClient: Sendable {
         }
     }
 
+    /// Connects once, plainly, before a request: AsyncHTTPClient retries a refused connection
+    /// until the request's deadline (10 s of waiting for a daemon that is not running), and
+    /// names the failure in NIO's words. Refused or absent is said at once, in one phrase.
+    func probe() throws(Unreachable) {
+        var hints = addrinfo()
+        var fd: Int32 = -1
+        defer { if fd >= 0 { close(fd) } }
+        var rc: Int32 = 0
+        switch listen {
+        case let .tcp(host, port):
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var res: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, "\(port)", &hints, &res) == 0, let ai = res else { throw Unreachable(reason: "\(host) does not resolve") }
+            defer { freeaddrinfo(res) }
+            fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+            var tv = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            rc = connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen)
+        case let .unix(path):
+            fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Unreachable(reason: "the socket path is too long") }
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+            rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        }
+        if rc != 0 { throw Unreachable(reason: String(cString: strerror(errno)).lowercased()) }
+    }
+
     public func send(_ method: HTTPMethod, path: String, body: Data? = nil) async throws -> (Int, String) {
+        try probe()
         var request = HTTPClientRequest(url: try url(path))
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }

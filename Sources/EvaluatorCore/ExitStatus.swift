@@ -8,6 +8,8 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
     case failure = 1
     /// `evaluatorctl verify`: the store cannot be read (a broken chain is `failure`).
     case storeUnreadable = 2
+    /// `evaluatorctl status`: the daemon is not running (as `systemctl status` exits 3).
+    case notRunning = 3
     /// The command line is wrong (argument-parser's own status).
     case usage = 64
     /// Another evaluatord holds the state folder (EX_TEMPFAIL); nothing was started.
@@ -20,6 +22,7 @@ public enum ExitStatus: Int32, CaseIterable, Sendable {
         case .success: "success"
         case .failure: "failure: the daemon could not start or run, the daemon's API refused the request, or verify found the chain broken"
         case .storeUnreadable: "verify could not read the store"
+        case .notRunning: "status: the daemon is not running (what the store shows is printed)"
         case .usage: "wrong command line"
         case .busy: "another evaluatord holds the state folder (EX_TEMPFAIL): nothing was started"
         case .config: "configuration error (EX_CONFIG): nothing was started; fix the file"

@@ -14,6 +14,16 @@ public enum PadID: Sendable, Hashable, Comparable, CustomStringConvertible {
     case hidraw(window: String)
     case screen(name: String)
 
+    /// serial, evdev, hidraw or screen (status's `kind`).
+    public var kind: String {
+        switch self {
+        case .serial: "serial"
+        case .evdev: "evdev"
+        case .hidraw: "hidraw"
+        case .screen: "screen"
+        }
+    }
+
     public var description: String {
         switch self {
         case let .serial(bus, address): "\(bus)#\(address)"

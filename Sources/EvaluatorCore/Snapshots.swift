@@ -81,22 +81,57 @@ public struct DevicesSnapshot: Sendable, Hashable {
     }
 }
 
+/// The uplink as status shows it (issue 13).
+public struct UplinkStatus: Sendable, Hashable {
+    public enum State: String, Sendable {
+        /// No `[uplink]`: records are kept locally.
+        case none
+        /// The last attempt was accepted, or nothing has failed.
+        case ok
+        /// The last attempt failed; retries go on.
+        case failing
+    }
+    public var state: State
+    /// Where records go, in words (never a password).
+    public var target: String
+    /// When the current run of failures began.
+    public var failingSince: Millis?
+    /// Failed attempts in a row.
+    public var attempts: Int
+    public var nextRetryAt: Millis?
+    public var lastUploadAt: Millis?
+    public var lastError: String?
+
+    public init(state: State, target: String, failingSince: Millis? = nil, attempts: Int = 0, nextRetryAt: Millis? = nil,
+                lastUploadAt: Millis? = nil, lastError: String? = nil) {
+        self.state = state
+        self.target = target
+        self.failingSince = failingSince
+        self.attempts = attempts
+        self.nextRetryAt = nextRetryAt
+        self.lastUploadAt = lastUploadAt
+        self.lastError = lastError
+    }
+}
+
+/// `/v1/status` and `evaluatorctl status` (the schema is issue 13's: README "Status").
 public struct StatusSnapshot: Sendable, Hashable {
     public var gatewayID: String
     public var region: String
     public var startedAt: Millis
+    /// When the snapshot was taken (for ages and uptime).
+    public var at: Millis
+    /// ok, degraded or failing, with what is wrong (the same as `/healthz`).
+    public var health: HealthSnapshot
     public var records: Int
     public var backlog: Int
+    /// The oldest record waiting to be sent.
+    public var oldestWaitingAt: Millis?
     /// Records the central store refused, set aside.
     public var quarantined: Int
-    public var lastUploadAt: Millis?
-    public var lastUploadError: String?
-    /// Where records go, in words.
-    public var uplink: String
+    public var uplink: UplinkStatus
     public var openSessions: Int
     public var pads: [PadSnapshot]
-    /// What is wrong but does not stop rating (a broken chain tail, a foreign object in the store).
-    public var problems: [Problem] = []
     /// The chain head: `chain_id`, `seq`, `hash` (docs/CHAIN.md).
     public var chain: ChainHead?
     /// The build (`BuildInfo.description`).
@@ -104,20 +139,24 @@ public struct StatusSnapshot: Sendable, Hashable {
     /// The last reload since start, if any.
     public var lastReload: ReloadResult?
 
-    public init(gatewayID: String, region: String, startedAt: Millis, records: Int, backlog: Int, quarantined: Int,
-                lastUploadAt: Millis?, lastUploadError: String?, uplink: String, openSessions: Int, pads: [PadSnapshot]) {
+    public init(gatewayID: String, region: String, startedAt: Millis, at: Millis, health: HealthSnapshot, records: Int, backlog: Int,
+                oldestWaitingAt: Millis?, quarantined: Int, uplink: UplinkStatus, openSessions: Int, pads: [PadSnapshot]) {
         self.gatewayID = gatewayID
         self.region = region
         self.startedAt = startedAt
+        self.at = at
+        self.health = health
         self.records = records
         self.backlog = backlog
+        self.oldestWaitingAt = oldestWaitingAt
         self.quarantined = quarantined
-        self.lastUploadAt = lastUploadAt
-        self.lastUploadError = lastUploadError
         self.uplink = uplink
         self.openSessions = openSessions
         self.pads = pads
     }
+
+    public var problems: [Problem] { health.problems }
+    public var lastUploadAt: Millis? { uplink.lastUploadAt }
 }
 
 /// Something wrong that an operator should see (status, and the log at the time): a stable code

@@ -12,6 +12,9 @@ public struct UplinkSnapshot: Sendable {
     public var lastSuccessAt: Millis?
     public var lastError: String?
     public var consecutiveFailures: Int
+    /// When the current run of failures began; nil while the last attempt succeeded.
+    public var failingSince: Millis?
+    public var nextRetryAt: Millis?
 }
 
 public final class UplinkMonitor: Sendable {
@@ -19,10 +22,12 @@ public final class UplinkMonitor: Sendable {
     public init() {}
     public var snapshot: UplinkSnapshot { state.withLock { $0 } }
     func succeeded(at: Millis) { state.withLock { $0 = UplinkSnapshot(lastSuccessAt: at, lastError: nil, consecutiveFailures: 0) } }
-    func failed(_ message: String) {
+    func failed(_ message: String, at: Millis, nextRetryAt: Millis) {
         state.withLock {
             $0.lastError = message
             $0.consecutiveFailures += 1
+            if $0.failingSince == nil { $0.failingSince = at }
+            $0.nextRetryAt = nextRetryAt
         }
     }
 }
@@ -168,11 +173,12 @@ public struct UplinkService: Service, CustomStringConvertible {
                     await sleep(backoff.nextDelay(using: &rng))
                 }
             case let .retry(message, retryAfter):
-                monitor.failed(message)
                 try? await store.noteFailure(batchID: batch.batchID, error: message)
                 var delay = backoff.nextDelay(using: &rng)
                 // The server's Retry-After is honoured (up to an hour, against absurd values).
                 if let retryAfter { delay = max(delay, min(retryAfter, HTTPSink.retryAfterCapMs)) }
+                let now = clock()
+                monitor.failed(message, at: now, nextRetryAt: Millis(now.value + delay))
                 let level: Logger.Level = backoff.failures == 1 || backoff.failures % 20 == 0 ? .warning : .debug
                 logger.log(level: level, "uplink batch not accepted; will retry", metadata: meta.merging([
                     "uplink.error": "\(message)", "uplink.retry_in_ms": "\(delay)", "uplink.failures": "\(backoff.failures)",

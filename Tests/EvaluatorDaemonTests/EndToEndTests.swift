@@ -76,13 +76,24 @@ struct EndToEndTests {
             pad.press(address: 3, key: key)
             #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: key))
         }
-        let (_, st) = try await daemon.request(.GET, "/v1/status")
-        #expect((st["backlog"] as? Int ?? 0) >= 2)
         #expect(await eventually { logs.contains("uplink batch not accepted; will retry") })
+        // The status schema during an outage (issue 13): the backlog, its oldest age, and the
+        // uplink failing since, with its attempts and next retry.
+        let (_, st) = try await daemon.request(.GET, "/v1/status")
+        let backlog = try #require(st["backlog"] as? [String: Any])
+        #expect((backlog["records"] as? Int ?? 0) >= 2 && backlog["oldest_age_s"] is Int && backlog["quarantined"] as? Int == 0)
+        let uplink = try #require(st["uplink"] as? [String: Any])
+        #expect(uplink["state"] as? String == "failing" && (uplink["attempts"] as? Int ?? 0) >= 1)
+        #expect(uplink["failing_since"] is String && uplink["next_retry_at"] is String && uplink["last_error"] is String)
+        #expect(st["state"] as? String == "ok" && st["version"] as? String == BuildInfo.description && st["uptime_s"] is Int)
+        let pads = try #require(st["pads"] as? [[String: Any]])
+        #expect(pads.first?["kind"] as? String == "serial" && (pads.first?["presses_today"] as? Int ?? 0) >= 2)
         try await receiver.start(port: port)
         #expect(await eventually { receiver.records(case: "C-3").count == 1 && receiver.records(case: "C-4").count == 1 })
         #expect(receiver.records(case: "C-3").first?["batch_case_ids"] as? [String] == ["C-3b"])
-        #expect(await eventually { (try? await daemon.request(.GET, "/v1/status").1["backlog"] as? Int) == 0 })
+        #expect(await eventually { ((try? await daemon.request(.GET, "/v1/status").1["backlog"]) as? [String: Any])?["records"] as? Int == 0 })
+        let (_, after) = try await daemon.request(.GET, "/v1/status")
+        #expect((after["uplink"] as? [String: Any])?["state"] as? String == "ok" && (after["uplink"] as? [String: Any])?["last_upload_at"] is String)
         let ids = receiver.records.compactMap { $0["record_id"] as? String }
         #expect(Set(ids).count == ids.count, "no record arrives twice")
         #expect(ids.count == 5)
@@ -122,7 +133,7 @@ struct EndToEndTests {
         #expect(cancelled["outcome"] as? String == "cancelled")
         let (_, st1) = try await daemon.request(.GET, "/v1/status")
         #expect(st1["records"] as? Int == 1)
-        #expect(st1["uplink"] as? String == "none (records kept locally)")
+        #expect((st1["uplink"] as? [String: Any])?["state"] as? String == "none")
 
         let (w, windows) = try await daemon.request(.GET, "/v1/windows")
         #expect(w == 200)

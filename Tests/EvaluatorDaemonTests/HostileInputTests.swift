@@ -158,7 +158,7 @@ struct HostileInputTests {
         let status = try await daemon.request(.GET, "/v1/status", token: readToken).1
         let statusText = String(decoding: try JSONSerialization.data(withJSONObject: status), as: UTF8.self)
         #expect(statusText.contains("***"), "the URL is shown, redacted: \(statusText)")
-        #expect((status["last_upload_error"] as? String)?.contains("connection refused") == true)
+        #expect(((status["uplink"] as? [String: Any])?["last_error"] as? String)?.contains("connection refused") == true)
         var configError = ""
         do {
             _ = try GatewayConfig.parse(text.replacingOccurrences(of: "http://rater", with: "ftp://rater"), source: "secret.toml")

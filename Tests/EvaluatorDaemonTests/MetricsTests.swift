@@ -34,12 +34,11 @@ struct MetricsTests {
         m.decoderResync(bus: "bus1")
         CoreMetrics.Counter(label: "evaluatord_uplink_requests_total", dimensions: [("result", "accepted")], factory: m.factory).increment()
         CoreMetrics.Timer(label: "evaluatord_upload_seconds", factory: m.factory).recordMilliseconds(80)
-        var status = StatusSnapshot(gatewayID: "g", region: "r", startedAt: Millis(0), records: 2, backlog: 2, quarantined: 0, lastUploadAt: nil,
-                                    lastUploadError: nil, uplink: "", openSessions: 1,
+        let status = StatusSnapshot(gatewayID: "g", region: "r", startedAt: Millis(0), at: Millis(91_000), health: HealthSnapshot(status: .ok, problems: []),
+                                    records: 2, backlog: 2, oldestWaitingAt: Millis(1_000), quarantined: 0, uplink: UplinkStatus(state: .ok, target: ""), openSessions: 1,
                                     pads: [PadSnapshot(pad: .serial(bus: "bus1", address: 3), windowID: "W01", bus: "bus1", path: "/dev/ttyUSB0",
                                                        attached: true, lastPressAt: nil, presses: 2, pressesToday: 2, errors: 0)])
-        status.problems = []
-        let text = sortedFamilies(m.render(status: status, oldestWaiting: Millis(1_000), now: Millis(91_000)))
+        let text = sortedFamilies(m.render(status: status, now: Millis(91_000)))
         let build = BuildInfo.commit.map { "version=\"\(BuildInfo.version)\",commit=\"\($0)\"" } ?? "version=\"\(BuildInfo.version)\""
         #expect(text == """
         # TYPE evaluatord_backlog_oldest_seconds gauge

@@ -108,10 +108,23 @@ struct ReloadTests {
         let (okStatus, okOut) = try runCommand(ctl, ["reload", "--config", file])
         #expect(okStatus == 0 && okOut.contains("reloaded: nothing changed"), "\(okOut)")
 
+        // status: one screen while it runs (no colour in a pipe), the schema with --json.
+        let (statusCode, screen) = try runCommand(ctl, ["status", "--config", file])
+        #expect(statusCode == 0 && screen.hasPrefix("● evaluatord \(BuildInfo.version)") && !screen.contains("\u{1B}["), "\(screen)")
+        #expect(screen.contains("pads: 0/3 attached") && screen.contains("backlog: 0 records waiting") && screen.contains("uplink: none"), "\(screen)")
+        #expect(screen.contains("last reload: ") && screen.contains("applied (queue)") == false)
+        let (_, json) = try runCommand(ctl, ["status", "--json", "--config", file])
+        let parsed = try JSONDecoder().decode(StatusView.self, from: Data(json.utf8))
+        #expect(parsed.state == "degraded" && parsed.problems.contains { $0.code == "pad_absent" } && parsed.last_reload?.result == "unchanged")
+
         daemon.terminate()
         daemon.waitUntilExit()
         #expect(daemon.terminationStatus == 0)
         #expect(await eventually(5) { said.text.contains("evaluatord stopped; 0 open evaluations kept") }, "\(said.text)")
+        // Down: it says so, shows what the store holds, and exits 3 like systemctl status.
+        let (downCode, down) = try runCommand(ctl, ["status", "--config", file])
+        #expect(downCode == ExitStatus.notRunning.rawValue, "\(down)")
+        #expect(down.contains("evaluatord is not running") && down.contains("records: 0") && down.contains("backlog: 0 records waiting"), "\(down)")
     }
 }
 

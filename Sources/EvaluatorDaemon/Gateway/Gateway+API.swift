@@ -76,24 +76,30 @@ extension Gateway: EvaluationService {
     }
 
     public func status() async throws(Rejection) -> StatusSnapshot {
-        let openSessions = policy.sessions.count
         do {
-            let up = uplinkMonitor.snapshot
+            let now = clock()
             let counts = try await store.counts()
-            let head = try store.chainHead()
+            let oldest = counts.backlog > 0 ? try await store.oldestWaiting() : nil
             var snapshot = StatusSnapshot(
-                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, records: counts.records,
-                backlog: counts.backlog, quarantined: counts.quarantined, lastUploadAt: up.lastSuccessAt ?? counts.lastSentAt,
-                lastUploadError: up.lastError, uplink: config.uplink?.summary ?? "none (records kept locally)",
-                openSessions: openSessions, pads: stats.snapshot(config: config, now: clock())
+                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: await health(),
+                records: counts.records, backlog: counts.backlog, oldestWaitingAt: oldest, quarantined: counts.quarantined,
+                uplink: uplinkStatus(lastSentAt: counts.lastSentAt), openSessions: policy.sessions.count,
+                pads: stats.snapshot(config: config, now: now)
             )
-            snapshot.problems = problems
-            snapshot.chain = head
+            snapshot.chain = try store.chainHead()
             snapshot.lastReload = lastReload
             return snapshot
         } catch {
             throw .storeUnavailable("\(error)")
         }
+    }
+
+    private func uplinkStatus(lastSentAt: Millis?) -> UplinkStatus {
+        guard let uplink = config.uplink else { return UplinkStatus(state: .none, target: "none (records kept locally)", lastUploadAt: lastSentAt) }
+        let up = uplinkMonitor.snapshot
+        return UplinkStatus(state: up.consecutiveFailures > 0 ? .failing : .ok, target: uplink.summary, failingSince: up.failingSince,
+                            attempts: up.consecutiveFailures, nextRetryAt: up.nextRetryAt, lastUploadAt: up.lastSuccessAt ?? lastSentAt,
+                            lastError: up.lastError)
     }
 
     public func resend(recordIDs: [String]?, caller: String) async throws(Rejection) -> ResendResult {
@@ -128,12 +134,12 @@ extension Gateway: EvaluationService {
     /// `uplink.stall_alert_s` while records wait ("looks healthy but forwards nothing").
     /// `GET /metrics`: the registry's text with the state gauges set now.
     public func metricsText() async -> String {
+        let now = clock()
         let status = try? await status()
-        let oldest = try? await store.oldestWaiting()
-        let fallback = StatusSnapshot(gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, records: 0, backlog: 0,
-                                      quarantined: 0, lastUploadAt: nil, lastUploadError: nil, uplink: "", openSessions: policy.sessions.count,
-                                      pads: stats.snapshot(config: config, now: clock()))
-        return metrics.render(status: status ?? fallback, oldestWaiting: oldest ?? nil, now: clock())
+        let fallback = StatusSnapshot(gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: await health(),
+                                      records: 0, backlog: 0, oldestWaitingAt: nil, quarantined: 0, uplink: uplinkStatus(lastSentAt: nil),
+                                      openSessions: policy.sessions.count, pads: stats.snapshot(config: config, now: now))
+        return metrics.render(status: status ?? fallback, now: now)
     }
 
     public func health() async -> HealthSnapshot {

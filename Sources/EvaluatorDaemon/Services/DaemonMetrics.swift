@@ -68,7 +68,7 @@ public final class DaemonMetrics: Sendable {
     func decoderResync(bus: String) { count("evaluatord_decoder_resyncs_total", [("bus", bus)]) }
 
     /// The Prometheus text, with the state gauges set from `status` now.
-    public func render(status: StatusSnapshot, oldestWaiting: Millis?, now: Millis) -> String {
+    public func render(status: StatusSnapshot, now: Millis) -> String {
         padGauges.withLock { gauges in
             var seen: Set<String> = []
             for p in status.pads {
@@ -85,7 +85,7 @@ public final class DaemonMetrics: Sendable {
         }
         CoreMetrics.Gauge(label: "evaluatord_backlog_records", factory: factory).record(status.backlog)
         CoreMetrics.Gauge(label: "evaluatord_backlog_oldest_seconds", factory: factory)
-            .record(Double(oldestWaiting.map { max(0, now.value - $0.value) } ?? 0) / 1000)
+            .record(Double(status.oldestWaitingAt.map { max(0, now.value - $0.value) } ?? 0) / 1000)
         CoreMetrics.Gauge(label: "evaluatord_open_evaluations", factory: factory).record(status.openSessions)
         return registry.emitToString()
     }
