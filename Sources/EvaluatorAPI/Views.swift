@@ -39,6 +39,8 @@ public struct OpenedEvaluationView: Encodable, Sendable {
     public var reused: Bool
     /// True when that repeat changed the request's details (the session now carries them).
     public var updated: Bool
+    /// false: the window's pad is absent or detached; the evaluation is open all the same.
+    public var prompted: Bool
 
     public init(_ o: OpenedEvaluation) {
         let s = o.session
@@ -50,6 +52,7 @@ public struct OpenedEvaluationView: Encodable, Sendable {
         expires_at = s.expiresAt.rfc3339
         reused = o.reused
         updated = o.updated
+        prompted = o.prompted
     }
 }
 

@@ -43,6 +43,9 @@ public enum RecordFlag: String, Codable, Sendable, CaseIterable {
     case largeBatch = "large_batch"
     /// Re-imported by `evaluatorctl salvage` from a damaged store (same record id).
     case salvaged
+    /// The evaluation was opened while the window's pad was absent or detached (the answer
+    /// said `"prompted": false`): the citizen may never have seen the prompt.
+    case padOffline = "pad_offline"
 }
 
 /// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`

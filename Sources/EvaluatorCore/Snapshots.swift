@@ -216,10 +216,14 @@ public struct OpenedEvaluation: Sendable, Hashable {
     public var reused: Bool
     /// The repeat changed the request's details; the open session now carries them.
     public var updated: Bool
+    /// The window's pad was there to be prompted; false: absent or detached (the evaluation
+    /// is open all the same and its records are flagged `pad_offline`).
+    public var prompted: Bool
 
-    public init(session: Session, reused: Bool, updated: Bool) {
+    public init(session: Session, reused: Bool, updated: Bool, prompted: Bool = true) {
         self.session = session
         self.reused = reused
         self.updated = updated
+        self.prompted = prompted
     }
 }

@@ -64,6 +64,9 @@ public struct Session: Sendable, Hashable, Codable {
     public var pending: PendingRating?
     /// The API caller (token name) that opened it (R11: `opened_by` on its records).
     public var openedBy: String?
+    /// Opened while the window's pad was absent or detached: its records are flagged
+    /// `pad_offline` (nil: it was there; Optional so sessions stored before decode).
+    public var padOffline: Bool?
 
     public init(
         sessionID: String, windowID: String, request: EvaluationRequest, promptedAt: Millis,
@@ -111,7 +114,10 @@ public struct Flood: Sendable, Hashable, Codable {
 
 public enum SessionEvent: Sendable, Hashable {
     /// The business system (API caller `by`) asks for an evaluation of a case at a window.
-    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis)
+    /// `padOnline`: whether the window's pad could be prompted (the gateway knows; the policy
+    /// only records it): an evaluation opened while it is absent still opens — the case must
+    /// not be lost — and its records are flagged `pad_offline`.
+    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool = true)
     /// A pad reported a key. The pad directory says which window it serves (if any) and what
     /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
     /// is acked, so its repeats are folded; a USB pad reports real key-downs.
@@ -241,8 +247,8 @@ public struct WindowSessions: Sendable {
 
     public mutating func handle(_ event: SessionEvent) -> [Decision] {
         switch event {
-        case let .open(windowID, sessionID, request, by, at):
-            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at)
+        case let .open(windowID, sessionID, request, by, at, padOnline):
+            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline)
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
         case let .cancel(windowID, by, at):
@@ -261,13 +267,14 @@ public struct WindowSessions: Sendable {
             sessionID: s.sessionID, outcome: outcome, pad: window?.pad, promptedAt: s.promptedAt,
             flags: (s.restored ? [.restored] : []) + extraFlags
                 + (s.request.allCaseIDs.count > config.signals.largeBatchCases ? [.largeBatch] : [])
+                + (s.padOffline == true ? [.padOffline] : [])
         )
         d.openedBy = s.openedBy
         d.endedBy = endedBy
         return d
     }
 
-    private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis) -> [Decision] {
+    private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
         let cases = request.allCaseIDs.count
         guard cases <= config.signals.maxBatchCases else { return [.rejected(.batchTooLarge(cases: cases, max: config.signals.maxBatchCases))] }
@@ -312,9 +319,10 @@ public struct WindowSessions: Sendable {
             sessions[windowID] = nil
         }
         let timeout = request.timeoutMs ?? config.defaultTimeoutMs
-        let session = Session(
+        var session = Session(
             sessionID: sessionID, windowID: windowID, request: request, promptedAt: at, expiresAt: at + timeout, openedBy: by
         )
+        if !padOnline { session.padOffline = true }
         sessions[windowID] = session
         out.append(.saveSession(session))
         out += prompt(windowID)

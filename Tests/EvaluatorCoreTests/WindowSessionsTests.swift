@@ -207,6 +207,27 @@ struct WindowSessionsTests {
         #expect(rated.map { [$0.openedBy, $0.endedBy] } == [["queue", nil]])
     }
 
+    @Test("an evaluation opened while its pad is offline opens all the same; every record of it is flagged pad_offline, and it survives a restore")
+    func padOffline() {
+        let config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500)
+        var policy = WindowSessions(config: config)
+        func records(_ e: SessionEvent) -> [RecordDraft] {
+            policy.handle(e).compactMap { if case let .record(r) = $0 { r } else { nil } }
+        }
+        let opened = policy.handle(.open(windowID: "W01", sessionID: "s1", request: EvaluationRequest(caseID: "C1"), by: "queue", at: Millis(0), padOnline: false))
+        #expect(opened.contains { if case let .opened(s, _, _) = $0 { s.padOffline == true } else { false } })
+        let rated = records(.press(pad: .serial(bus: "bus1", address: 3), key: 2, at: Millis(5_000)))
+        #expect(rated.map(\.flags) == [[.padOffline]])
+        // Restored from the store after a restart, the session still knows; its timeout record says so too.
+        _ = records(.open(windowID: "W01", sessionID: "s2", request: EvaluationRequest(caseID: "C2"), by: "queue", at: Millis(10_000), padOnline: false))
+        var restored = WindowSessions(config: config, restoring: Array(policy.sessions.values))
+        let unrated = restored.handle(.tick(at: Millis(60_000))).compactMap { if case let .record(r) = $0 { r } else { nil } }
+        #expect(unrated.map(\.flags) == [[.restored, .padOffline]])
+        // Online by default.
+        _ = records(.open(windowID: "W01", sessionID: "s3", request: EvaluationRequest(caseID: "C3"), by: "queue", at: Millis(70_000)))
+        #expect(records(.press(pad: .serial(bus: "bus1", address: 3), key: 2, at: Millis(75_000))).map(\.flags) == [[]])
+    }
+
     /// Monday 2026-11-30 09:00 in Shanghai (01:00 UTC), on the virtual clock.
     static let monday0900: Int64 = 1_796_000_400_000
 

@@ -163,6 +163,8 @@ struct EndToEndTests {
         let second = try await RunningDaemon(config: config, logger: logs.logger)
         #expect(logs.contains("restored open evaluation"))
         #expect(await eventually { logs.contains("bus attached") })
+        // The restored evaluation prompts its pad again (issue 13).
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
         pad.press(address: 3, key: 3)
         #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
         #expect(await eventually { receiver.records(case: "R-1").first?["outcome"] as? String == "rated" })
@@ -190,6 +192,8 @@ struct EndToEndTests {
 
         pad = try plugPad(dir: dir)
         #expect(await eventually(15) { logs.lines.withLock { $0.filter { $0.contains("bus attached") }.count } == 2 })
+        // The open evaluation prompts the pad again once the bus is back.
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
         pad.press(address: 3, key: 0)
         #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 0))
         let (_, st) = try await daemon.request(.GET, "/v1/status")

@@ -84,6 +84,8 @@ struct SerialBusService: Service {
             }
             open.port.withLock { $0 = port }
             gateway.stats.busAttached(bus.id, true)
+            // Before the log line: an evaluation opened after "bus attached" is prompted once.
+            await gateway.busAttached(bus.id)
             logger.notice("bus attached", metadata: meta)
             await decode(reader)
             gateway.stats.busAttached(bus.id, false)

@@ -22,20 +22,23 @@ extension Gateway: EvaluationService {
         }
         if let rated { throw .alreadyRated(caseID: rated) }
         let decisions: [Decision]
+        let padOnline = policy.config.windows[windowID]?.pad.map { stats.isOnline($0) } ?? false
         do {
-            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock()))
+            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock(),
+                                                     padOnline: padOnline))
         } catch {
             throw .storeUnavailable("\(error)")
         }
         for d in decisions {
             switch d {
             case let .opened(s, reused, updated):
-                logger.info(updated ? "evaluation updated" : "evaluation opened", metadata: [
+                logger.log(level: padOnline ? .info : .warning, updated ? "evaluation updated" : padOnline ? "evaluation opened"
+                           : "evaluation opened while the window's pad is absent or detached: the citizen is not prompted; its record is flagged pad_offline", metadata: [
                     "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
                     "batch_cases": "\(s.request.batchCaseIDs.count)", "expires_at": "\(s.expiresAt)", "reused": "\(reused)",
-                    "caller": "\(caller)",
+                    "caller": "\(caller)", "prompted": "\(padOnline)",
                 ])
-                return OpenedEvaluation(session: s, reused: reused, updated: updated)
+                return OpenedEvaluation(session: s, reused: reused, updated: updated, prompted: padOnline)
             case let .rejected(r): throw r
             default: continue
             }

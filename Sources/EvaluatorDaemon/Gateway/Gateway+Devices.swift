@@ -21,4 +21,18 @@ extension Gateway {
     public func handleKey(pad: PadID, code: UInt16) {
         apply(.press(pad: pad, key: Int(code), at: clock()), pad: pad)
     }
+
+    /// A bus (re)opened: the pads on it whose window has an open, unrated evaluation are
+    /// prompted again — evaluations restored after a restart, or opened while the bus was down.
+    /// The sessions are already durable, so the prompt goes out at once.
+    public func busAttached(_ bus: String) {
+        var prompts: [PadCommand] = []
+        let now = clock()
+        for s in policy.sessions.values.sorted(by: { $0.windowID < $1.windowID }) where s.ratedAt == nil && s.pending == nil && now < s.expiresAt {
+            if let pad = policy.config.windows[s.windowID]?.pad, pad.bus == bus { prompts.append(.prompt(pad)) }
+        }
+        guard !prompts.isEmpty else { return }
+        logger.info("pads of open evaluations prompted again", metadata: ["bus": "\(bus)", "pads": "\(prompts.map { "\($0.pad)" }.joined(separator: ","))"])
+        padCommands.send(prompts)
+    }
 }

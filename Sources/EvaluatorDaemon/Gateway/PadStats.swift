@@ -53,6 +53,14 @@ public final class PadStats: Sendable {
     func padError(_ pad: PadID) { state.withLock { $0.pads[pad, default: Pad()].errors += 1 } }
     func padAttached(_ pad: PadID, path: String?) { state.withLock { $0.pads[pad, default: Pad()].attachedPath = path } }
     func busAttached(_ bus: String, _ attached: Bool) { state.withLock { $0.buses[bus, default: Bus()].attached = attached } }
+    /// Whether `pad` can be prompted now: its bus is open (serial) or its node is being read (USB).
+    func isOnline(_ pad: PadID) -> Bool {
+        state.withLock { s in
+            if let bus = pad.bus { return s.buses[bus]?.attached ?? false }
+            return s.pads[pad]?.attachedPath != nil
+        }
+    }
+
     func busError(_ bus: String) { state.withLock { $0.buses[bus, default: Bus()].errors += 1 } }
 
     /// Every configured pad, and every serial pad that pressed although no window owns it.
