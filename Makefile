@@ -31,7 +31,39 @@ demo: build
 	bash scripts/demo.sh
 
 clean:
-	rm -rf .build .demo
+	rm -rf .build .build-deb .demo dist
+
+# make install (PREFIX, DESTDIR honoured) lays out what the Debian package ships, from a
+# build made before (`make release`; BUILD_DIR to take another). The config is never
+# overwritten; the unit's paths follow PREFIX.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BUILD_DIR ?= .build/release
+
+.PHONY: install deb test-deb
+install:
+	@test -x $(BUILD_DIR)/evaluatord -a -x $(BUILD_DIR)/evaluatorctl || { echo "make install: no binaries in $(BUILD_DIR): run make release first"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/evaluatord \
+		$(DESTDIR)$(PREFIX)/share/evaluatord/profiles $(DESTDIR)$(PREFIX)/share/doc/evaluatord
+	install -m 755 $(BUILD_DIR)/evaluatord $(BUILD_DIR)/evaluatorctl $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|/usr/bin/|$(PREFIX)/bin/|g' -e 's|/etc/evaluatord/|$(SYSCONFDIR)/evaluatord/|g' Systemd/evaluatord.service > $(DESTDIR)$(UNITDIR)/evaluatord.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/evaluatord.service
+	install -m 644 Packaging/sysusers.d/evaluatord.conf $(DESTDIR)$(SYSUSERSDIR)/evaluatord.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/evaluatord/evaluatord.toml || install -m 644 Config/evaluatord.toml $(DESTDIR)$(SYSCONFDIR)/evaluatord/evaluatord.toml
+	install -m 644 Config/profiles/*.toml $(DESTDIR)$(PREFIX)/share/evaluatord/profiles/
+	install -m 644 README.md CHANGELOG.md $(DESTDIR)$(PREFIX)/share/doc/evaluatord/
+
+# The Debian package, with the Swift runtime linked in: dist/evaluatord_<version>_<arch>.deb.
+deb: deps
+	bash scripts/ensure-packages.sh dpkg-dev binutils
+	bash scripts/make-deb.sh
+
+# Installs the package into a fresh Debian 12 root without Swift (debootstrap) and uses it there.
+test-deb: deb
+	bash scripts/ensure-packages.sh debootstrap
+	bash scripts/test-deb.sh
 
 # Device end-to-end tests in a real Linux kernel (../shared/vm): USB keypad via udev, FTDI
 # USB-serial "68" bus, plug/unplug. Needs qemu-system-x86, linux-image-amd64, busybox-static, udev.
