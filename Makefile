@@ -69,10 +69,16 @@ test-deb: deb
 # USB-serial "68" bus, plug/unplug. Needs qemu-system-x86, linux-image-amd64, busybox-static, udev.
 VM_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static udev
 
-.PHONY: test-vm
+.PHONY: test-vm test-vm-systemd
 test-vm: build
 	bash scripts/ensure-packages.sh $(VM_PACKAGES)
 	python3 Tests/vm/run.py .build/debug
+
+# The package under systemd as PID 1 in the VM: the hardened unit starts, a keypad plugged in
+# after the start and a serial pad are rated, reload, a second keyboard out of reach, stop.
+test-vm-systemd: deb
+	bash scripts/ensure-packages.sh $(VM_PACKAGES)
+	python3 Tests/vm/run_systemd.py
 
 # libFuzzer over the pure decoders (framed-68, evdev, hidraw); FUZZ_SECONDS each (default 60).
 .PHONY: fuzz

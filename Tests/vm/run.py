@@ -3,116 +3,35 @@
 real evaluatord inside (guest.sh), and plays the citizen and the hardware from the host:
 QMP key presses, unplug/replug, and the serial pad's side of the "68" bus. Prints one
 PASS/FAIL line per check and a closing 'N passed, M failed' line."""
-import json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import json, os, shutil, sys
 
-here = os.path.dirname(os.path.abspath(__file__))
-repo = os.path.dirname(os.path.dirname(here))
-vm = os.path.join(os.path.dirname(repo), "shared", "vm")
-sys.path.insert(0, vm)
-from qmp import QMP  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmhost import SerialPad, boot, drive, read, repo, workdir  # noqa: E402
 
 bin_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(repo, ".build", "debug")
-w = tempfile.mkdtemp(prefix="evaluatord-vm-")
-for f in ("guest.sh", "receiver.py"):
-    shutil.copy(os.path.join(here, f), w)
+w = workdir(["guest.sh", "receiver.py"])
 open(os.path.join(w, "bin-dir"), "w").write(os.path.abspath(bin_dir) + "\n")
-
-START = bytes.fromhex("ff680303680301 0b0f16".replace(" ", ""))
-PRESS2 = bytes.fromhex("ff680303680311021616")
-ACK2 = bytes.fromhex("ff680303680301020616")
-
-proc = subprocess.Popen(
-    [os.path.join(vm, "run.sh"), w, "guest.sh",
-     "-device", "usb-kbd,id=pad1,bus=xhci.0,port=1",
-     "-chardev", f"socket,id=ser1,path={w}/ser1.sock,server=on,wait=off",
-     "-device", "usb-serial,chardev=ser1,id=serdev1,bus=xhci.0,port=2,always-plugged=on"],
-    stdout=open(os.path.join(w, "console.log"), "wb"), stderr=subprocess.STDOUT, cwd=repo)
-
-q = None
-serial_log = []
-serial_rx = bytearray()
-serial_sock = []
-
-
-def serial_reader():
-    # Connect as soon as QEMU listens: bytes the guest sends while no client is connected
-    # are dropped by the chardev.
-    path = os.path.join(w, "ser1.sock")
-    while True:
-        try:
-            s = socket.socket(socket.AF_UNIX); s.connect(path); break
-        except OSError:
-            time.sleep(0.05)
-    serial_sock.append(s)
-    while True:
-        try:
-            d = s.recv(256)
-        except OSError:
-            return
-        if not d:
-            return
-        serial_rx.extend(d)
-
-
-threading.Thread(target=serial_reader, daemon=True).start()
-
-
-def wait_serial(pattern, timeout=30):
-    end = time.time() + timeout
-    while pattern not in serial_rx:
-        if time.time() > end:
-            raise TimeoutError(f"no {pattern.hex()} on the serial line (got {bytes(serial_rx).hex()})")
-        time.sleep(0.05)
-
-
-def serial_press():
-    wait_serial(START)
-    serial_log.append("start-rating seen")
-    serial_sock[0].sendall(PRESS2)
-    wait_serial(ACK2)
-    serial_log.append("ack seen")
-
-
+proc = boot(w, "guest.sh", ["-device", "usb-kbd,id=pad1,bus=xhci.0,port=1"])
+pad = SerialPad(w)
+serial_log = pad.log
 actions = {
-    "press-kp5": lambda: q.press("kp_5"),
-    "press-kp2": lambda: q.press("kp_2"),
-    "unplug": lambda: q.unplug("pad1"),
-    "plug": lambda: q.cmd("device_add", driver="usb-kbd", id="pad1", bus="xhci.0", port="1"),
-    "plug-second": lambda: q.cmd("device_add", driver="usb-kbd", id="pad3", bus="xhci.0", port="3"),
-    "serial-press": serial_press,
+    "press-kp5": lambda q: q.press("kp_5"),
+    "press-kp2": lambda q: q.press("kp_2"),
+    "unplug": lambda q: q.unplug("pad1"),
+    "plug": lambda q: q.cmd("device_add", driver="usb-kbd", id="pad1", bus="xhci.0", port="1"),
+    "plug-second": lambda q: q.cmd("device_add", driver="usb-kbd", id="pad3", bus="xhci.0", port="3"),
+    "serial-press": lambda q: pad.press(),
 }
-deadline = time.time() + 420
-done = set()
-while proc.poll() is None and time.time() < deadline:
-    if q is None and os.path.exists(os.path.join(w, "qmp.sock")):
-        try:
-            q = QMP(os.path.join(w, "qmp.sock"))
-        except OSError:
-            q = None
-    for name, act in actions.items():
-        if name not in done and os.path.exists(os.path.join(w, f"want-{name}")):
-            try:
-                act()
-            except Exception as e:  # reported through the checks below
-                serial_log.append(f"{name} failed: {e}")
-            done.add(name)
-            time.sleep(0.3)
-            open(os.path.join(w, f"did-{name}"), "w").close()
-    time.sleep(0.1)
-if proc.poll() is None:
-    proc.kill()
+serial_log += drive(proc, w, actions)
 
-def read(name):
-    try:
-        return open(os.path.join(w, name), encoding="utf-8", errors="replace").read()
-    except OSError:
-        return ""
+def read_(name):
+    return read(w, name)
 
 records = {}
-for line in read("received.jsonl").splitlines():
+for line in read_("received.jsonl").splitlines():
     for r in json.loads(line).get("records", []):
         records.setdefault(r.get("case_id"), []).append(r)
-log, devices, out = read("daemon.log"), read("devices.txt"), read("vm.out")
+log, devices, out = read_("daemon.log"), read_("devices.txt"), read_("vm.out")
 
 checks = [
     ("the guest ran to the end", "finished" in os.listdir(w)),
