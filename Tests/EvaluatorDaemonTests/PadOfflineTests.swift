@@ -40,4 +40,25 @@ struct PadOfflineTests {
         await daemon.stop()
         await receiver.stop()
     }
+
+    @Test("presses today survive a restart: counted from the rollups before any press of the new run")
+    func pressesTodayAcrossRestart() async throws {
+        let dir = temporaryFolder()
+        let pad = try plugPad(dir: dir)
+        defer { pad.close() }
+        let config = try testConfig(dir: dir, receiverPort: nil)
+        var daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        for c in ["P-1", "P-2"] { #expect(try await daemon.rateAtW01(pad, c)) }
+        pad.press(address: 3, key: 1)  // no open evaluation: a press that rates nothing, still a press
+        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 1))
+        func pressesToday() async throws -> Int? {
+            let pads = try await daemon.request(.GET, "/v1/status").1["pads"] as? [[String: Any]]
+            return pads?.first { $0["window_id"] as? String == "W01" }?["presses_today"] as? Int
+        }
+        #expect(try await pressesToday() == 3)
+        await daemon.stop()
+        daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        #expect(try await pressesToday() == 3)
+        await daemon.stop()
+    }
 }

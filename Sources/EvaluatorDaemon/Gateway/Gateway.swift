@@ -65,6 +65,16 @@ public actor Gateway {
         let restored = try store.openSessions()
         restoredSessions = restored.count
         policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods())
+        // Presses today survive a restart: what the rollups counted today per window (ratings
+        // and presses that rated nothing), before any press of this run.
+        let now = clock()
+        if let query = try? StatsQuery.parse(since: nil, until: nil, by: StatsGrouping.window.rawValue, now: now, timeZone: config.signals.timeZone),
+           let report = try? store.stats(query) {
+            for g in report.groups {
+                guard let pad = config.windows.first(where: { $0.id == g.key })?.pad?.id else { continue }
+                stats.seedToday(pad, count: g.rated + g.counts["no_case", default: 0], at: now)
+            }
+        }
         for s in restored {
             logger.info("restored open evaluation", metadata: [
                 "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",

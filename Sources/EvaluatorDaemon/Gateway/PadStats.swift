@@ -49,6 +49,21 @@ public final class PadStats: Sendable {
         }
     }
 
+    /// At start: the presses the store already counted today (from the rollups), so "presses
+    /// today" counts the day, not the time since the daemon started.
+    func seedToday(_ pad: PadID, count: Int, at now: Millis) {
+        state.withLock { s in
+            let day = s.today.name(of: now)
+            var p = s.pads[pad] ?? Pad()
+            if p.day != day {
+                p.day = day
+                p.pressesToday = 0
+            }
+            p.pressesToday += count
+            s.pads[pad] = p
+        }
+    }
+
     func flooding(_ pad: PadID, until: Millis) { state.withLock { $0.pads[pad, default: Pad()].floodingUntil = until } }
     func padError(_ pad: PadID) { state.withLock { $0.pads[pad, default: Pad()].errors += 1 } }
     func padAttached(_ pad: PadID, path: String?) { state.withLock { $0.pads[pad, default: Pad()].attachedPath = path } }
