@@ -8,6 +8,36 @@ import NIOCore
 /// What `evaluatorctl` does; the commands in `Commands.swift` only parse arguments.
 public enum Control {
     /// A one-paragraph summary of a valid config, for `check-config`.
+    /// `check-config`: the config (when valid), every error, the warnings.
+    public struct ConfigCheck {
+        public var config: GatewayConfig?
+        public var errors: [ConfigError]
+        public var warnings: [String]
+
+        public var json: String {
+            let obj: [String: Any] = [
+                "ok": errors.isEmpty,
+                "errors": errors.map { e -> [String: Any] in
+                    var o: [String: Any] = ["file": e.file, "key": e.key, "message": e.message, "code": e.code.rawValue]
+                    if let l = e.line { o["line"] = l }
+                    return o
+                },
+                "warnings": warnings,
+            ]
+            let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    public static func checkConfig(path: String) -> ConfigCheck {
+        do {
+            let c = try GatewayConfig.load(path: path)
+            return ConfigCheck(config: c, errors: [], warnings: ConfigWarnings.of(c))
+        } catch {
+            return ConfigCheck(config: nil, errors: error.all, warnings: [])
+        }
+    }
+
     public static func summary(_ c: GatewayConfig) -> String {
         var lines = [
             "ok: \(c.source)",

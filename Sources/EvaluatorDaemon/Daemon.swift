@@ -123,7 +123,7 @@ public struct Daemon: Sendable {
         }
         let supervisor = Supervisor(children: makeChildren(config), logger: logger)
         services.append(supervisor)
-        if config.uplink == nil { logger.notice("no [uplink] configured: records are kept locally") }
+        for w in ConfigWarnings.of(config) { logger.warning("config: \(w)") }
         let tokens = TokenBox(config.apiAccess.tokens)
         reloader = Reloader(running: config, source: configSource, gateway: gateway, supervisor: supervisor, tokens: tokens,
                             makeChildren: makeChildren, notifier: notifier, logger: logger, clock: clock)

@@ -9,6 +9,9 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
     public var line: Int?
     public var key: String
     public var message: String
+    /// The other errors found in the same file (the reader goes on past the first; a section
+    /// that depends on a broken one is not read, so one mistake is not reported twice).
+    public var more: [ConfigError] = []
 
     public init(code: Code, file: String, line: Int?, key: String, message: String) {
         self.code = code
@@ -18,10 +21,21 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
         self.message = message
     }
 
-    public var description: String {
+    /// This error and the others, in the file's order.
+    public var all: [ConfigError] {
+        var first = self
+        first.more = []
+        return [first] + more
+    }
+
+    /// One line: file:line: key: message.
+    public var line1: String {
         let place = line.map { "\(file):\($0)" } ?? file
         return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
     }
+
+    /// Every error, one per line.
+    public var description: String { all.map(\.line1).joined(separator: "\n") }
 }
 
 public enum APIListen: Sendable, Hashable, CustomStringConvertible {

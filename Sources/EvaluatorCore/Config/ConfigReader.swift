@@ -6,6 +6,21 @@ struct ConfigReader {
     let source: String
     let lines: [String]
     var files: ConfigFiles = .system
+    /// The errors found so far: a section or a `[[bus]]`/`[[window]]` entry with an error is
+    /// recorded here and the reader goes on, so check-config reports every error in the file.
+    let errors = ErrorList()
+
+    final class ErrorList {
+        var list: [ConfigError] = []
+    }
+
+    /// Runs `body`; an error is recorded and nil returned.
+    func attempt<T>(_ body: () throws(ConfigError) -> T) -> T? {
+        do { return try body() } catch {
+            errors.list.append(error)
+            return nil
+        }
+    }
 
     func fail(_ code: ConfigError.Code, _ path: [String], _ message: String) -> ConfigError {
         ConfigError(code: code, file: source, line: line(of: path), key: path.joined(separator: "."), message: message)

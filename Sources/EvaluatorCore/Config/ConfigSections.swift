@@ -5,24 +5,52 @@ import TOMLKit
 /// model (`GatewayConfig.Defaults`, `UplinkConfig.defaults`), never from here.
 extension ConfigReader {
     func read(_ root: TOMLTable, baseDirectory base: String) throws(ConfigError) -> GatewayConfig {
-        try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink", "hours", "store"], [])
-        let gateway = try readGateway(root, base: base)
-        let api = try readAPI(root, base: base)
-        let session = try readSession(root)
-        let maxPresses = try table(root, "session", []).flatMap { t throws(ConfigError) in
-            try int(t, "max_presses_per_minute", ["session"], range: 1...100_000)
-        } ?? GatewayConfig.Defaults.maxPressesPerMinute
-        let keymaps = try readKeymaps(root)
-        let buses = try readBuses(root, base: base)
-        let windows = try readWindows(root, buses: buses, keymaps: keymaps, base: base)
+        _ = attempt { () throws(ConfigError) in
+            try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink", "hours", "store"], [])
+        }
+        let gateway = attempt { () throws(ConfigError) in try readGateway(root, base: base) }
+        let api = attempt { () throws(ConfigError) in try readAPI(root, base: base) }
+        let session = attempt { () throws(ConfigError) in try readSession(root) }
+        let maxPresses = attempt { () throws(ConfigError) in
+            try table(root, "session", []).flatMap { t throws(ConfigError) in
+                try int(t, "max_presses_per_minute", ["session"], range: 1...100_000)
+            } ?? GatewayConfig.Defaults.maxPressesPerMinute
+        }
+        let keymaps = attempt { () throws(ConfigError) in try readKeymaps(root) }
+        let busErrors = errors.list.count
+        let buses = readBuses(root, base: base)
+        // Windows name buses and key maps: read them only when those read cleanly (a broken
+        // bus would otherwise be reported again by every window on it).
+        let windowErrors = errors.list.count
+        var windows = keymaps != nil && windowErrors == busErrors
+            ? readWindows(root, buses: buses, keymaps: keymaps ?? [:], base: base) : nil
+        // Tokens name windows (pad:WINDOW): read against windows that read cleanly.
+        if errors.list.count != windowErrors { windows = nil }
+        let scores = attempt { () throws(ConfigError) in try readScores(root) }
+        let uplink = attempt { () throws(ConfigError) in try readUplink(root, base: base) }
+        let access = api.flatMap { api in
+            windows.flatMap { windows in
+                attempt { () throws(ConfigError) in try readAPIAccess(root, listen: api.listen, windows: windows, base: base) }
+            }
+        }
+        let signals = attempt { () throws(ConfigError) in try readSignals(root) }
+        let keep = attempt { () throws(ConfigError) in try readStore(root) }
+        guard errors.list.isEmpty, let gateway, let api, let session, let maxPresses, let windows, let scores, let uplink, let access,
+              let signals, let keep else {
+            var first = errors.list.sorted { ($0.line ?? .max) < ($1.line ?? .max) }
+            let head = first.removeFirst()
+            var error = head
+            error.more = first
+            throw error
+        }
         var config = GatewayConfig(
             gatewayID: gateway.id, region: gateway.region, stateDir: gateway.stateDir, api: api.listen, apiMaxBodyBytes: api.maxBody,
             sessionTimeoutMs: session.timeoutMs, retransmitWindowMs: session.retransmitMs, reasonWindowMs: session.reasonMs,
-            scores: try readScores(root), buses: buses, windows: windows, uplink: try readUplink(root, base: base), source: source,
-            apiAccess: try readAPIAccess(root, listen: api.listen, windows: windows, base: base), maxPressesPerMinute: maxPresses
+            scores: scores, buses: buses, windows: windows, uplink: uplink, source: source,
+            apiAccess: access, maxPressesPerMinute: maxPresses
         )
-        config.signals = try readSignals(root)
-        config.keepSentDays = try readStore(root)
+        config.signals = signals
+        config.keepSentDays = keep
         return config
     }
 
@@ -217,10 +245,10 @@ extension ConfigReader {
     }
 
     /// `[[bus]]`: serial lines.
-    func readBuses(_ root: TOMLTable, base baseDirectory: String) throws(ConfigError) -> [BusConfig] {
+    func readBuses(_ root: TOMLTable, base baseDirectory: String) -> [BusConfig] {
         var buses: [BusConfig] = []
-        do {
-            for (p, t) in try arrayOfTables(root, "bus") {
+        for (p, t) in attempt({ () throws(ConfigError) in try arrayOfTables(root, "bus") }) ?? [] {
+            _ = attempt { () throws(ConfigError) in
                 try onlyKeys(t, ["id", "port", "baud", "protocol"], p)
                 let bid = try string(t, "id", p, required: true)!
                 guard !buses.contains(where: { $0.id == bid }) else { throw fail(.invalid, p + ["id"], "duplicate bus id \"\(bid)\"") }
@@ -234,15 +262,14 @@ extension ConfigReader {
                 buses.append(BusConfig(id: bid, port: port, baud: baud, proto: proto))
             }
         }
-
         return buses
     }
 
     /// `[[window]]`: windows and their pads.
-    func readWindows(_ root: TOMLTable, buses: [BusConfig], keymaps: [String: KeyMap], base baseDirectory: String) throws(ConfigError) -> [WindowConfig] {
+    func readWindows(_ root: TOMLTable, buses: [BusConfig], keymaps: [String: KeyMap], base baseDirectory: String) -> [WindowConfig] {
         var windows: [WindowConfig] = []
-        do {
-            for (p, t) in try arrayOfTables(root, "window") {
+        for (p, t) in attempt({ () throws(ConfigError) in try arrayOfTables(root, "window") }) ?? [] {
+            _ = attempt { () throws(ConfigError) in
                 try onlyKeys(t, ["id", "name", "department", "pad"], p)
                 let wid = try string(t, "id", p, required: true)!
                 guard wid.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -258,7 +285,6 @@ extension ConfigReader {
                 windows.append(WindowConfig(id: wid, name: name, department: department, pad: pad))
             }
         }
-
         return windows
     }
 
