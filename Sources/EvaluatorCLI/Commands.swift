@@ -115,12 +115,11 @@ struct Reload: AsyncParsableCommand {
         discussion: "Windows, key maps, session settings, hours, tokens and the uplink are applied without dropping open evaluations; a pad or bus is reopened only if its own lines changed. A file with an error, or a change that needs a restart (state_dir, api.listen …), is refused and the daemon keeps running on its old configuration: exit 1. `systemctl reload evaluatord` runs this."
     )
     @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Print JSON instead of text.") var json = false
 
     func run() async throws {
         let config = try options.load()
-        let (lines, ok) = try await Control.reload(api: try options.api(config, write: true))
-        for l in lines { print(l) }
-        if !ok { throw ExitCode(.failure) }
+        try Control.emit(try await Control.reload(api: try options.api(config, write: true)), json: json)
     }
 }
 
@@ -133,20 +132,23 @@ struct UdevRulesCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
     @Flag(name: .long, help: "Write the rules file and apply it (root).") var install = false
     @Option(name: .long, help: "The service user the nodes are given to.") var user = "evaluatord"
+    @Flag(name: .long, help: "Print {\"path\", \"rules\", \"installed\"}.") var json = false
 
     func run() throws {
         let text = UdevRules.render(config: try options.load(), user: user)
-        guard install else {
+        var outcome = Control.Outcome(lines: [], ok: true, fields: ["path": .string(UdevRules.path), "rules": .string(text), "installed": .bool(install)])
+        if install {
+            do {
+                try Control.installUdevRules(text)
+                outcome.lines = ["wrote \(UdevRules.path); udev reloaded and the rules applied to the pads present"]
+            } catch {
+                outcome = Control.Outcome(lines: ["\(error)"], ok: false, fields: ["path": .string(UdevRules.path), "installed": .bool(false)])
+            }
+        } else if !json {
             print(text, terminator: "")
             return
         }
-        do {
-            try Control.installUdevRules(text)
-        } catch {
-            printError("evaluatorctl udev-rules: \(error)")
-            throw ExitCode(.failure)
-        }
-        print("wrote \(UdevRules.path); udev reloaded and the rules applied to the pads present")
+        try Control.emit(outcome, json: json)
     }
 }
 
@@ -170,9 +172,11 @@ struct Records: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show recent records from the store (no rater data).")
     @OptionGroup var options: ConfigOption
     @Option(name: .long, help: "How many records.") var limit = 20
+    @Flag(name: .long, help: "Print the stored record objects as a JSON array, oldest first.") var json = false
 
     func run() throws {
-        print(try Control.recordsTable(config: try options.load(), limit: limit))
+        let config = try options.load()
+        print(json ? try Control.recordsJSON(config: config, limit: limit) : try Control.recordsTable(config: config, limit: limit))
     }
 }
 
@@ -181,9 +185,12 @@ struct Pending: ParsableCommand {
     @OptionGroup var options: ConfigOption
     @Flag(name: .long, help: "Only records the central store refused (poison records), with its answer.") var quarantined = false
     @Option(name: .long, help: "How many records.") var limit = 50
+    @Flag(name: .long, help: "Print JSON instead of text.") var json = false
 
     func run() throws {
-        print(try Control.pendingTable(config: try options.load(), quarantined: quarantined, limit: limit))
+        let config = try options.load()
+        print(json ? try Control.pendingJSON(config: config, quarantined: quarantined, limit: limit)
+                   : try Control.pendingTable(config: config, quarantined: quarantined, limit: limit))
     }
 }
 
@@ -191,12 +198,11 @@ struct Resend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Put quarantined records back in the queue (after the central store was fixed).")
     @OptionGroup var options: ConfigOption
     @Argument(help: "record_id values to re-send; none: every quarantined record.") var recordIDs: [String] = []
+    @Flag(name: .long, help: "Print JSON instead of text.") var json = false
 
     func run() async throws {
         let config = try options.load()
-        let (lines, ok) = try await Control.resend(config: config, api: try options.api(config, write: true), recordIDs: recordIDs.isEmpty ? nil : recordIDs)
-        for l in lines { print(l) }
-        if !ok { throw ExitCode(.failure) }
+        try Control.emit(try await Control.resend(config: config, api: try options.api(config, write: true), recordIDs: recordIDs.isEmpty ? nil : recordIDs), json: json)
     }
 }
 
@@ -248,13 +254,12 @@ struct Salvage: AsyncParsableCommand {
     )
     @OptionGroup var options: ConfigOption
     @Argument(help: "The damaged file (evaluatord.sqlite.damaged-…).") var file: String
+    @Flag(name: .long, help: "Print JSON instead of text.") var json = false
 
     func run() async throws {
         let config = try options.load()
         do {
-            let (lines, ok) = try await Control.salvage(config: config, file: file, api: try options.api(config), progress: isatty(2) == 1)
-            for l in lines { print(l) }
-            if !ok { throw ExitCode(.failure) }
+            try Control.emit(try await Control.salvage(config: config, file: file, api: try options.api(config, write: true), progress: isatty(2) == 1 && !json), json: json)
         } catch let e as StoreError {
             printError("evaluatorctl salvage: \(e)")
             throw ExitCode(.failure)
@@ -266,11 +271,14 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write an online, consistent copy of the store (works while the daemon runs).")
     @OptionGroup var options: ConfigOption
     @Argument(help: "The new file to write (never overwritten).") var destination: String
+    @Flag(name: .long, help: "Print JSON instead of text.") var json = false
 
     func run() throws {
         let config = try options.load()
         do {
-            print(try Control.backup(config: config, destination: destination, progress: isatty(2) == 1))
+            try Control.emit(try Control.backup(config: config, destination: destination, progress: isatty(2) == 1 && !json), json: json)
+        } catch let e as ExitCode {
+            throw e
         } catch {
             printError("evaluatorctl backup: \(error)")
             throw ExitCode(.failure)
@@ -286,9 +294,12 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "Delay between prompt and press, ms.") var delayMs = 500
     @Option(name: .long, help: "Exit after this many prompts (0 = run until stopped).") var answers = 0
 
+    @Flag(name: .long, help: "Print each event as a JSON line {\"message\"}.") var json = false
+
     func run() async throws {
-        try await Control.simulate(link: link, address: address, key: key, delayMs: delayMs, answers: answers) { line in
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        try await Control.simulate(link: link, address: address, key: key, delayMs: delayMs, answers: answers) { [json] line in
+            let text = json ? JSONValue.object(["message": .string(line)]).text : line
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import EvaluatorCore
 import EvaluatorProtocol
@@ -73,6 +74,24 @@ public enum Control {
         try await api.send(.GET, path: path)
     }
 
+    /// `records --json`: the stored record objects, oldest first (what the centre receives; no rater data).
+    public static func recordsJSON(config: GatewayConfig, limit: Int) throws -> String {
+        let rows = try Store(readOnlyPath: config.databasePath).recentRecords(limit: limit)
+        return "[" + rows.reversed().map(\.body).joined(separator: ",") + "]"
+    }
+
+    /// `pending --json`.
+    public static func pendingJSON(config: GatewayConfig, quarantined: Bool, limit: Int) throws -> String {
+        let rows = try Store(readOnlyPath: config.databasePath).pending(quarantined: quarantined, limit: limit)
+        return JSONValue.array(rows.map { r in
+            var o: [String: JSONValue] = ["record_id": .string(r.recordID), "recorded_at": .string(r.recordedAt.rfc3339), "outcome": .string(r.outcome),
+                                          "bad": .bool(r.bad), "window_id": r.windowID.map { .string($0) } ?? .null, "case_id": r.caseID.map { .string($0) } ?? .null,
+                                          "batch_id": r.batchID.map { .string($0) } ?? .null]
+            if quarantined { o["quarantine_reason"] = r.quarantineReason.map { .string($0) } ?? .null }
+            return .object(o)
+        }).text
+    }
+
     /// Unsent (or quarantined) records as a table.
     public static func pendingTable(config: GatewayConfig, quarantined: Bool, limit: Int) throws -> String {
         let store = try Store(readOnlyPath: config.databasePath)
@@ -91,19 +110,19 @@ public enum Control {
     /// never writes the store under a running daemon), and the daemon sends them at once; with
     /// the daemon stopped, the store is written directly. Returns the lines to print and
     /// whether every named record could be re-sent.
-    public static func resend(config: GatewayConfig, api: APIClient, recordIDs: [String]?) async throws -> (lines: [String], ok: Bool) {
+    public static func resend(config: GatewayConfig, api: APIClient, recordIDs: [String]?) async throws -> Outcome {
         let result: ResendResult
         var how = "the daemon sends them now"
         do {
             let body = try JSONSerialization.data(withJSONObject: recordIDs.map { ["record_ids": $0] } ?? [:])
             let (code, text) = try await api.send(.POST, path: "/v1/records/resend", body: body)
-            guard code == 200 else { return (["resend refused by the daemon (HTTP \(code)): \(text)"], false) }
+            guard code == 200 else { return Outcome(lines: ["resend refused by the daemon (HTTP \(code)): \(text)"], ok: false) }
             struct View: Decodable { var record_ids: [String]; var not_resendable: [String] }
             let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
             result = ResendResult(requeued: v.record_ids, notResendable: v.not_resendable)
         } catch let e as APIClient.Unreachable {
             if let pid = StateLock.holder(stateDir: config.stateDir) {
-                return (["evaluatord (PID \(pid)) holds the state folder but its API does not answer (\(e.reason)); nothing changed"], false)
+                return Outcome(lines: ["evaluatord (PID \(pid)) holds the state folder but its API does not answer (\(e.reason)); nothing changed"], ok: false)
             }
             let store = try Store(path: config.databasePath)
             result = try await store.resend(recordIDs: recordIDs)
@@ -112,7 +131,31 @@ public enum Control {
         }
         var lines = result.notResendable.map { "cannot resend \($0): no quarantined record has this id (unknown, already accepted, or still waiting)" }
         lines.append("\(result.requeued.count) record(s) queued again; \(how)")
-        return (lines, result.notResendable.isEmpty)
+        return Outcome(lines: lines, ok: result.notResendable.isEmpty, fields: [
+            "requeued": .array(result.requeued.map { .string($0) }), "not_resendable": .array(result.notResendable.map { .string($0) }),
+            "via": .string(how.hasPrefix("the daemon") ? "daemon" : "store"),
+        ])
+    }
+
+    /// What a verb did: lines for a person, a JSON object for `--json`, and whether it succeeded.
+    public struct Outcome: Sendable {
+        public var lines: [String]
+        public var ok: Bool
+        public var fields: [String: JSONValue] = [:]
+
+        /// `{"ok", "messages", …fields}`.
+        public var json: String {
+            var o = fields
+            o["ok"] = .bool(ok)
+            o["messages"] = .array(lines.map { .string($0) })
+            return JSONValue.object(o).text
+        }
+    }
+
+    /// Prints an outcome (lines, or its JSON) and exits 1 when it failed.
+    public static func emit(_ o: Outcome, json: Bool) throws {
+        if json { print(o.json) } else { for l in o.lines { print(l) } }
+        if !o.ok { throw ExitCode(.failure) }
     }
 
     public struct CommandFailed: Error, CustomStringConvertible {
@@ -144,23 +187,25 @@ public enum Control {
 
     /// `evaluatorctl reload`: asks the daemon, waits for its answer. Lines to print and whether it
     /// was applied (or found nothing to change).
-    public static func reload(api: APIClient) async throws -> (lines: [String], ok: Bool) {
+    public static func reload(api: APIClient) async throws -> Outcome {
         let code: Int, text: String
         do {
             (code, text) = try await api.send(.POST, path: "/v1/reload", body: Data("{}".utf8))
         } catch let e as APIClient.Unreachable {
-            return (["evaluatord does not answer (\(e.reason)): nothing was reloaded"], false)
+            return Outcome(lines: ["evaluatord does not answer (\(e.reason)): nothing was reloaded"], ok: false, fields: ["result": .string("unreachable")])
         }
         struct Applied: Decodable { var result: String; var changes: [String] }
         struct Refused: Decodable { struct E: Decodable { var code: String; var message: String }; var error: E }
         if code == 200, let v = try? JSONDecoder().decode(Applied.self, from: Data(text.utf8)) {
-            if v.result == "unchanged" { return (["reloaded: nothing changed"], true) }
-            return (["reloaded:"] + v.changes.map { "  \($0)" }, true)
+            let fields: [String: JSONValue] = ["result": .string(v.result), "changes": .array(v.changes.map { .string($0) })]
+            if v.result == "unchanged" { return Outcome(lines: ["reloaded: nothing changed"], ok: true, fields: fields) }
+            return Outcome(lines: ["reloaded:"] + v.changes.map { "  \($0)" }, ok: true, fields: fields)
         }
         if let v = try? JSONDecoder().decode(Refused.self, from: Data(text.utf8)) {
-            return (["reload refused; the daemon keeps its running configuration: \(v.error.message)"], false)
+            return Outcome(lines: ["reload refused; the daemon keeps its running configuration: \(v.error.message)"], ok: false,
+                           fields: ["result": .string("refused"), "reason": .string(v.error.message)])
         }
-        return (["reload failed (HTTP \(code)): \(text)"], false)
+        return Outcome(lines: ["reload failed (HTTP \(code)): \(text)"], ok: false, fields: ["result": .string("failed")])
     }
 
     /// `/v1/devices` as an operator reads it.
@@ -348,10 +393,10 @@ extension Control {
     /// of every readable rating restored to the one-rating-per-case table (R3). Through the
     /// daemon's API while it runs (the CLI never writes a store a daemon holds), directly
     /// otherwise. Returns the lines to print and whether everything went in.
-    public static func salvage(config: GatewayConfig, file: String, api: APIClient, progress: Bool) async throws -> (lines: [String], ok: Bool) {
+    public static func salvage(config: GatewayConfig, file: String, api: APIClient, progress: Bool) async throws -> Outcome {
         let live = URL(fileURLWithPath: config.databasePath).standardizedFileURL.resolvingSymlinksInPath().path
         guard URL(fileURLWithPath: file).standardizedFileURL.resolvingSymlinksInPath().path != live else {
-            return (["\(file) is the live store; name the damaged file evaluatord moved aside (\(config.databasePath).damaged-…)"], false)
+            return Outcome(lines: ["\(file) is the live store; name the damaged file evaluatord moved aside (\(config.databasePath).damaged-…)"], ok: false)
         }
         let reader = try SalvageReader(path: file)
         let running = StateLock.holder(stateDir: config.stateDir) != nil
@@ -394,7 +439,7 @@ extension Control {
             }
             try await send(records, cases)
         } catch let e as SalvageRefused {
-            return ([e.message, "\(total.imported) record(s) were imported before that"], false)
+            return Outcome(lines: [e.message, "\(total.imported) record(s) were imported before that"], ok: false, fields: ["imported": .int(total.imported)])
         }
         if progress { printErrorInline("") }
         direct?.keepOwnership()
@@ -403,14 +448,18 @@ extension Control {
             "; unreadable (damaged pages): seq " + r.unreadable.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)…\($0.upperBound)" }.joined(separator: ", "))]
         lines.append("imported \(total.imported) unsent record(s) with their record ids (\(total.alreadyPresent) were already here); restored \(total.ratedCases) rated case(s); "
                      + (running ? "through evaluatord's API: they are sent now" : "evaluatord is not running: they are sent when it starts"))
-        return (lines, true)
+        return Outcome(lines: lines, ok: true, fields: [
+            "readable": .int(r.readable), "unreadable_seq": .array(r.unreadable.map { .array([.int(Int($0.lowerBound)), .int(Int($0.upperBound))]) }),
+            "imported": .int(total.imported), "already_present": .int(total.alreadyPresent), "rated_cases": .int(total.ratedCases),
+            "via": .string(running ? "daemon" : "store"),
+        ])
     }
 
     struct SalvageRefused: Error { var message: String }
 
     /// `evaluatorctl backup DEST`: an online, consistent copy (SQLite's backup API on a read
     /// snapshot; the daemon goes on writing). DEST must not exist.
-    public static func backup(config: GatewayConfig, destination: String, progress: Bool) throws -> String {
+    public static func backup(config: GatewayConfig, destination: String, progress: Bool) throws -> Outcome {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(code: .write, path: destination, message: "already exists; give a new file name (a backup never overwrites)")
         }
@@ -421,6 +470,9 @@ extension Control {
         if progress { printErrorInline("") }
         let copy = try Store(readOnlyPath: destination)
         let head = try copy.chainHead()
-        return "backup written: \(destination) (\(try copy.recordCount()) records, chain \(head.chainID) head seq \(head.seq))"
+        let records = try copy.recordCount()
+        return Outcome(lines: ["backup written: \(destination) (\(records) records, chain \(head.chainID) head seq \(head.seq))"], ok: true, fields: [
+            "destination": .string(destination), "records": .int(records), "chain_id": .string(head.chainID), "head_seq": .int(Int(head.seq)),
+        ])
     }
 }

@@ -65,3 +65,14 @@ struct StatsTableTests {
 func displayColumns(_ s: String) -> Int {
     s.unicodeScalars.reduce(0) { $0 + ((0x4E00...0x9FFF).contains($1.value) ? 2 : 1) }
 }
+
+@Suite("every verb of evaluatorctl (issue 13)")
+struct VerbTests {
+    @Test("every verb takes --json, and --help lists the exit statuses")
+    func json() {
+        for verb in EvaluatorCtl.configuration.subcommands {
+            #expect(verb.helpMessage().contains("--json"), "\(verb._commandName) has no --json")
+        }
+        #expect(EvaluatorCtl.helpMessage().contains("3 status: the daemon is not running"))
+    }
+}

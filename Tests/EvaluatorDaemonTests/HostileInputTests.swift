@@ -323,9 +323,10 @@ struct HostileInputTests {
         #expect(status == 200 && body["not_resendable"] as? [String] == ["nope"] && body["requeued"] as? Int == 0)
         let port = Int(daemon.api.split(separator: ":").last ?? "") ?? 0
         let client = APIClient(listen: .tcp(host: "127.0.0.1", port: port), token: nil)
-        let (lines, ok) = try await Control.resend(config: config, api: client, recordIDs: ["nope"])
-        #expect(!ok)
-        #expect(lines.first?.contains("cannot resend nope") == true)
+        let outcome = try await Control.resend(config: config, api: client, recordIDs: ["nope"])
+        #expect(!outcome.ok)
+        #expect(outcome.lines.first?.contains("cannot resend nope") == true)
+        #expect(outcome.json.contains(#""not_resendable":["nope"]"#) && outcome.json.contains(#""via":"daemon""#), "\(outcome.json)")
         await daemon.stop()
     }
 }

@@ -47,7 +47,9 @@ struct PadOfflineTests {
         let pad = try plugPad(dir: dir)
         defer { pad.close() }
         let config = try testConfig(dir: dir, receiverPort: nil)
-        var daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        let logs = LogCapture()
+        var daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        #expect(await eventually { logs.contains("bus attached") })
         for c in ["P-1", "P-2"] { #expect(try await daemon.rateAtW01(pad, c)) }
         pad.press(address: 3, key: 1)  // no open evaluation: a press that rates nothing, still a press
         #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 1))

@@ -56,8 +56,8 @@ struct SystemdTests {
         // The uplink points at a port nobody listens on: a provincial outage all along.
         let config = try testConfig(dir: dir, receiverPort: 9)
         let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger,
-                                             notifier: SystemdNotifier(socketPath: listener.path, watchdogMs: 200))
-        #expect(await eventually(5) { listener.messages.filter { $0.text == "WATCHDOG=1" }.count >= 5 })
+                                             notifier: SystemdNotifier(socketPath: listener.path, watchdogMs: 400))
+        #expect(await eventually(15) { listener.messages.filter { $0.text == "WATCHDOG=1" }.count >= 3 })
         let texts = listener.messages.map(\.text)
         #expect(texts.first?.hasPrefix("READY=1\n") == true)
         #expect(texts.contains { $0.hasPrefix("STATUS=") && $0.contains("pads attached") && $0.contains("backlog 0") })
@@ -67,14 +67,14 @@ struct SystemdTests {
         let held = Date()
         try await foreign.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
-            Thread.sleep(forTimeInterval: 1.5)
+            Thread.sleep(forTimeInterval: 2)
             try db.execute(sql: "ROLLBACK")
         }
         let released = Date()
-        #expect(await eventually(5) { listener.messages.contains { $0.text == "WATCHDOG=1" && $0.at > released } })
+        #expect(await eventually(15) { listener.messages.contains { $0.text == "WATCHDOG=1" && $0.at > released } })
         // One pet may already have been on its way when the lock was taken (the probe of the
-        // round before); after that, none until the lock was let go.
-        let during = listener.messages.filter { $0.text == "WATCHDOG=1" && $0.at > held.addingTimeInterval(0.25) && $0.at < released }
+        // round before, a period of 200 ms); after that, none until the lock was let go.
+        let during = listener.messages.filter { $0.text == "WATCHDOG=1" && $0.at > held.addingTimeInterval(0.5) && $0.at < released }
         #expect(during.isEmpty, "pets while the writer was stuck: \(during.map(\.at))")
 
         await daemon.stop()
