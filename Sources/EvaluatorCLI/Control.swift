@@ -74,6 +74,47 @@ public enum Control {
         try await api.send(.GET, path: path)
     }
 
+    /// `evaluatorctl export`: records recorded in [since, until) as CSV or JSON lines, to
+    /// `output` (a new file) or standard output, read slice by slice (the daemon keeps writing).
+    public static func export(config: GatewayConfig, since: Millis, until: Millis, format: RecordExport.Format, output: String?,
+                              progress: Bool) throws -> Outcome {
+        let store = try Store(readOnlyPath: config.databasePath, timeZone: config.signals.timeZone)
+        let handle: FileHandle
+        if let output {
+            guard !FileManager.default.fileExists(atPath: output) else {
+                throw CommandFailed(description: "\(output) already exists; give a new file name")
+            }
+            guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let h = FileHandle(forWritingAtPath: output) else {
+                throw CommandFailed(description: "cannot create \(output)")
+            }
+            handle = h
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        defer { if output != nil { try? handle.close() } }
+        if format == .csv { handle.write(Data((RecordExport.csvHeader + "\n").utf8)) }
+        let total = try store.chainHead().seq
+        var after: Int64 = 0, written = 0
+        while true {
+            let (slice, last) = try store.exportSlice(afterSeq: after, limit: 5000, since: since, until: until)
+            var chunk = ""
+            for r in slice {
+                guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(r.body.utf8)) else { continue }
+                chunk += (format == .csv ? RecordExport.csvRow(o, sent: r.sentAt != nil) : RecordExport.jsonLine(o, sent: r.sentAt != nil)) + "\n"
+            }
+            handle.write(Data(chunk.utf8))
+            written += slice.count
+            guard let last else { break }
+            after = last
+            if progress { printErrorInline("exporting: seq \(after) of \(total), \(written) records written") }
+        }
+        if progress { printErrorInline("") }
+        return Outcome(lines: ["exported \(written) record(s) recorded from \(since.rfc3339) until \(until.rfc3339)" + (output.map { " to \($0)" } ?? "")],
+                       ok: true, fields: ["records": .int(written), "since": .string(since.rfc3339), "until": .string(until.rfc3339),
+                                          "format": .string(format.rawValue), "output": output.map { .string($0) } ?? .null])
+    }
+
     /// `records --json`: the stored record objects, oldest first (what the centre receives; no rater data).
     public static func recordsJSON(config: GatewayConfig, limit: Int) throws -> String {
         let rows = try Store(readOnlyPath: config.databasePath).recentRecords(limit: limit)

@@ -1,0 +1,45 @@
+import EvaluatorCLI
+import EvaluatorCore
+import EvaluatorStore
+import EvaluatorTestSupport
+import Foundation
+import Testing
+
+@Suite("evaluatorctl export (issue 13)")
+struct ExportTests {
+    @Test("CSV and JSON lines of a period: header, quoting, a formula-looking id defused, sent or not; outside the period left out")
+    func export() async throws {
+        let dir = temporaryFolder()
+        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        let store = try Store(path: config.databasePath)
+        let day: Int64 = 1_796_000_400_000
+        func record(_ id: String, _ caseID: String, at: Int64, matter: String? = nil) -> RatingRecord {
+            RatingRecord(recordID: id, gatewayID: "g", region: "370211", recordedAt: Millis(at),
+                         draft: RecordDraft(windowID: "W01", caseID: caseID, matterName: matter, outcome: .rated, level: .satisfied, score: 8))
+        }
+        try await store.commit(records: [
+            record("r1", "C-1", at: day, matter: "不动产, \"登记\""),
+            record("r2", "=HYPERLINK(\"x\")", at: day + 1000),
+            record("r3", "C-3", at: day + 86_400_000),
+        ])
+        let csvFile = dir + "/out.csv"
+        let outcome = try Control.export(config: config, since: Millis(day), until: Millis(day + 3_600_000), format: .csv, output: csvFile, progress: false)
+        #expect(outcome.ok && outcome.json.contains(#""records":2"#))
+        let lines = try String(contentsOfFile: csvFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0] == RecordExport.csvHeader && lines[0].hasPrefix("record_id,recorded_at,") && lines[0].hasSuffix(",sent"))
+        #expect(lines[1].hasPrefix("r1,") && lines[1].contains(#","不动产, ""登记""","#) && lines[1].hasSuffix(",false"), "\(lines[1])")
+        #expect(lines[2].contains(#","'=HYPERLINK(""x"")","#), "\(lines[2])")
+        #expect(throws: (any Error).self) {
+            try Control.export(config: config, since: Millis(day), until: Millis(day + 1), format: .csv, output: csvFile, progress: false)
+        }
+
+        let jsonFile = dir + "/out.jsonl"
+        _ = try Control.export(config: config, since: Millis(day), until: Millis(day + 2 * 86_400_000), format: .jsonl, output: jsonFile, progress: false)
+        let objects = try String(contentsOfFile: jsonFile, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.map { $0?["record_id"] as? String } == ["r1", "r2", "r3"])
+        #expect(objects.allSatisfy { $0?["sent"] as? Bool == false && $0?["hash"] is String })
+    }
+}
