@@ -102,9 +102,9 @@ struct MetricsTests {
         let config = try testConfig(dir: dir, receiverPort: receiver.port, api: "tokens_file = \"\(try writeTokens(dir))\"")
         let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "M-1"}"#, token: apiToken).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 1)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 1))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 1))
         #expect(await eventually(5) { receiver.records(case: "M-1").count == 1 })
 
         #expect(try await daemon.request(.GET, "/metrics").0 == 401)

@@ -26,15 +26,15 @@ struct PadOfflineTests {
         defer { pad.close() }
         #expect(await pad.nextFrame(timeoutMs: 5000) == .startRating(address: 3))
         pad.press(address: 3, key: 3)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 3))
         #expect(await eventually { receiver.records(case: "O-1").first?["outcome"] as? String == "rated" })
-        #expect((receiver.records(case: "O-1").first?["flags"] as? [String]) == ["pad_offline"])
+        #expect((receiver.records(case: "O-1").first?["flags"] as? [String])?.contains("pad_offline") == true)
 
         let (_, again) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "O-2"}"#)
         #expect(again["prompted"] as? Bool == true)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         #expect(await eventually { receiver.records(case: "O-2").first?["outcome"] as? String == "rated" })
         #expect((receiver.records(case: "O-2").first?["flags"] as? [String])?.contains("pad_offline") == false)
         await daemon.stop()
@@ -52,7 +52,7 @@ struct PadOfflineTests {
         #expect(await eventually { logs.contains("bus attached") })
         for c in ["P-1", "P-2"] { #expect(try await daemon.rateAtW01(pad, c)) }
         pad.press(address: 3, key: 1)  // no open evaluation: a press that rates nothing, still a press
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 1))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 1))
         func pressesToday() async throws -> Int? {
             let pads = try await daemon.request(.GET, "/v1/status").1["pads"] as? [[String: Any]]
             return pads?.first { $0["window_id"] as? String == "W01" }?["presses_today"] as? Int

@@ -29,10 +29,10 @@ extension RunningDaemon {
     /// attaching is prompted by the open and again by the attach (harmless for a pad).
     func rateAtW01(_ pad: SimulatedPad, _ caseID: String, key: UInt8 = 2) async throws -> Bool {
         guard try await request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "\#(caseID)"}"#).0 == 201,
-              await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3) else { return false }
+              await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3) else { return false }
         pad.press(address: 3, key: key)
-        var frame = await pad.nextFrame(timeoutMs: 3000)
-        if frame == .startRating(address: 3) { frame = await pad.nextFrame(timeoutMs: 3000) }
+        var frame = await pad.nextFrame(timeoutMs: 10_000)
+        if frame == .startRating(address: 3) { frame = await pad.nextFrame(timeoutMs: 10_000) }
         return frame == .ack(address: 3, key: key)
     }
 }

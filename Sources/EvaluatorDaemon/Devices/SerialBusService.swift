@@ -1,4 +1,5 @@
 import EvaluatorCore
+import Foundation
 import EvaluatorDevices
 import EvaluatorProtocol
 import EvaluatorSupport
@@ -18,8 +19,16 @@ struct SerialBusService: Service {
     let logger: Logger
 
     /// The port while it is open: the reader opens and closes it, the writer writes to it.
+    /// While it is closed, the latest prompt per pad address is held (with the time its
+    /// evaluation ends) and written when the port opens: an evaluation opened while the bus was
+    /// down is prompted once the bus is back, exactly once. Acks are not held: the pad repeats
+    /// an unacked press.
     final class OpenPort: Sendable {
-        let port = Mutex<SerialPort?>(nil)
+        struct State {
+            var port: SerialPort?
+            var held: [UInt8: Millis?] = [:]
+        }
+        let state = Mutex(State())
     }
 
     private var meta: Logger.Metadata { ["bus": "\(bus.id)", "path": "\(bus.port)", "baud": "\(bus.baud)"] }
@@ -37,25 +46,52 @@ struct SerialBusService: Service {
         for await batch in commands {
             let frames = batch.compactMap { c -> Framed68Frame? in
                 switch c {
-                case let .prompt(.serial(_, address)): .startRating(address: address)
+                case let .prompt(.serial(_, address), _): .startRating(address: address)
                 case let .ack(.serial(_, address), key): .ack(address: address, key: UInt8(truncatingIfNeeded: key))
                 default: nil
                 }
             }
             let what = { frames.map { "\($0)" }.joined(separator: ", ") }
             do {
-                let written = try open.port.withLock { port throws(DeviceError) -> Bool in
-                    guard let port else { return false }
+                let written = try open.state.withLock { s throws(DeviceError) -> Bool in
+                    guard let port = s.port else {
+                        for case let .prompt(.serial(_, address), until) in batch { s.held[address] = until }
+                        return false
+                    }
                     try port.write(frames.flatMap { $0.encoded() })
                     return true
                 }
                 if !written {
-                    logger.warning("cannot send to pad: bus not attached", metadata: ["bus": "\(bus.id)", "frames": "\(what())"])
+                    logger.warning("bus not attached: prompts are held until it is, acks dropped (the pad repeats its press)",
+                                   metadata: ["bus": "\(bus.id)", "frames": "\(what())"])
                 }
             } catch {
                 gateway.stats.busError(bus.id)
                 logger.warning("write to bus failed", metadata: ["bus": "\(bus.id)", "frames": "\(what())", "error": "\(error)"])
             }
+        }
+    }
+
+    /// The port opened: it takes over from the held prompts (those whose evaluation is still
+    /// open) and the prompts of restored evaluations, in one write.
+    private func attach(_ port: SerialPort, _ open: OpenPort) async {
+        let restored = await gateway.restoredPrompts(bus: bus.id).compactMap { c -> UInt8? in
+            if case let .prompt(.serial(_, address), _) = c { address } else { nil }
+        }
+        let now = Millis(date: Date())
+        do {
+            try open.state.withLock { s throws(DeviceError) in
+                s.port = port
+                let held = s.held.filter { $0.value.map { now < $0 } ?? true }.keys
+                s.held = [:]
+                let addresses = Array(Set(held).union(restored)).sorted()
+                if !addresses.isEmpty {
+                    try port.write(addresses.flatMap { Framed68Frame.startRating(address: $0).encoded() })
+                }
+            }
+        } catch {
+            gateway.stats.busError(bus.id)
+            logger.warning("write to bus failed", metadata: ["bus": "\(bus.id)", "error": "\(error)"])
         }
     }
 
@@ -82,14 +118,14 @@ struct SerialBusService: Service {
                 await retry.wait()
                 continue
             }
-            open.port.withLock { $0 = port }
+            // Attached in the stats first: an evaluation opened from now on is told "prompted"
+            // and its prompt is either written or held until the line below takes the port.
             gateway.stats.busAttached(bus.id, true)
-            // Before the log line: an evaluation opened after "bus attached" is prompted once.
-            await gateway.busAttached(bus.id)
+            await attach(port, open)
             logger.notice("bus attached", metadata: meta)
             await decode(reader)
             gateway.stats.busAttached(bus.id, false)
-            open.port.withLock { $0 = nil }
+            open.state.withLock { $0.port = nil }
             reader.stopAndWait()
             port.close()
             if Task.isCancelled { break }

@@ -22,17 +22,21 @@ extension Gateway {
         apply(.press(pad: pad, key: Int(code), at: clock()), pad: pad)
     }
 
-    /// A bus (re)opened: the pads on it whose window has an open, unrated evaluation are
-    /// prompted again — evaluations restored after a restart, or opened while the bus was down.
-    /// The sessions are already durable, so the prompt goes out at once.
-    public func busAttached(_ bus: String) {
+    /// A bus opened: the start-rating frames its pads owe for evaluations restored after a
+    /// restart (once per evaluation, never again on a later re-attach). Evaluations opened while
+    /// the bus was down need nothing here: the bus held their prompts.
+    public func restoredPrompts(bus: String) -> [PadCommand] {
         var prompts: [PadCommand] = []
         let now = clock()
-        for s in policy.sessions.values.sorted(by: { $0.windowID < $1.windowID }) where s.ratedAt == nil && s.pending == nil && now < s.expiresAt {
-            if let pad = policy.config.windows[s.windowID]?.pad, pad.bus == bus { prompts.append(.prompt(pad)) }
+        for s in policy.sessions.values.sorted(by: { $0.windowID < $1.windowID })
+        where s.restored && s.ratedAt == nil && s.pending == nil && now < s.expiresAt && !repromptedRestored.contains(s.sessionID) {
+            guard let pad = policy.config.windows[s.windowID]?.pad, pad.bus == bus else { continue }
+            repromptedRestored.insert(s.sessionID)
+            prompts.append(.prompt(pad, until: s.expiresAt))
         }
-        guard !prompts.isEmpty else { return }
-        logger.info("pads of open evaluations prompted again", metadata: ["bus": "\(bus)", "pads": "\(prompts.map { "\($0.pad)" }.joined(separator: ","))"])
-        padCommands.send(prompts)
+        if !prompts.isEmpty {
+            logger.info("restored evaluations prompted again", metadata: ["bus": "\(bus)", "pads": "\(prompts.map { "\($0.pad)" }.joined(separator: ","))"])
+        }
+        return prompts
     }
 }

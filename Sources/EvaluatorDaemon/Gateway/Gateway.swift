@@ -14,6 +14,8 @@ public actor Gateway {
     public private(set) var config: GatewayConfig
     /// The last reload since start (status shows it).
     var lastReload: ReloadResult?
+    /// Restored evaluations whose pad was prompted again in this run (once each).
+    var repromptedRestored: Set<String> = []
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Millis
@@ -212,7 +214,9 @@ public actor Gateway {
             var acked = false
             for d in a.decisions {
                 switch d {
-                case let .prompt(pad): commands.append(.prompt(pad))
+                case let .prompt(pad):
+                    let window = policy.config.pads.entry(for: pad)?.windowID
+                    commands.append(.prompt(pad, until: window.flatMap { policy.sessions[$0]?.expiresAt }))
                 case let .ack(pad, key, repeated):
                     commands.append(.ack(pad, key: key))
                     if !repeated { acked = true }

@@ -3,14 +3,15 @@ import Synchronization
 
 /// What the gateway tells a pad once the records before it are durable (R7).
 public enum PadCommand: Sendable, Hashable {
-    /// Show the rating prompt.
-    case prompt(PadID)
+    /// Show the rating prompt, for an evaluation open until `until`: a bus that is not attached
+    /// holds it and writes it when it attaches, if the evaluation is still open by then.
+    case prompt(PadID, until: Millis? = nil)
     /// The press of `key` is stored.
     case ack(PadID, key: Int)
 
     public var pad: PadID {
         switch self {
-        case let .prompt(p), let .ack(p, _): p
+        case let .prompt(p, _), let .ack(p, _): p
         }
     }
 }
