@@ -23,15 +23,23 @@ struct ReloadTests {
         let base = testConfigText(dir: dir, receiverPort: nil)
         try base.write(toFile: file, atomically: true, encoding: .utf8)
         let logs = LogCapture()
-        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file), logger: logs.logger, configSource: file)
+        let notify = try DatagramListener(path: dir + "/notify")
+        defer { notify.stop() }
+        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file), logger: logs.logger, configSource: file,
+                                             notifier: SystemdNotifier(socketPath: notify.path, watchdogMs: nil))
         #expect(await eventually(5) { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "R-1"}"#).0 == 201)
         #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
 
         // A window added, the timeout changed.
         try (base.replacingOccurrences(of: "timeout_s = 30", with: "timeout_s = 45") + Self.w03).write(toFile: file, atomically: true, encoding: .utf8)
+        let before = notify.messages.count
         let applied = await daemon.daemon.reloader.reload(trigger: "test")
         #expect(applied.outcome == .applied, "\(applied)")
+        // systemd hears RELOADING=1 (with the monotonic time Type=notify-reload asks for), then READY=1.
+        #expect(await eventually(5) { notify.messages.count >= before + 2 })
+        let told = notify.messages.dropFirst(before).map(\.text)
+        #expect(told.first?.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") == true && told.dropFirst().first == "READY=1", "\(told)")
         #expect(applied.changes == ["window W03 added", "session settings changed"])
         // The open evaluation survived and is rated on the same, never reopened, bus.
         pad.press(address: 3, key: 2)
