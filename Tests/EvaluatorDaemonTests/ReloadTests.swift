@@ -136,17 +136,24 @@ struct ReloadTests {
     }
 }
 
-/// A TCP port free right now on 127.0.0.1.
-func freePort() throws -> Int {
+/// A TCP socket bound to a free port on 127.0.0.1 (listening when `listening`), and its port.
+func boundSocket(listening: Bool = false) -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    if listening { listen(fd, 1) }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+}
+
+/// A TCP port free right now on 127.0.0.1.
+func freePort() throws -> Int {
+    let (fd, port) = boundSocket()
+    close(fd)
+    return port
 }
 
 /// What a child process writes to a pipe, as it arrives.

@@ -115,16 +115,8 @@ struct SystemdTests {
     @Test("a port another program holds is one sentence, before the state folder or any device is touched")
     func portTaken() throws {
         let dir = temporaryFolder()
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, port) = boundSocket(listening: true)
         defer { close(holder) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(holder, 1)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &len) } }
-        let port = Int(UInt16(bigEndian: addr.sin_port))
         let text = testConfigText(dir: dir, receiverPort: nil).replacingOccurrences(of: "listen = \"127.0.0.1:0\"", with: "listen = \"127.0.0.1:\(port)\"")
         let config = try GatewayConfig.parse(text, source: "t.toml")
         do {

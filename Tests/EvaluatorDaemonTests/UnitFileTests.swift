@@ -5,21 +5,6 @@ import Testing
 /// systemd-analyze, from Debian's `systemd` package (make deps installs it).
 let systemdAnalyze = "/usr/bin/systemd-analyze"
 
-/// Runs a command; its exit status and merged output.
-func runCommand(_ path: String, _ args: [String], cwd: String? = nil) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 @Suite("the systemd unit: hardened and valid (issue 13)")
 struct UnitFileTests {
     let unit = repoRoot.appendingPathComponent("Systemd/evaluatord.service").path

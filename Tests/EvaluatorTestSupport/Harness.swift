@@ -72,11 +72,12 @@ public let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 
 public let hasPython = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 
-/// Runs the stand-alone chain verifier (scripts/verify_chain.py): exit status and output.
-public func runChainVerifier(_ args: [String]) throws -> (Int32, String) {
+/// Runs a command; its exit status and merged output.
+public func runCommand(_ path: String, _ args: [String], cwd: String? = nil) throws -> (Int32, String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    p.arguments = [repoRoot.appendingPathComponent("scripts/verify_chain.py").path] + args
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe()
     p.standardOutput = out
     p.standardError = out
@@ -84,4 +85,9 @@ public func runChainVerifier(_ args: [String]) throws -> (Int32, String) {
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs the stand-alone chain verifier (scripts/verify_chain.py): exit status and output.
+public func runChainVerifier(_ args: [String]) throws -> (Int32, String) {
+    try runCommand("/usr/bin/python3", [repoRoot.appendingPathComponent("scripts/verify_chain.py").path] + args)
 }

@@ -35,6 +35,14 @@ public final class PadStats: Sendable {
     public init() {}
 
     func countPress(_ pad: PadID, at now: Millis) {
+        addToday(pad, 1, at: now) { p in
+            p.presses += 1
+            p.lastPressAt = now
+        }
+    }
+
+    /// Adds to `pad`'s presses today, starting the count again on a new day.
+    private func addToday(_ pad: PadID, _ n: Int, at now: Millis, also: (inout Pad) -> Void = { _ in }) {
         state.withLock { s in
             let day = s.today.name(of: now)
             var p = s.pads[pad] ?? Pad()
@@ -42,9 +50,8 @@ public final class PadStats: Sendable {
                 p.day = day
                 p.pressesToday = 0
             }
-            p.presses += 1
-            p.pressesToday += 1
-            p.lastPressAt = now
+            p.pressesToday += n
+            also(&p)
             s.pads[pad] = p
         }
     }
@@ -52,16 +59,7 @@ public final class PadStats: Sendable {
     /// At start: the presses the store already counted today (from the rollups), so "presses
     /// today" counts the day, not the time since the daemon started.
     func seedToday(_ pad: PadID, count: Int, at now: Millis) {
-        state.withLock { s in
-            let day = s.today.name(of: now)
-            var p = s.pads[pad] ?? Pad()
-            if p.day != day {
-                p.day = day
-                p.pressesToday = 0
-            }
-            p.pressesToday += count
-            s.pads[pad] = p
-        }
+        addToday(pad, count, at: now)
     }
 
     func flooding(_ pad: PadID, until: Millis) { state.withLock { $0.pads[pad, default: Pad()].floodingUntil = until } }
