@@ -90,7 +90,7 @@ struct SystemdTests {
         var handler = JournalLogHandler(sink: JournalSink(socketPath: listener.path), identifier: "evaluatord")
         handler.logLevel = .debug
         let logger = Logger(label: "t") { _ in handler }
-        logger.warning("pad detached", metadata: ["window": "W01", "pad": "bus1/3", "device.path": "/dev/ttyUSB0", "case_id": "C-1", "error": "line one\nline two"])
+        logger.warning("pad detached", metadata: ["window": "W01", "pad": "bus1/3", "path": "/dev/ttyUSB0", "case_id": "C-1", "error": "line one\nline two"])
         #expect(eventually(sync: 3) { !listener.received.withLock { $0 }.isEmpty })
         let bytes = try #require(listener.received.withLock { $0.first?.bytes })
         let text = String(decoding: bytes, as: UTF8.self)

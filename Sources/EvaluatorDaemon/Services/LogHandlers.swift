@@ -129,6 +129,9 @@ public struct JournalLogHandler: LogHandler {
     /// A metadata key as a journal field name: A–Z, 0–9 and `_`, not starting with `_` (those are
     /// journald's own) or a digit, at most 64 characters.
     static func fieldName(_ key: String) -> String {
+        // The device services log a node as `path`: in the journal it is DEVICE_PATH (PATH
+        // reads like the environment variable).
+        if key == "path" { return "DEVICE_PATH" }
         var name = String(key.uppercased().unicodeScalars.map { ("A"..."Z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "_" })
         while name.hasPrefix("_") { name.removeFirst() }
         if name.first?.isNumber ?? true { name = "F" + name }
