@@ -77,6 +77,31 @@ public enum EvaluatorAPI {
                 ImportView(try await service.importSalvaged(records: parsed.records, ratedCases: parsed.ratedCases, caller: context.caller))
             }
         }
+        router.put("/v1/windows/:window/staff") { request, context in
+            let windowID = context.parameters.get("window") ?? ""
+            let staff: StaffMember
+            switch await body(request, maxBodyBytes, StaffBody.parse) {
+            case let .success(s): staff = s
+            case let .failure(f): return failure(f)
+            }
+            return await respond { () async throws(Rejection) in
+                WindowView(try await service.setStaff(windowID: windowID, staff: staff, caller: context.caller))
+            }
+        }
+        router.delete("/v1/windows/:window/staff") { _, context in
+            let windowID = context.parameters.get("window") ?? ""
+            return await respond { () async throws(Rejection) in
+                WindowView(try await service.setStaff(windowID: windowID, staff: nil, caller: context.caller))
+            }
+        }
+        for (verb, paused) in [("pause", true), ("resume", false)] {
+            router.post("/v1/windows/:window/\(verb)") { _, context in
+                let windowID = context.parameters.get("window") ?? ""
+                return await respond { () async throws(Rejection) in
+                    WindowView(try await service.setPaused(windowID: windowID, paused: paused, caller: context.caller))
+                }
+            }
+        }
         router.delete("/v1/windows/:window/evaluations/current") { _, context in
             let windowID = context.parameters.get("window") ?? ""
             return await respond { () async throws(Rejection) in

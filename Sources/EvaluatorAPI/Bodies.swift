@@ -120,6 +120,33 @@ public enum OpenBody {
     }
 }
 
+/// `PUT /v1/windows/{window}/staff`: `{"staff_id", "name", "title"?, "photo"?}`. `photo` is a
+/// file name (in `[screen] photo_dir`), never a path.
+public enum StaffBody {
+    struct Fields: Decodable {
+        var staff_id: String?
+        var name: String?
+        var title: String?
+        var photo: String?
+    }
+
+    public static func parse(_ data: Data) throws(RequestError) -> StaffMember {
+        let body = try JSONBody.decode(Fields.self, data, allowed: ["staff_id", "name", "title", "photo"])
+        guard let id = body.staff_id else { throw RequestError("field staff_id is required") }
+        guard let name = body.name else { throw RequestError("field name is required") }
+        var photo: String?
+        if let p = body.photo {
+            guard !p.isEmpty, p.utf8.count <= 128, !p.hasPrefix("."),
+                  p.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) }) else {
+                throw RequestError("field photo must be a file name (letters, digits, '.', '_', '-'; at most 128 bytes; no '/'), got \"\(p.prefix(40))\"")
+            }
+            photo = p
+        }
+        return StaffMember(staffID: try JSONBody.id(id, field: "staff_id"), name: try JSONBody.name(name, field: "name"),
+                           title: try body.title.map { v throws(RequestError) in try JSONBody.name(v, field: "title") }, photo: photo)
+    }
+}
+
 /// The body of `POST /v1/records/resend`: `{"record_ids": [...]}`; empty or absent: every
 /// quarantined record.
 public enum ResendBody {

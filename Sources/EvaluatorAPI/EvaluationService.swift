@@ -21,4 +21,8 @@ public protocol EvaluationService: Sendable {
     func health() async -> HealthSnapshot
     /// Records salvaged from a damaged store (`evaluatorctl salvage`): imported with their ids.
     func importSalvaged(records: [String], ratedCases: [(caseID: String, recordID: String)], caller: String) async throws(Rejection) -> ImportResult
+    /// Signs a member of staff in at a window (nil: signs them out); once durable.
+    func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot
+    /// Pauses (暂停服务) or resumes a window; an evaluation already open stays open.
+    func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot
 }

@@ -91,6 +91,17 @@ public struct WindowView: Encodable, Sendable {
     public var department: String
     public var pad: String?
     public var session: SessionView?
+    /// The staff signed in, or null.
+    public var staff: StaffView?
+    /// 暂停服务.
+    public var paused: Bool
+
+    public struct StaffView: Encodable, Sendable {
+        public var staff_id: String
+        public var name: String
+        public var title: String?
+        public var photo: String?
+    }
 
     public init(_ w: WindowSnapshot) {
         id = w.id
@@ -98,6 +109,22 @@ public struct WindowView: Encodable, Sendable {
         department = w.department
         pad = w.pad?.description
         session = w.session.map(SessionView.init)
+        staff = w.state.staff.map { StaffView(staff_id: $0.staffID, name: $0.name, title: $0.title, photo: $0.photo) }
+        paused = w.state.paused
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, department, pad, session, staff, paused }
+
+    /// `staff` is null when nobody is signed in (not left out): a screen tells "signed out" from "not said".
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(department, forKey: .department)
+        try c.encodeIfPresent(pad, forKey: .pad)
+        try c.encodeIfPresent(session, forKey: .session)
+        try c.encode(staff, forKey: .staff)
+        try c.encode(paused, forKey: .paused)
     }
 }
 

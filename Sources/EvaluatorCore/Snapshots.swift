@@ -33,19 +33,50 @@ public struct PadSnapshot: Sendable, Hashable {
 }
 
 /// A configured window and its open evaluation, if any.
+/// A member of staff at a window (issue 14): shown on the citizen's screen; an evaluation
+/// opened without `staff_id` takes theirs.
+public struct StaffMember: Sendable, Hashable, Codable {
+    public var staffID: String
+    public var name: String
+    public var title: String?
+    /// A file name in `[screen] photo_dir`.
+    public var photo: String?
+
+    public init(staffID: String, name: String, title: String? = nil, photo: String? = nil) {
+        self.staffID = staffID
+        self.name = name
+        self.title = title
+        self.photo = photo
+    }
+}
+
+/// A window's serving state: who is signed in, whether it is paused (暂停服务). Kept in the
+/// store across restarts.
+public struct WindowState: Sendable, Hashable, Codable {
+    public var staff: StaffMember?
+    public var paused: Bool
+
+    public init(staff: StaffMember? = nil, paused: Bool = false) {
+        self.staff = staff
+        self.paused = paused
+    }
+}
+
 public struct WindowSnapshot: Sendable, Hashable {
     public var id: String
     public var name: String
     public var department: String
     public var pad: PadID?
     public var session: Session?
+    public var state: WindowState
 
-    public init(id: String, name: String, department: String, pad: PadID?, session: Session?) {
+    public init(id: String, name: String, department: String, pad: PadID?, session: Session?, state: WindowState = WindowState()) {
         self.id = id
         self.name = name
         self.department = department
         self.pad = pad
         self.session = session
+        self.state = state
     }
 }
 

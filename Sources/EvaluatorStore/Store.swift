@@ -306,6 +306,11 @@ public final class Store: Sendable {
                 UPDATE chain SET folded_hour = (SELECT COALESCE(MAX(hour) + 1, 0) FROM rollup);
                 """)
         }
+        m.registerMigration("v11-window-state") { db in
+            // The staff signed in at each window and whether it is paused (issue 14): a restart
+            // must not sign the hall out. One JSON body per window.
+            try db.execute(sql: "CREATE TABLE window_state (window_id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        }
         return m
     }
 
@@ -566,6 +571,30 @@ public final class Store: Sendable {
             return try db.read(body)
         } catch {
             throw StoreError(code: Self.isCorruption(error) ? .corrupt : .read, path: path, message: "read failed: \(error)")
+        }
+    }
+
+    /// The windows' serving state (staff signed in, paused), by window id.
+    public func windowStates() throws(StoreError) -> [String: WindowState] {
+        try read { db in
+            var out: [String: WindowState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT window_id, body FROM window_state") {
+                let body: String = row["body"]
+                if let s = try? JSONDecoder().decode(WindowState.self, from: Data(body.utf8)) { out[row["window_id"]] = s }
+            }
+            return out
+        }
+    }
+
+    /// Saves one window's serving state (durably, before the API answers).
+    public func saveWindowState(_ windowID: String, _ state: WindowState) async throws(StoreError) {
+        let body = String(decoding: (try? JSONEncoder().encode(state)) ?? Data("{}".utf8), as: UTF8.self)
+        do {
+            try await db.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO window_state (window_id, body) VALUES (?, ?)", arguments: [windowID, body])
+            }
+        } catch {
+            throw StoreError(code: Self.isCorruption(error) ? .corrupt : .write, path: path, message: "cannot save the window's state: \(error)")
         }
     }
 

@@ -19,7 +19,7 @@ struct ChainEndToEndTests {
             #expect(await eventually { receiver.records(case: c).count == 1 })
         }
         pad.press(address: 4, key: 1)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 4, key: 1))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 4, key: 1))
     }
 
     /// Every batch body received, one per line, as the centre would keep them.

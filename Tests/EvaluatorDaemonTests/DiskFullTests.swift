@@ -46,7 +46,7 @@ struct DiskFullTests {
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "F-1"}"#).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
 
         let filler = fill(dir + "/state")
         // Presses until one fails to commit (the WAL may have room for a few more frames).
@@ -74,9 +74,9 @@ struct DiskFullTests {
         // Space comes back; the pad retransmits its unacknowledged press.
         try FileManager.default.removeItem(atPath: filler)
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         #expect(try await daemon.request(.GET, "/healthz").0 == 200, "a commit succeeded: no longer failing")
         let rated = try daemon.daemon.store.recentRecords(limit: 100).filter { $0.caseID == "F-1" }
         #expect(rated.map(\.outcome) == ["rated"], "rated once")

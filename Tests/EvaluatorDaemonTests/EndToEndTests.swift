@@ -27,13 +27,13 @@ struct EndToEndTests {
         #expect(status == 201)
         #expect(opened["session_id"] as? String != nil)
         #expect(opened["expires_at"] as? String != nil)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
 
         // 2. Press key 2 (满意): acked after the commit; a retransmit is acked again, counted once.
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         #expect(await eventually { receiver.records(case: "C-1").count == 1 })
         let rated = try #require(receiver.records(case: "C-1").first)
         #expect(rated["outcome"] as? String == "rated")
@@ -56,13 +56,13 @@ struct EndToEndTests {
 
         // 3. A press with no open session is kept as no_case.
         pad.press(address: 4, key: 0)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 4, key: 0))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 4, key: 0))
         #expect(await eventually { receiver.records.contains { $0["outcome"] as? String == "no_case" && $0["window_id"] as? String == "W02" } })
 
         // 4. A session that times out yields an unrated record.
         let (s2, _) = try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: #"{"case_id": "C-2", "timeout_s": 1}"#)
         #expect(s2 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 4))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 4))
         #expect(await eventually { receiver.records(case: "C-2").first?["outcome"] as? String == "unrated" })
 
         // 5. The central store goes down: presses are still acked and kept; they arrive after it
@@ -72,9 +72,9 @@ struct EndToEndTests {
         for (i, key) in [(3, UInt8(3)), (4, UInt8(1))] {
             let (s, _) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: "{\"case_id\": \"C-\(i)\", \"batch_case_ids\": [\"C-\(i)b\"]}")
             #expect(s == 201)
-            #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+            #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
             pad.press(address: 3, key: key)
-            #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: key))
+            #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: key))
         }
         #expect(await eventually { logs.contains("uplink batch not accepted; will retry") })
         // The status schema during an outage (issue 13): the backlog, its oldest age, and the
@@ -127,7 +127,7 @@ struct EndToEndTests {
 
         // Cancel: a cancelled record (evidence, R11).
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "K-1"}"#).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         let (c, cancelled) = try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current")
         #expect(c == 200)
         #expect(cancelled["outcome"] as? String == "cancelled")
@@ -164,9 +164,9 @@ struct EndToEndTests {
         #expect(logs.contains("restored open evaluation"))
         #expect(await eventually { logs.contains("bus attached") })
         // The restored evaluation prompts its pad again (issue 13).
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 3)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 3))
         #expect(await eventually { receiver.records(case: "R-1").first?["outcome"] as? String == "rated" })
         #expect((receiver.records(case: "R-1").first?["flags"] as? [String])?.contains("restored") == true)
         #expect(await eventually { receiver.records(case: "R-2").first?["outcome"] as? String == "unrated" })
@@ -183,7 +183,7 @@ struct EndToEndTests {
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "B-1"}"#).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
 
         pad.close()
         try? FileManager.default.removeItem(atPath: "\(dir)/pad-bus1")
@@ -193,7 +193,7 @@ struct EndToEndTests {
         pad = try plugPad(dir: dir)
         #expect(await eventually(15) { logs.lines.withLock { $0.filter { $0.contains("bus attached") }.count } == 2 })
         pad.press(address: 3, key: 0)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 0))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 0))
         let (_, st) = try await daemon.request(.GET, "/v1/status")
         #expect(st["records"] as? Int == 1)
         let store = daemon.daemon.store
@@ -216,7 +216,7 @@ struct EndToEndTests {
         #expect(await eventually { otherLogs.lines.withLock { $0.contains { $0.contains("bus port cannot be opened") && $0.contains("in use by another program") } } })
         for i in 0..<20 {
             pad.press(address: 4, key: UInt8(i % 4))
-            #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 4, key: UInt8(i % 4)))
+            #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 4, key: UInt8(i % 4)))
         }
         #expect(try first.daemon.store.recordCount() == 20)
         #expect(try second.daemon.store.recordCount() == 0)
@@ -234,7 +234,7 @@ struct EndToEndTests {
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         pad.write([0x00, 0x68, 0x55, 0x13] + Framed68Frame.press(address: 4, key: 1).encoded() + [0x68, 0x03, 0x03, 0x68, 0x03, 0x11, 0x02, 0x99, 0x16])
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 4, key: 1))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 4, key: 1))
         #expect(await eventually { logs.contains("bus decoder resynchronised") })
         let (_, st) = try await daemon.request(.GET, "/v1/status")
         #expect(st["records"] as? Int == 1, "the corrupt frame was not accepted")

@@ -18,12 +18,12 @@ struct GroupCommitTests {
         #expect(await eventually { logs.contains("bus attached") })
         for a in 0..<64 {
             #expect(try await daemon.request(.POST, "/v1/windows/W\(a)/evaluations", json: #"{"case_id": "G-\#(a)"}"#).0 == 201)
-            #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: UInt8(a)))
+            #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: UInt8(a)))
         }
         let before = await daemon.daemon.gateway.commitStats
         pad.write((0..<64).flatMap { Framed68Frame.press(address: UInt8($0), key: UInt8($0 % 4)).encoded() })
         var acks: [Framed68Frame] = []
-        while acks.count < 64, let f = await pad.nextFrame(timeoutMs: 3000) { acks.append(f) }
+        while acks.count < 64, let f = await pad.nextFrame(timeoutMs: 10_000) { acks.append(f) }
         #expect(acks == (0..<64).map { Framed68Frame.ack(address: UInt8($0), key: UInt8($0 % 4)) }, "every press acked, in order")
         let stats = await daemon.daemon.gateway.commitStats
         print("group commit: 64 presses in \(stats.groups - before.groups) commit(s)")

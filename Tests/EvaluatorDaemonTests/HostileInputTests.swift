@@ -75,10 +75,10 @@ struct HostileInputTests {
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: open, token: apiToken).0 == 201)
         #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current", token: apiToken).0 == 200)
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "T-2"}"#, token: apiToken).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         let bodies = try daemon.daemon.store.recentRecords(limit: 10).map { try JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: Any] ?? [:] }
         let cancelled = try #require(bodies.first { $0["outcome"] as? String == "cancelled" })
         #expect(cancelled["opened_by"] as? String == "queue" && cancelled["ended_by"] as? String == "queue")
@@ -113,9 +113,9 @@ struct HostileInputTests {
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: "{\"case_id\": \"CAF\u{00C9}-1\"}").0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 3)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 3))
         // The same case written with a combining accent (E + U+0301): the same case, already rated.
         let again = try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: "{\"case_id\": \"CAFE\u{0301}-1\"}")
         #expect(again.0 == 409 && (again.1["error"] as? [String: Any])?["code"] as? String == "already_rated")
@@ -151,9 +151,9 @@ struct HostileInputTests {
         let daemon = try await RunningDaemon(config: config, logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "S-1"}"#, token: apiToken).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 3)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 3))
         #expect(await eventually { logs.contains("uplink batch not accepted") })
         let status = try await daemon.request(.GET, "/v1/status", token: readToken).1
         let statusText = String(decoding: try JSONSerialization.data(withJSONObject: status), as: UTF8.self)
@@ -219,9 +219,9 @@ struct HostileInputTests {
             return opened
         }
         #expect(opened, "an evaluation opens while the idle connections come and go")
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
         pad.press(address: 3, key: 3)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 3))
         var closedByServer = 0
         var byte: UInt8 = 0
         for fd in sockets where recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == 0 { closedByServer += 1 }
@@ -275,7 +275,7 @@ struct HostileInputTests {
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         pad.press(address: 3, key: 9)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 9))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 9))
         let body = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
         #expect(body.contains(#""flags":["unknown_key"]"#) && body.contains(#""key":9"#) && body.contains(#""outcome":"no_case""#))
         #expect(logs.contains("unknown key ignored (logged once per key)"))

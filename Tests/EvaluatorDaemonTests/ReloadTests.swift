@@ -29,7 +29,7 @@ struct ReloadTests {
                                              notifier: SystemdNotifier(socketPath: notify.path, watchdogMs: nil))
         #expect(await eventually(5) { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "R-1"}"#).0 == 201)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 3))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 3))
 
         // A window added, the timeout changed.
         try (base.replacingOccurrences(of: "timeout_s = 30", with: "timeout_s = 45") + Self.w03).write(toFile: file, atomically: true, encoding: .utf8)
@@ -43,7 +43,7 @@ struct ReloadTests {
         #expect(applied.changes == ["window W03 added", "session settings changed"])
         // The open evaluation survived and is rated on the same, never reopened, bus.
         pad.press(address: 3, key: 2)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 3, key: 2))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 2))
         #expect(logs.lines.withLock { $0.filter { $0.contains("bus attached") }.count } == 1)
         // The new window rates, with the new timeout.
         let (code, opened) = try await daemon.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "R-3"}"#)
@@ -51,9 +51,9 @@ struct ReloadTests {
         let prompted = try #require(Millis.parseRFC3339(opened["prompted_at"] as? String ?? ""))
         let expires = try #require(Millis.parseRFC3339(opened["expires_at"] as? String ?? ""))
         #expect(expires.value - prompted.value == 45_000)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .startRating(address: 5))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .startRating(address: 5))
         pad.press(address: 5, key: 1)
-        #expect(await pad.nextFrame(timeoutMs: 3000) == .ack(address: 5, key: 1))
+        #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 5, key: 1))
 
         // A change that needs a restart: refused, naming the key; nothing else of the file applies.
         try (base.replacingOccurrences(of: "127.0.0.1:0", with: "127.0.0.1:1") + Self.w03 + "[[window]]\nid = \"W04\"\ndepartment = \"d\"\npad = { bus = \"bus1\", address = 6 }\n")

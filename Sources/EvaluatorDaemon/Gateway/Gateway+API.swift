@@ -21,6 +21,9 @@ extension Gateway: EvaluationService {
             }
         }
         if let rated { throw .alreadyRated(caseID: rated) }
+        // Without a staff_id, the evaluation is the signed-in staff's (issue 14).
+        var request = request
+        if request.staffID == nil { request.staffID = windowStates[windowID]?.staff?.staffID }
         let decisions: [Decision]
         let padOnline = policy.config.windows[windowID]?.pad.map { stats.isOnline($0) } ?? false
         do {
@@ -66,9 +69,41 @@ extension Gateway: EvaluationService {
     }
 
     public func windows() async -> [WindowSnapshot] {
-        config.windows.map { w in
-            WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: policy.sessions[w.id])
+        config.windows.map(snapshot)
+    }
+
+    private func snapshot(_ w: WindowConfig) -> WindowSnapshot {
+        WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: policy.sessions[w.id],
+                       state: windowStates[w.id] ?? WindowState())
+    }
+
+    public func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot {
+        try await changeWindowState(windowID, caller: caller) { $0.staff = staff }
+    }
+
+    public func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot {
+        try await changeWindowState(windowID, caller: caller) { $0.paused = paused }
+    }
+
+    /// Changes a window's serving state, durably, then answers with the window.
+    private func changeWindowState(_ windowID: String, caller: String, _ change: (inout WindowState) -> Void) async throws(Rejection) -> WindowSnapshot {
+        guard let window = config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
+        var state = windowStates[windowID] ?? WindowState()
+        let before = state
+        change(&state)
+        if state != before {
+            do {
+                try await store.saveWindowState(windowID, state)
+            } catch {
+                throw .storeUnavailable("\(error)")
+            }
+            windowStates[windowID] = state
+            logger.notice(state.paused != before.paused ? (state.paused ? "window paused" : "window resumed")
+                          : state.staff.map { _ in "staff signed in" } ?? "staff signed out", metadata: [
+                "window": "\(windowID)", "staff_id": "\(state.staff?.staffID ?? before.staff?.staffID ?? "-")", "caller": "\(caller)",
+            ])
         }
+        return snapshot(window)
     }
 
     public func devices() async -> DevicesSnapshot {

@@ -16,6 +16,8 @@ public actor Gateway {
     var lastReload: ReloadResult?
     /// Restored evaluations whose pad was prompted again in this run (once each).
     var repromptedRestored: Set<String> = []
+    /// Staff signed in and paused windows, by window id (kept in the store).
+    var windowStates: [String: WindowState] = [:]
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Millis
@@ -66,6 +68,7 @@ public actor Gateway {
         self.startedAt = clock()
         let restored = try store.openSessions()
         restoredSessions = restored.count
+        windowStates = try store.windowStates()
         policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods())
         // Presses today survive a restart: what the rollups counted today per window (ratings
         // and presses that rated nothing), before any press of this run.
