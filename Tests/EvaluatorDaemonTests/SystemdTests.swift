@@ -78,6 +78,8 @@ struct SystemdTests {
         #expect(during.isEmpty, "pets while the writer was stuck: \(during.map(\.at))")
 
         await daemon.stop()
+        // The listener's thread takes the datagram in its own time.
+        #expect(await eventually(5) { listener.messages.contains { $0.text == "STOPPING=1" } })
         let stopping = try #require(listener.messages.firstIndex { $0.text == "STOPPING=1" })
         #expect(!listener.messages[(stopping + 1)...].contains { $0.text.hasPrefix("READY=1") })
     }

@@ -119,7 +119,7 @@ extension Gateway: EvaluationService {
             let counts = try await store.counts()
             let oldest = counts.backlog > 0 ? try await store.oldestWaiting() : nil
             var snapshot = StatusSnapshot(
-                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: await health(),
+                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: health(oldestWaiting: oldest),
                 records: counts.records, backlog: counts.backlog, oldestWaitingAt: oldest, quarantined: counts.quarantined,
                 uplink: uplinkStatus(lastSentAt: counts.lastSentAt), openSessions: policy.sessions.count,
                 pads: stats.snapshot(config: config, now: now)
@@ -181,12 +181,17 @@ extension Gateway: EvaluationService {
     }
 
     public func health() async -> HealthSnapshot {
+        health(oldestWaiting: try? await store.oldestWaiting())
+    }
+
+    /// Health from the oldest waiting record already read (status reads it once for both).
+    private func health(oldestWaiting: Millis?) -> HealthSnapshot {
         let now = clock()
         var found = problems
         for p in stats.snapshot(config: config, now: now) where !p.attached {
             found.append(Problem(code: "pad_absent", message: "pad \(p.pad) of window \(p.windowID ?? "-") is not attached (\(p.path))"))
         }
-        if let uplink = config.uplink, let oldest = try? await store.oldestWaiting() {
+        if let uplink = config.uplink, let oldest = oldestWaiting {
             let stallMs = Int64(uplink.stallAlertS) * 1000
             let up = uplinkMonitor.snapshot
             if now.value - oldest.value > stallMs, up.lastSuccessAt.map({ now.value - $0.value > stallMs }) ?? true {
