@@ -1,7 +1,7 @@
 # EvaluatorGateway. Quick start: `make demo`, `make test`.
 SWIFT ?= swift
 # Debian packages the build, the tests and the demo need.
-APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev pkg-config sqlite3 curl python3 openssl postgresql systemd
+APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev libqrencode-dev pkg-config sqlite3 curl python3 openssl postgresql systemd
 
 .PHONY: all deps stamp build release test demo clean
 

@@ -93,6 +93,22 @@ public enum JSONText {
             bytes.append(0x5D)
         }
 
+        /// An object of strings with its keys in byte order, or null.
+        public mutating func stringMap(_ k: StaticString, _ v: [String: String]?) {
+            key(k)
+            guard let v else { return literal("null") }
+            bytes.append(0x7B)
+            for (i, name) in v.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if i > 0 { bytes.append(0x2C) }
+                bytes.append(0x22)
+                JSONText.appendQuoted(name, to: &bytes)
+                bytes.append(contentsOf: [0x22, 0x3A, 0x22])
+                JSONText.appendQuoted(v[name]!, to: &bytes)
+                bytes.append(0x22)
+            }
+            bytes.append(0x7D)
+        }
+
         /// Bytes written so far (an offset for a later fill-in).
         public var count: Int { bytes.count }
 

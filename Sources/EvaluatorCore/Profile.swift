@@ -11,6 +11,8 @@ public struct UpstreamProfile: Sendable, Hashable {
         case field(String)
         /// The record's level through the profile's `[levels]` table.
         case levelCode
+        /// The record's channel (`keys`, `screen`) through the profile's `[channels]` table.
+        case channelCode
         /// A record time (`pressed_at`, `prompted_at`, `recorded_at`) in the profile's format.
         case time(String)
         /// The time the batch is sent (envelope only).
@@ -32,6 +34,8 @@ public struct UpstreamProfile: Sendable, Hashable {
     /// nil: records are sent as stored (the generic-json record format).
     public var recordFields: [(String, Source)]?
     public var levels: [Level: LiteralValue]
+    /// `[channels]`: the province's code for each kind of pad (e.g. keys = 5, screen = 4).
+    public var channels: [RatingChannel: LiteralValue] = [:]
     /// Key of the records array in the envelope; nil: the body is the bare array.
     public var recordsKey: String?
     public var envelope: [(String, Source)]
@@ -59,6 +63,7 @@ public struct UpstreamProfile: Sendable, Hashable {
     static func source(_ text: String, envelope: Bool) -> Source? {
         if text.hasPrefix("=") { return .literal(.string(String(text.dropFirst()))) }
         if text == "level_code" { return envelope ? nil : .levelCode }
+        if text == "channel_code" { return envelope ? nil : .channelCode }
         if text.hasPrefix("time:") {
             let f = String(text.dropFirst(5))
             if f == "now" { return .now }
@@ -83,7 +88,7 @@ public struct UpstreamProfile: Sendable, Hashable {
     public static func parse(_ text: String, source file: String) throws(ConfigError) -> UpstreamProfile {
         let root = try TOMLGuard.table(text, source: file)
         let r = ConfigReader(source: file, lines: text.components(separatedBy: "\n"))
-        try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "signing", "response"], [])
+        try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "channels", "signing", "response"], [])
         var p = genericJSON
         p.name = try r.string(root, "name", [], required: true)!
         p.timestampFormat = try r.string(root, "timestamp_format", []) ?? "rfc3339"
@@ -103,7 +108,7 @@ public struct UpstreamProfile: Sendable, Hashable {
                 let v = t[key]!
                 if let s = v.string {
                     guard let src = source(s, envelope: envelope) else {
-                        throw r.fail(.invalid, path + [key], "unknown source \"\(s)\" (a record field such as case_id, level_code, time:pressed_at, time:now, \(envelope ? "batch_id, gateway_id, count, chain, chain_id, chain_seq, chain_hash, " : "")or =literal)")
+                        throw r.fail(.invalid, path + [key], "unknown source \"\(s)\" (a record field such as case_id, level_code, channel_code, time:pressed_at, time:now, \(envelope ? "batch_id, gateway_id, count, chain, chain_id, chain_seq, chain_hash, " : "")or =literal)")
                     }
                     out.append((key, src))
                 } else {
@@ -134,6 +139,16 @@ public struct UpstreamProfile: Sendable, Hashable {
         }
         if p.recordFields?.contains(where: { if case .levelCode = $0.1 { true } else { false } }) == true && p.levels.isEmpty {
             throw r.fail(.missing, ["levels"], "record.fields uses level_code: a [levels] table is required")
+        }
+        if let ch = try r.table(root, "channels", []) {
+            try r.onlyKeys(ch, Set(RatingChannel.allCases.map(\.rawValue)), ["channels"])
+            for channel in RatingChannel.allCases {
+                guard let v = ch[channel.rawValue] else { throw r.fail(.missing, ["channels", channel.rawValue], "every channel needs a code (keys, screen)") }
+                p.channels[channel] = try literal(v, ["channels", channel.rawValue])
+            }
+        }
+        if p.recordFields?.contains(where: { if case .channelCode = $0.1 { true } else { false } }) == true && p.channels.isEmpty {
+            throw r.fail(.missing, ["channels"], "record.fields uses channel_code: a [channels] table is required (e.g. keys = 5, screen = 4)")
         }
         if let rs = try r.table(root, "response", []) {
             try r.onlyKeys(rs, ["field", "accepted", "refused"], ["response"])
@@ -213,7 +228,7 @@ extension RatingRecord {
     /// Every field of the record format, as named in JSON.
     public static let fieldNames: Set<String> = [
         "record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids", "matter_code",
-        "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key", "prompted_at", "pressed_at",
+        "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "reason_text", "dimensions", "channel", "pad", "key", "prompted_at", "pressed_at",
         "recorded_at", "flags", "opened_by", "ended_by", "count", "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash",
     ]
 }

@@ -66,8 +66,12 @@ public struct RecordDraft: Sendable, Hashable {
     public var key: Int?
     public var promptedAt: Millis?
     public var pressedAt: Millis?
-    /// The reason code of a bad rating, from a reason key (R2).
+    /// The reason code of a bad rating, from a reason key or a screen pad's reason button (R2).
     public var reason: String?
+    /// Free text a citizen wrote with a bad rating on a screen pad (R2), at most 200 characters.
+    public var reasonText: String?
+    /// Per-dimension levels from a screen pad (R12), by the configured dimension id.
+    public var dimensions: [String: Level]?
     public var flags: [RecordFlag]
     /// The API caller (token name) that opened the session (R11).
     public var openedBy: String?
@@ -106,6 +110,11 @@ public struct RecordDraft: Sendable, Hashable {
     }
 
     public var isBad: Bool { level?.isBad ?? false }
+
+    /// `keys` or `screen`: the kind of pad (null for a record no pad is part of).
+    public var channel: RatingChannel? { pad.map(RatingChannel.init) }
+
+    var dimensionNames: [String: String]? { dimensions?.mapValues(\.rawValue) }
 
     /// Milliseconds from the prompt to the press of a rated record (R9: evidence of a press
     /// made before anyone could read the prompt).
@@ -176,7 +185,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case recordID = "record_id", gatewayID = "gateway_id", region
         case windowID = "window_id", department, staffID = "staff_id", caseID = "case_id"
         case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
-        case sessionID = "session_id", outcome, level, score, bad, reason, pad, key
+        case sessionID = "session_id", outcome, level, score, bad, reason, reasonText = "reason_text", dimensions, channel, pad, key
         case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
         case openedBy = "opened_by", endedBy = "ended_by", count
         case chainID = "chain_id", seq, prevHash = "prev_hash", hash, promptToPressMs = "prompt_to_press_ms", detail
@@ -202,6 +211,9 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         try c.encode(d.score, forKey: .score)
         try c.encode(d.isBad, forKey: .bad)
         try c.encode(d.reason, forKey: .reason)
+        try c.encode(d.reasonText, forKey: .reasonText)
+        try c.encode(d.dimensionNames, forKey: .dimensions)
+        try c.encode(d.channel, forKey: .channel)
         try c.encode(d.pad, forKey: .pad)
         try c.encode(d.key, forKey: .key)
         try c.encode(d.promptedAt?.rfc3339, forKey: .promptedAt)
@@ -252,9 +264,11 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.strings("batch_case_ids", d.batchCaseIDs)
         o.string("case_id", d.caseID)
         o.string("chain_id", chain?.chainID)
+        o.string("channel", d.channel?.rawValue)
         o.int("count", d.count)
         o.string("department", d.department)
         o.string("detail", d.detail)
+        o.stringMap("dimensions", d.dimensionNames)
         o.string("ended_by", d.endedBy)
         o.strings("flags", d.flags.map(\.rawValue))
         o.string("gateway_id", gatewayID)
@@ -272,6 +286,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.int("prompt_to_press_ms", d.promptToPressMs)
         o.string("prompted_at", d.promptedAt?.rfc3339)
         o.string("reason", d.reason)
+        o.string("reason_text", d.reasonText)
         o.string("record_id", recordID)
         o.string("recorded_at", recordedAt.rfc3339)
         o.string("region", region)

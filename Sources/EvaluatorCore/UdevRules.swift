@@ -24,7 +24,7 @@ public enum UdevRules {
             guard let pad = window.pad else { continue }
             let owner = #"OWNER="\#(user)""#
             switch pad.source {
-            case .serial:
+            case .serial, .screen:
                 continue
             case let .udev(node, match):
                 var keys = subsystem(node)

@@ -122,6 +122,10 @@ public enum SessionEvent: Sendable, Hashable {
     /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
     /// is acked, so its repeats are folded; a USB pad reports real key-downs.
     case press(pad: PadID, key: Int, at: Millis)
+    /// A screen pad sent a rating for one evaluation (issue 14): all of it at once — level,
+    /// reason, free text, dimensions — checked against `screen`; never a retransmit (the pad
+    /// names the evaluation, and a resend of an acked rating is answered by the gateway).
+    case rate(pad: PadID, rating: ScreenRating, at: Millis)
     /// The business system (API caller `by`) withdraws the open evaluation at a window.
     case cancel(windowID: String, by: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
@@ -179,6 +183,10 @@ public enum Decision: Sendable, Hashable {
     case unknownKey(pad: PadID, key: Int)
     /// A reason key with no bad rating waiting for it; logged, not a rating.
     case strayReason(pad: PadID, key: Int, reason: String)
+    /// The screen pad's rating of this evaluation is in this event's records: ack it after the commit.
+    case screenRated(pad: PadID, sessionID: String)
+    /// The screen pad's rating was not taken (nothing stored for it).
+    case screenRefused(pad: PadID, sessionID: String, code: ScreenRefusal, message: String)
     /// Store (insert or replace) this pad's flood count.
     case saveFlood(Flood)
     /// Remove this pad's flood count (its record is written).
@@ -200,6 +208,8 @@ public struct SessionPolicyConfig: Sendable, Hashable {
     public var maxPressesPerMinute = 30
     /// Fraud and interference signals (R9, R11): what flags a record.
     public var signals = SignalRules()
+    /// What a screen pad may send with a rating: the reasons and dimensions offered.
+    public var screen = ScreenOptions()
 
     public init(windows: [String: WindowInfo], pads: PadDirectory, scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
                 reasonWindowMs: Int64 = 10_000) {
@@ -251,6 +261,8 @@ public struct WindowSessions: Sendable {
             return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline)
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
+        case let .rate(pad, rating, at):
+            return rate(pad: pad, rating, at: at)
         case let .cancel(windowID, by, at):
             return cancel(windowID: windowID, by: by, at: at)
         case let .tick(at):
@@ -333,7 +345,7 @@ public struct WindowSessions: Sendable {
     /// The rated record of a session: `level` etc. from the press, `reason` when a reason key
     /// gave one; without a reason, a bad rating is flagged `needs_reason` (R2).
     /// `pressFlags`: the signals seen at the press (`burst`, `off_hours`); `instant` is judged here.
-    private func ratedRecord(_ session: Session, level: Level, pad: PadID, key: Int, pressedAt: Millis, reason: String?,
+    private func ratedRecord(_ session: Session, level: Level, pad: PadID, key: Int?, pressedAt: Millis, reason: String?,
                              pressFlags: [RecordFlag]) -> RecordDraft {
         var d = draft(session, outcome: .rated)
         d.level = level
@@ -446,6 +458,34 @@ public struct WindowSessions: Sendable {
             return out + keep(d, pad: pad, window: windowID, at: at)
         }
         out.append(.ack(pad: pad, key: key, repeated: false))
+        return out
+    }
+
+    /// A screen pad's rating: one per evaluation, only for the evaluation open at its window now
+    /// (R3), with a reason only from the configured list (R2). Everything it says goes into one
+    /// rated record; a bad level without a reason is flagged `needs_reason`, as for keys.
+    private mutating func rate(pad: PadID, _ r: ScreenRating, at: Millis) -> [Decision] {
+        func refuse(_ code: ScreenRefusal, _ message: String) -> Decision {
+            .screenRefused(pad: pad, sessionID: r.sessionID, code: code, message: message)
+        }
+        guard let windowID = config.pads.entry(for: pad)?.windowID else { return [refuse(.notOpen, "pad \(pad) serves no window")] }
+        if let problem = config.screen.problem(with: r) { return [refuse(.invalid, problem)] }
+        let timedOut = sessions[windowID].map { $0.sessionID == r.sessionID && $0.ratedAt == nil && $0.expiresAt <= at } ?? false
+        var out = expire(at: at) + endFloods(at: at)
+        if timedOut { return out + [refuse(.expired, "evaluation \(r.sessionID) timed out before the rating came")] }
+        guard var session = sessions[windowID], session.sessionID == r.sessionID else {
+            return out + [refuse(.notOpen, "evaluation \(r.sessionID) is not open at window \(windowID)")]
+        }
+        guard session.ratedAt == nil else { return out + [refuse(.alreadyRated, "evaluation \(r.sessionID) is already rated (one rating per case, R3)")] }
+        let pressFlags = signals(pad: pad, at: at)
+        session.ratedAt = at
+        sessions[windowID] = session
+        var d = ratedRecord(session, level: r.level, pad: pad, key: nil, pressedAt: at, reason: r.reason, pressFlags: pressFlags)
+        d.reasonText = r.reasonText
+        d.dimensions = r.dimensions
+        // A written reason is a reason (R2: "chosen from preset items or written").
+        if r.reasonText != nil { d.flags.removeAll { $0 == .needsReason } }
+        out += [.record(d), .saveSession(session), .screenRated(pad: pad, sessionID: r.sessionID)]
         return out
     }
 

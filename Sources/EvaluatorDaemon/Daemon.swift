@@ -215,7 +215,8 @@ public struct Daemon: Sendable {
             guard let pad = window.pad else { continue }
             let key = Supervisor.Key.pad(windowID: window.id, source: pad.source, grab: pad.grab, id: pad.id)
             switch pad.source {
-            case .serial: continue
+            // A screen pad connects to the API's WebSocket (ScreenPads): nothing to open here.
+            case .serial, .screen: continue
             case let .hid(node, path):
                 out.append(.init(key: key, name: "pad \(window.id)") {
                     HIDPadService(windowID: window.id, pad: pad.id, node: node, location: .fixed(path), grabMode: pad.grab, gateway: gateway, logger: logger)

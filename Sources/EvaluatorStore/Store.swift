@@ -427,6 +427,18 @@ public final class Store: Sendable {
         }
     }
 
+    /// The rated record of a case, if any: its id and its session id, pad and channel (a screen
+    /// pad's resend of an acked rating is answered with the same record, issue 14).
+    public func ratedRecord(caseID: String) async throws(StoreError) -> (recordID: String, sessionID: String?, pad: String?)? {
+        try await readAsync { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT r.record_id, json_extract(r.body, '$.session_id') AS sid, json_extract(r.body, '$.pad') AS pad
+                FROM rated_case c JOIN record r ON r.record_id = c.record_id WHERE c.case_id = ?
+                """, arguments: [caseID]) else { return nil }
+            return (row["record_id"], row["sid"], row["pad"])
+        }
+    }
+
     public func openSessions() throws(StoreError) -> [Session] {
         try read { db in
             let decoder = JSONDecoder()

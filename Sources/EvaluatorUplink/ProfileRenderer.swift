@@ -65,6 +65,12 @@ public struct ProfileRenderer: Sendable {
             case let .field(f): value = r[f] ?? .null
             case .levelCode:
                 if case let .string(l) = r["level"], let level = Level(rawValue: l), let code = profile.levels[level] { value = literal(code) } else { value = .null }
+            case .channelCode:
+                // Records stored before the channel field (issue 14) say it through their pad.
+                var channel: RatingChannel?
+                if case let .string(c) = r["channel"] { channel = RatingChannel(rawValue: c) }
+                if channel == nil, case let .string(p) = r["pad"], let pad = PadID(p) { channel = RatingChannel(pad) }
+                value = channel.flatMap { profile.channels[$0] }.map(literal) ?? .null
             case let .time(f):
                 if case let .string(t) = r[f], let ms = clock.parse(t) { value = .string(clock.format(ms)) } else { value = .null }
             case let .literal(l): value = literal(l)
@@ -95,7 +101,7 @@ public struct ProfileRenderer: Sendable {
             case .chainID: v = batch.chain.map { .string($0.chainID) } ?? .null
             case .chainSeq: v = batch.chain.map { .int(Int($0.seq)) } ?? .null
             case .chainHash: v = batch.chain.map { .string($0.hash) } ?? .null
-            case .field, .levelCode, .time: v = .null
+            case .field, .levelCode, .channelCode, .time: v = .null
             }
             parts.append((name, v.text))
         }

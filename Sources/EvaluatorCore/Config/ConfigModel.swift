@@ -108,6 +108,8 @@ public enum PadSource: Sendable, Hashable {
     case serial(bus: String, address: UInt8)
     case hid(node: HIDNode, path: String)
     case udev(node: HIDNode, match: DeviceMatch)
+    /// A screen pad (tablet) named NAME, talking over the WebSocket (issue 14).
+    case screen(name: String)
 }
 
 public struct PadConfig: Sendable, Hashable {
@@ -132,6 +134,17 @@ public struct PadConfig: Sendable, Hashable {
     public static func usb(_ source: PadSource, node: HIDNode, window: String, keymap: KeyMap, grab: GrabMode) -> PadConfig {
         PadConfig(source: source, keymap: keymap, grab: node == .evdev ? grab : .off,
                   id: node == .evdev ? .evdev(window: window) : .hidraw(window: window))
+    }
+
+    /// A screen pad of a window: no keys, its identity is its name.
+    public static func screen(name: String) -> PadConfig {
+        PadConfig(source: .screen(name: name), keymap: KeyMap(name: "screen", levels: [:]), grab: .off, id: .screen(name: name))
+    }
+
+    /// The name of a screen pad.
+    public var screenName: String? {
+        if case let .screen(n) = source { return n }
+        return nil
     }
 
     public var bus: String? {
@@ -252,6 +265,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var signals = SignalRules()
     /// `[store] keep_sent_days`: records accepted upstream and older are pruned; nil: kept forever.
     public var keepSentDays: Int?
+    /// Screen pads: `[screen]`, `[reasons.*]`, `[[dimension]]` (issue 14).
+    public var screen = ScreenOptions()
 
     public var policyConfig: SessionPolicyConfig {
         var c = SessionPolicyConfig(
@@ -264,6 +279,7 @@ public struct GatewayConfig: Sendable, Hashable {
         )
         c.maxPressesPerMinute = maxPressesPerMinute
         c.signals = signals
+        c.screen = screen
         return c
     }
 

@@ -6,7 +6,8 @@ import TOMLKit
 extension ConfigReader {
     func read(_ root: TOMLTable, baseDirectory base: String) throws(ConfigError) -> GatewayConfig {
         _ = attempt { () throws(ConfigError) in
-            try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink", "hours", "store"], [])
+            try onlyKeys(root, ["gateway", "api", "session", "scores", "bus", "window", "keymap", "uplink", "hours", "store",
+                               "screen", "reasons", "dimension"], [])
         }
         let gateway = attempt { () throws(ConfigError) in try readGateway(root, base: base) }
         let api = attempt { () throws(ConfigError) in try readAPI(root, base: base) }
@@ -35,8 +36,9 @@ extension ConfigReader {
         }
         let signals = attempt { () throws(ConfigError) in try readSignals(root) }
         let keep = attempt { () throws(ConfigError) in try readStore(root) }
+        let screen = attempt { () throws(ConfigError) in try readScreen(root, base: base) }
         guard errors.list.isEmpty, let gateway, let api, let session, let maxPresses, let windows, let scores, let uplink, let access,
-              let signals, let keep else {
+              let signals, let keep, let screen else {
             var first = errors.list.sorted { ($0.line ?? .max) < ($1.line ?? .max) }
             let head = first.removeFirst()
             var error = head
@@ -51,7 +53,57 @@ extension ConfigReader {
         )
         config.signals = signals
         config.keepSentDays = keep
+        config.screen = screen
         return config
+    }
+
+    /// `[screen]` (photo_dir, heartbeat_s), `[reasons.dissatisfied]` and
+    /// `[reasons.very_dissatisfied]` (code = text), `[[dimension]]` (id, text): what screen pads
+    /// offer (issue 14; R2 reasons, R12 rating content).
+    func readScreen(_ root: TOMLTable, base: String) throws(ConfigError) -> ScreenOptions {
+        var o = ScreenOptions()
+        if let s = try table(root, "screen", []) {
+            try onlyKeys(s, ["photo_dir", "heartbeat_s"], ["screen"])
+            o.photoDir = try string(s, "photo_dir", ["screen"]).map { absolute($0, base) }
+            o.heartbeatS = try int(s, "heartbeat_s", ["screen"], range: 2...3600) ?? ScreenOptions.Defaults.heartbeatS
+        }
+        if let r = try table(root, "reasons", []) {
+            let bad = [Level.dissatisfied, .veryDissatisfied]
+            try onlyKeys(r, Set(bad.map(\.rawValue)), ["reasons"])
+            for level in bad {
+                guard let t = try table(r, level.rawValue, ["reasons"]) else { continue }
+                var items: [ReasonItem] = []
+                for code in t.keys {
+                    let p = ["reasons", level.rawValue, code]
+                    guard !code.isEmpty, code.count <= 32, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                        throw fail(.invalid, p, "a reason code is 1 to 32 letters, digits, '-', '_' or '.' (e.g. \"207\")")
+                    }
+                    guard let text = t[code]?.string, !text.isEmpty, text.count <= 40 else {
+                        throw fail(.invalid, p, "must be the button's text: a string of 1 to 40 characters")
+                    }
+                    items.append(ReasonItem(code: code, text: text))
+                }
+                guard items.count <= 20 else { throw fail(.invalid, ["reasons", level.rawValue], "at most 20 reasons per level fit on a screen, got \(items.count)") }
+                // Codes in numeric order where they are numbers (207, 208 … 214), else by text.
+                o.reasons[level] = items.sorted { a, b in
+                    if let x = Int(a.code), let y = Int(b.code) { return x < y }
+                    return a.code < b.code
+                }
+            }
+        }
+        for (p, t) in try arrayOfTables(root, "dimension") {
+            try onlyKeys(t, ["id", "text"], p)
+            let id = try string(t, "id", p, required: true)!
+            guard !id.isEmpty, id.count <= 32, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw fail(.invalid, p + ["id"], "a dimension id is 1 to 32 letters, digits, '-', '_' or '.' (e.g. \"attitude\")")
+            }
+            guard !o.dimensions.contains(where: { $0.id == id }) else { throw fail(.invalid, p + ["id"], "duplicate dimension id \"\(id)\"") }
+            let text = try string(t, "text", p, required: true)!
+            guard !text.isEmpty, text.count <= 40 else { throw fail(.invalid, p + ["text"], "must be 1 to 40 characters") }
+            o.dimensions.append(DimensionItem(id: id, text: text))
+        }
+        guard o.dimensions.count <= 8 else { throw fail(.invalid, ["dimension"], "at most 8 dimensions fit on a screen, got \(o.dimensions.count)") }
+        return o
     }
 
     /// `[session]` signal thresholds, `[hours]` and `gateway.time_zone` (R9, R11).
@@ -162,6 +214,18 @@ extension ConfigReader {
                 access.socketMode = mode
             }
             access.socketGroup = try string(api, "socket_group", p)
+        }
+        // A screen pad rates with its own token, also on loopback: otherwise the clerk's own
+        // browser could rate the clerk's case (issue 14).
+        for (i, w) in windows.enumerated() {
+            guard let name = w.pad?.screenName else { continue }
+            let wanted = "\(name) pad:\(w.id) TOKEN"
+            guard let tokens = access.tokens else {
+                throw fail(.invalid, ["window[\(i + 1)]", "pad", "screen"], "a screen pad needs its token: set [api] tokens_file and give it the line \"\(wanted)\"")
+            }
+            guard let t = tokens.tokens.first(where: { $0.name == name }), t.scope == .pad(window: w.id) else {
+                throw fail(.invalid, ["window[\(i + 1)]", "pad", "screen"], "screen pad \"\(name)\" has no token: add the line \"\(wanted)\" to \(access.tokensFile ?? "the tokens file") (the name is the screen's name, the scope its window)")
+            }
         }
         if !listen.isLocal && access.tokens == nil {
             throw fail(.invalid, p + ["listen"], "\(listen) is reachable from other machines: give [api] tokens_file (NAME SCOPE TOKEN lines) or listen on 127.0.0.1")
@@ -425,12 +489,23 @@ extension ConfigReader {
     @_optimize(none)
     func readPad(_ pt: TOMLTable, path pp: [String], windowID: String, buses: [BusConfig], keymaps: [String: KeyMap],
                  windows: [WindowConfig], base: String) throws(ConfigError) -> PadConfig {
-        try onlyKeys(pt, ["bus", "address", "keymap", "evdev", "hidraw", "match", "node", "grab"], pp)
-        let kinds = ["bus", "evdev", "hidraw", "match"].filter { pt[$0] != nil }
+        try onlyKeys(pt, ["bus", "address", "keymap", "evdev", "hidraw", "match", "node", "grab", "screen"], pp)
+        let kinds = ["bus", "evdev", "hidraw", "match", "screen"].filter { pt[$0] != nil }
         guard kinds.count == 1 else {
             throw fail(.invalid, pp, kinds.isEmpty
-                ? "needs one of: bus (serial), evdev, hidraw, match (USB by udev)"
-                : "has \(kinds.joined(separator: " and ")); give exactly one of bus, evdev, hidraw, match")
+                ? "needs one of: bus (serial), evdev, hidraw, match (USB by udev), screen (a tablet)"
+                : "has \(kinds.joined(separator: " and ")); give exactly one of bus, evdev, hidraw, match, screen")
+        }
+        if kinds[0] == "screen" {
+            for k in ["address", "keymap", "node", "grab"] where pt[k] != nil { throw fail(.invalid, pp + [k], "does not apply to a screen pad") }
+            let name = try string(pt, "screen", pp, required: true)!
+            guard !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }) else {
+                throw fail(.invalid, pp + ["screen"], "\"\(name)\" may hold only A-Z a-z 0-9 _ . - (it is the name of the pad's token)")
+            }
+            for other in windows where other.pad?.screenName == name {
+                throw fail(.invalid, pp + ["screen"], "screen \"\(name)\" already belongs to window \"\(other.id)\"")
+            }
+            return .screen(name: name)
         }
         func keymap(default name: String) throws(ConfigError) -> KeyMap {
             let kmName = try string(pt, "keymap", pp) ?? name

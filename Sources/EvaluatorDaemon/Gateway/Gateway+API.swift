@@ -72,7 +72,7 @@ extension Gateway: EvaluationService {
         config.windows.map(snapshot)
     }
 
-    private func snapshot(_ w: WindowConfig) -> WindowSnapshot {
+    func snapshot(_ w: WindowConfig) -> WindowSnapshot {
         WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: policy.sessions[w.id],
                        state: windowStates[w.id] ?? WindowState())
     }
@@ -98,6 +98,7 @@ extension Gateway: EvaluationService {
                 throw .storeUnavailable("\(error)")
             }
             windowStates[windowID] = state
+            if let pad = window.pad, pad.screenName != nil { padCommands.send([.refresh(pad.id)]) }
             logger.notice(state.paused != before.paused ? (state.paused ? "window paused" : "window resumed")
                           : state.staff.map { _ in "staff signed in" } ?? "staff signed out", metadata: [
                 "window": "\(windowID)", "staff_id": "\(state.staff?.staffID ?? before.staff?.staffID ?? "-")", "caller": "\(caller)",

@@ -18,6 +18,9 @@ public actor Gateway {
     var repromptedRestored: Set<String> = []
     /// Staff signed in and paused windows, by window id (kept in the store).
     var windowStates: [String: WindowState] = [:]
+    /// Screen pad ratings acked in this run, by session id (a resend gets the same record id).
+    var screenAcks: [String: (pad: PadID, recordID: String)] = [:]
+    var screenAckOrder: [String] = []
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Millis
@@ -113,6 +116,11 @@ public actor Gateway {
     /// acknowledged: the pads send again.
     @discardableResult
     func apply(_ event: SessionEvent, pad: PadID? = nil) -> [Decision] {
+        applyRecording(event, pad: pad).decisions
+    }
+
+    /// `apply`, also returning the records the event made (with their ids).
+    func applyRecording(_ event: SessionEvent, pad: PadID? = nil) -> (decisions: [Decision], records: [RatingRecord]) {
         // The policy as it was before the group's first event (put back if the commit fails).
         // Kept only for that first event: holding it across every event would make each
         // event's change copy the whole policy (copy-on-write).
@@ -140,12 +148,17 @@ public actor Gateway {
         if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before!) {
             commitWork.fire()
         }
-        return decisions
+        return (decisions, records)
     }
 
     /// Applies an event and waits until it is durable (the API answers only then).
     func applyAndWait(_ event: SessionEvent) async throws(StoreError) -> [Decision] {
-        let decisions = apply(event)
+        try await applyAndWaitRecording(event).decisions
+    }
+
+    /// `applyAndWait`, also returning the records the event made.
+    func applyAndWaitRecording(_ event: SessionEvent, pad: PadID? = nil) async throws(StoreError) -> (decisions: [Decision], records: [RatingRecord]) {
+        let result = applyRecording(event, pad: pad)
         do {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 commits.addWaiter(c) // the group `apply` just used, in the same turn of the actor
@@ -155,7 +168,7 @@ public actor Gateway {
         } catch {
             throw StoreError(code: .write, path: store.path, message: "\(error)")
         }
-        return decisions
+        return result
     }
 
     /// Commits the pending group, then the one that gathered meanwhile, until none is left.
@@ -223,6 +236,7 @@ public actor Gateway {
                 case let .ack(pad, key, repeated):
                     commands.append(.ack(pad, key: key))
                     if !repeated { acked = true }
+                case .screenRated: acked = true // the screen service sends the ack (it waits for this commit)
                 case let .unknownKey(pad, key): logUnknownKey(pad: pad, key: key)
                 case let .flooding(pad, max):
                     stats.flooding(pad, until: Millis((a.at.value / 60_000 + 1) * 60_000))
@@ -241,6 +255,11 @@ public actor Gateway {
                     metrics.pressToAck(ms: now.value - a.at.value)
                 }
             }
+        }
+        // Screen pads show the evaluation itself: any session change re-renders them (the
+        // screen service sends only what changed).
+        if group.changes.contains(where: { !$0.saveSessions.isEmpty || !$0.removeSessions.isEmpty }) {
+            commands += screenPads.map { .refresh($0) }
         }
         padCommands.send(commands)
         for w in group.waiters { w.resume() }

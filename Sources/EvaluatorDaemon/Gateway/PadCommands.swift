@@ -8,10 +8,13 @@ public enum PadCommand: Sendable, Hashable {
     case prompt(PadID, until: Millis? = nil)
     /// The press of `key` is stored.
     case ack(PadID, key: Int)
+    /// A screen pad shows its window's state again (an evaluation opened, rated, ended; staff
+    /// signed in; paused): the screen service asks the gateway what to show.
+    case refresh(PadID)
 
     public var pad: PadID {
         switch self {
-        case let .prompt(p, _), let .ack(p, _): p
+        case let .prompt(p, _), let .ack(p, _), let .refresh(p): p
         }
     }
 }
@@ -32,10 +35,17 @@ public final class PadCommandRouter: Sendable {
         return stream
     }
 
+    /// The commands for screen pads (prompts and refreshes); the screen service reads them.
+    public static let screenOutlet = "#screens"
+
     public func send(_ commands: [PadCommand]) {
         guard !commands.isEmpty else { return }
         var byBus: [String: [PadCommand]] = [:]
         for c in commands {
+            if case .screen = c.pad {
+                byBus[Self.screenOutlet, default: []].append(c)
+                continue
+            }
             guard let bus = c.pad.bus else { continue }
             byBus[bus, default: []].append(c)
         }

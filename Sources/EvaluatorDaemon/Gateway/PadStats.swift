@@ -101,10 +101,11 @@ public final class PadStats: Sendable {
             switch pad.source {
             case let .hid(_, configured): path = p.attachedPath ?? configured
             case let .udev(_, match): path = p.attachedPath ?? "udev: \(match)"
+            case .screen: path = p.attachedPath ?? "websocket: not connected"
             case .serial: path = ""
             }
             out.append(PadSnapshot(
-                pad: pad.id, windowID: w.id, bus: "usb", path: path, attached: p.attachedPath != nil,
+                pad: pad.id, windowID: w.id, bus: pad.screenName == nil ? "usb" : "screen", path: path, attached: p.attachedPath != nil,
                 lastPressAt: p.lastPressAt, presses: p.presses, pressesToday: p.pressesToday, errors: p.errors, flooding: flooding(p)
             ))
         }

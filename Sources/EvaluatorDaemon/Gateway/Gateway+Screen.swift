@@ -1,0 +1,58 @@
+import EvaluatorCore
+
+/// Screen pads (issue 14): what a screen shows, and a rating sent from one. The WebSocket itself
+/// is the screen service's (`ScreenPads`); the decisions are the policy's.
+extension Gateway {
+    /// The screen pads configured now.
+    var screenPads: [PadID] { config.windows.compactMap { w in w.pad.flatMap { $0.screenName == nil ? nil : $0.id } } }
+
+    /// What the screen pad should show now (its window's prompt, paused or idle); nil if no
+    /// window has this pad.
+    public func screenView(pad: PadID) -> ScreenProtocol.ServerMessage? {
+        guard let windowID = policy.config.pads.entry(for: pad)?.windowID, let w = config.windows.first(where: { $0.id == windowID }) else { return nil }
+        return ScreenProtocol.view(of: snapshot(w), options: config.screen, now: clock())
+    }
+
+    /// A rating from a screen pad: acked with its record id only once that record is durable
+    /// (R7); a resend of a rating already acked gets the same record id and stores nothing.
+    public func rateOnScreen(pad: PadID, rating: ScreenRating) async -> ScreenProtocol.ServerMessage {
+        if let done = screenAcks[rating.sessionID], done.pad == pad {
+            return .ack(sessionID: rating.sessionID, recordID: done.recordID)
+        }
+        let windowID = policy.config.pads.entry(for: pad)?.windowID
+        let caseID = windowID.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0.request.caseID : nil }
+        let result: (decisions: [Decision], records: [RatingRecord])
+        do {
+            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock()), pad: pad)
+        } catch {
+            return .refused(sessionID: rating.sessionID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
+        }
+        for d in result.decisions {
+            switch d {
+            case let .screenRated(p, sid) where p == pad:
+                guard let r = result.records.first(where: { $0.draft.sessionID == sid && $0.draft.outcome == .rated }) else { continue }
+                rememberScreenAck(sid, pad: pad, recordID: r.recordID)
+                return .ack(sessionID: sid, recordID: r.recordID)
+            case let .screenRefused(p, sid, code, message) where p == pad:
+                // Rated already — by this pad, before a restart? Then it is the same rating.
+                if code == .alreadyRated, let caseID, let found = try? await store.ratedRecord(caseID: caseID),
+                   found.sessionID == sid, found.pad == pad.description {
+                    rememberScreenAck(sid, pad: pad, recordID: found.recordID)
+                    return .ack(sessionID: sid, recordID: found.recordID)
+                }
+                logger.notice("screen pad rating refused", metadata: [
+                    "pad": "\(pad)", "window": "\(windowID ?? "-")", "session_id": "\(sid)", "code": "\(code.rawValue)", "reason": "\(message)",
+                ])
+                return .refused(sessionID: sid, code: code, message: message)
+            default: continue
+            }
+        }
+        return .refused(sessionID: rating.sessionID, code: .notOpen, message: "the rating was not taken")
+    }
+
+    /// Keeps the last 1,000 acks (a screen resends within seconds; bounded memory).
+    private func rememberScreenAck(_ sessionID: String, pad: PadID, recordID: String) {
+        if screenAcks.updateValue((pad, recordID), forKey: sessionID) == nil { screenAckOrder.append(sessionID) }
+        if screenAckOrder.count > 1000 { screenAcks[screenAckOrder.removeFirst()] = nil }
+    }
+}
