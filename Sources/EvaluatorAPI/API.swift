@@ -102,6 +102,39 @@ public enum EvaluatorAPI {
                 }
             }
         }
+        // Screen pads (issue 14): the page, the staff photo, the WebSocket's plain-GET answer.
+        router.get("/pad/:window") { _, context in
+            let windowID = context.parameters.get("window") ?? ""
+            guard await service.screenPad(ofWindow: windowID) != nil else {
+                return failure(APIFailure(status: 404, code: "not_found", message: "window \"\(windowID)\" has no screen pad (pad = { screen = \"NAME\" })"))
+            }
+            return page(PadPage.html)
+        }
+        router.get("/pad/:window/photo") { _, context in
+            let windowID = context.parameters.get("window") ?? ""
+            guard let path = await service.staffPhoto(windowID: windowID) else {
+                return failure(APIFailure(status: 404, code: "not_found", message: "no photo for the staff signed in at window \"\(windowID)\""))
+            }
+            return photo(path)
+        }
+        router.get("/v1/pads/:window/ws") { _, context in
+            failure(APIFailure(status: 426, code: "upgrade_required", message: "GET /v1/pads/\(context.parameters.get("window") ?? "")/ws is a WebSocket: connect with the pad's token (docs/SCREEN-PAD.md)"))
+        }
+        router.get("/ui") { _, _ in page(HallPage.html) }
+        router.get("/ui/pads") { request, _ in
+            // The hall status page's QR codes: each screen pad's page with its own token, at the
+            // address this page was opened with (the tablet is on the same hall LAN).
+            let host = request.head.authority ?? "127.0.0.1"
+            let scheme = request.uri.scheme?.rawValue ?? "http"
+            var pads: [ScreenPadLink] = []
+            for w in await service.windows() {
+                guard case let .screen(name)? = w.pad,
+                      let token = tokens.current?.tokens.first(where: { $0.name == name && $0.scope == .pad(window: w.id) }) else { continue }
+                let url = "\(scheme)://\(host)/pad/\(w.id)?token=\(token.secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "="])) ?? token.secret)"
+                pads.append(ScreenPadLink(window_id: w.id, window_name: w.name, pad: w.pad?.description ?? "", url: url, qr_svg: QRCode.svg(url) ?? ""))
+            }
+            return json(200, ["pads": pads])
+        }
         router.delete("/v1/windows/:window/evaluations/current") { _, context in
             let windowID = context.parameters.get("window") ?? ""
             return await respond { () async throws(Rejection) in
@@ -136,6 +169,29 @@ public enum EvaluatorAPI {
         } catch {
             return failure(APIFailure(error))
         }
+    }
+
+    /// A page of ours: HTML with a policy that lets it load nothing from elsewhere.
+    static func page(_ html: String) -> Response {
+        Response(status: .ok, headers: [
+            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self' ws: wss:",
+            .init("Referrer-Policy")!: "no-referrer",
+        ], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// A staff photo (at most 2 MiB; JPEG, PNG or WebP by its name).
+    static func photo(_ path: String) -> Response {
+        let types = ["jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"]
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard let type = types[ext] else {
+            return failure(APIFailure(status: 415, code: "unsupported_photo", message: "a staff photo is .jpg, .jpeg, .png or .webp"))
+        }
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), (attrs[.size] as? Int ?? 0) <= 2 << 20,
+              let data = FileManager.default.contents(atPath: path) else {
+            return failure(APIFailure(status: 404, code: "not_found", message: "the photo file cannot be read or is larger than 2 MiB"))
+        }
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func failure(_ f: APIFailure) -> Response {

@@ -26,14 +26,14 @@ public final class TokenBox: Sendable {
 /// Who may call what (R10, R11). Pure: the scope, the method and the path in; allowed or not.
 public enum Access {
     public static func allows(_ scope: APIToken.Scope, method: HTTPRequest.Method, path: String) -> Bool {
-        let readPaths = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui"]
+        let readPaths = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui", "/ui/pads"]
         switch scope {
         case .api:
             return path.hasPrefix("/v1/") || (method == .get && readPaths.contains(path))
         case .read:
             return method == .get && readPaths.contains(path)
         case let .pad(window):
-            return method == .get && (path == "/pad/\(window)" || path == "/v1/pads/\(window)/ws")
+            return method == .get && (path == "/pad/\(window)" || path == "/pad/\(window)/photo" || path == "/v1/pads/\(window)/ws")
         }
     }
 }

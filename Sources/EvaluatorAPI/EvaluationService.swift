@@ -23,6 +23,10 @@ public protocol EvaluationService: Sendable {
     func importSalvaged(records: [String], ratedCases: [(caseID: String, recordID: String)], caller: String) async throws(Rejection) -> ImportResult
     /// Signs a member of staff in at a window (nil: signs them out); once durable.
     func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot
+    /// The screen pad of a window (nil: the window has none, or no such window).
+    func screenPad(ofWindow windowID: String) async -> PadID?
+    /// The file of the photo of the staff signed in at a window, if there is one.
+    func staffPhoto(windowID: String) async -> String?
     /// Pauses (暂停服务) or resumes a window; an evaluation already open stays open.
     func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot
 }

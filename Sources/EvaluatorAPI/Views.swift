@@ -75,8 +75,11 @@ public struct SessionView: Encodable, Sendable {
     public var prompted_at: String
     public var expires_at: String
     public var rated: Bool
+    /// Opened while the window's pad was absent or detached (its prompt may not have been seen).
+    public var pad_offline: Bool
 
     public init(_ s: Session) {
+        pad_offline = s.padOffline == true
         session_id = s.sessionID
         case_id = s.request.caseID
         prompted_at = s.promptedAt.rfc3339
@@ -197,3 +200,12 @@ public struct ImportView: Encodable, Sendable {
     }
 }
 
+
+/// A screen pad's page address for the hall status page (`/ui/pads`).
+public struct ScreenPadLink: Encodable, Sendable {
+    public var window_id: String
+    public var window_name: String
+    public var pad: String
+    public var url: String
+    public var qr_svg: String
+}

@@ -149,11 +149,14 @@ public struct Daemon: Sendable {
             logger.warning("the API listens beyond this machine without TLS: tokens cross the network in clear (set [api] tls_cert_file and tls_key_file)",
                            metadata: ["api.listen": "\(config.api)"])
         }
+        let screens = ScreenPads(gateway: gateway, tokens: tokens, logger: logger)
+        services.append(ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet)))
         let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
                                         metrics: { [gateway] in await gateway.metricsText() }),
-            address: address, access: config.apiAccess, logger: logger,
+            address: address, access: config.apiAccess, logger: logger, screens: screens,
+            heartbeat: { [gateway] in await gateway.screenHeartbeat },
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }

@@ -188,7 +188,7 @@ struct ConfigTests {
     }
 
     @Test("USB pad errors", arguments: [
-        ("pad = { evdev = \"/dev/input/event3\", bus = \"bus1\" }", "window[2].pad: has bus and evdev; give exactly one of bus, evdev, hidraw, match"),
+        ("pad = { evdev = \"/dev/input/event3\", bus = \"bus1\" }", "window[2].pad: has bus and evdev; give exactly one of bus, evdev, hidraw, match, screen"),
         ("pad = { evdev = \"/dev/input/event3\", grab = \"always\" }", "window[2].pad.grab: must be \"try\", \"require\" or \"off\", got \"always\""),
         ("pad = { hidraw = \"/dev/hidraw0\", grab = \"try\" }", "window[2].pad.grab: applies to evdev pads only (hidraw cannot be grabbed)"),
         ("pad = { match = { serial = \"x\" } }", "window[2].pad.match: needs id_path (the physical port, recommended) or vendor and product"),

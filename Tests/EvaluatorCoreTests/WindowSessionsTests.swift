@@ -23,6 +23,8 @@ func compact(_ d: Decision) -> String {
         if let l = r.level { s += " \(l.rawValue)" }
         if !r.batchCaseIDs.isEmpty { s += " batch=\(r.batchCaseIDs.joined(separator: ","))" }
         if let reason = r.reason { s += " reason=\(reason)" }
+        if let text = r.reasonText { s += " text=\(text)" }
+        if let dims = r.dimensions { s += " dims=\(dims.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ","))" }
         if !r.flags.isEmpty { s += " [\(r.flags.map(\.rawValue).joined(separator: ","))]" }
         if let c = r.count { s += " count=\(c)" }
         return s
@@ -38,6 +40,8 @@ func compact(_ d: Decision) -> String {
     case let .saveFlood(f): return "flood \(f.pad) \(f.count)"
     case let .removeFlood(p): return "flood-end \(p)"
     case let .flooding(p, max): return "flooding \(p) >\(max)/min"
+    case let .screenRated(p, sid): return "screen-ack \(p) \(sid)"
+    case let .screenRefused(p, sid, code, _): return "screen-refused \(p) \(sid) \(code.rawValue)"
     }
 }
 

@@ -13,7 +13,11 @@ struct WindowStateTests {
         defer { pad.close() }
         let receiver = Receiver()
         try await receiver.start()
-        let config = try testConfig(dir: dir, receiverPort: receiver.port)
+        var config = try testConfig(dir: dir, receiverPort: receiver.port)
+        // The photo of a sign-in must be a file in [screen] photo_dir.
+        try FileManager.default.createDirectory(atPath: dir + "/photos", withIntermediateDirectories: true)
+        try Data([0xFF, 0xD8, 0xFF]).write(to: URL(fileURLWithPath: dir + "/photos/S1024.jpg"))
+        config.screen.photoDir = dir + "/photos"
         let logs = LogCapture()
         var daemon = try await RunningDaemon(config: config, logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
@@ -56,6 +60,8 @@ struct WindowStateTests {
         #expect(b1 == 400 && ((e1["error"] as? [String: Any])?["message"] as? String)?.contains("name is required") == true)
         let (b2, e2) = try await daemon.request(.PUT, "/v1/windows/W01/staff", json: #"{"staff_id": "S1", "name": "x", "photo": "../etc/passwd"}"#)
         #expect(b2 == 400 && ((e2["error"] as? [String: Any])?["message"] as? String)?.contains("photo must be a file name") == true)
+        let (b3, e3) = try await daemon.request(.PUT, "/v1/windows/W01/staff", json: #"{"staff_id": "S1", "name": "x", "photo": "nobody.jpg"}"#)
+        #expect(b3 == 400 && ((e3["error"] as? [String: Any])?["message"] as? String)?.contains("is not a file in [screen] photo_dir") == true)
         #expect(try await daemon.request(.POST, "/v1/windows/W09/pause").0 == 404)
         await daemon.stop()
         await receiver.stop()

@@ -162,7 +162,8 @@ struct StoreTests {
         let body = try #require(try store.recentRecords(limit: 1).first?.body)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let fields = ["record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids",
-                      "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "pad", "key",
+                      "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "reason_text", "dimensions",
+                      "channel", "pad", "key",
                       "prompted_at", "pressed_at", "recorded_at", "flags", "opened_by", "ended_by", "count",
                       "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash"]
         #expect(Set(obj.keys) == Set(fields))

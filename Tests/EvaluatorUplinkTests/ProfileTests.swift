@@ -42,12 +42,12 @@ struct ProfileTests {
         #expect(r.signature(of: body) == nil)
     }
 
-    @Test("gbt39046: 1 = 非常满意 … 5 = 非常不满意, pf 4, Beijing time, nulls omitted")
+    @Test("gbt39046: 1 = 非常满意 … 5 = 非常不满意, pf 5 for a key pad ([channels]), Beijing time, nulls omitted")
     func gbt39046() throws {
         let r = ProfileRenderer(profile: try shippedProfile("gbt39046"), gatewayID: "370211-hall-01")
         let body = try r.body(batch: sampleBatch, now: sendTime)
         #expect(body == """
-        {"batchId":"b-0001","data":[{"areaCode":"370211","batchProjectNos":["2026-SD-000124"],"deptName":"自然资源局","evaluateId":"7d0c0a4e-0000-4000-8000-000000000001","evaluateTime":"2026-11-23 02:36:35","outcome":"rated","pf":"4","projectNo":"2026-SD-000123","reasonCode":"207","satisfaction":4,"taskCode":"370211-BDC-001","taskName":"不动产登记","userId":"S1024","windowId":"W01"},{"areaCode":"370211","batchProjectNos":[],"deptName":"市场监督管理局","evaluateId":"7d0c0a4e-0000-4000-8000-000000000002","outcome":"unrated","pf":"4","projectNo":"2026-SD-000200","windowId":"W02"}],"deviceId":"370211-hall-01","sendTime":"2026-11-23 02:37:20","total":2}
+        {"batchId":"b-0001","data":[{"areaCode":"370211","batchProjectNos":["2026-SD-000124"],"deptName":"自然资源局","evaluateId":"7d0c0a4e-0000-4000-8000-000000000001","evaluateTime":"2026-11-23 02:36:35","outcome":"rated","pf":"5","projectNo":"2026-SD-000123","reasonCode":"207","satisfaction":4,"taskCode":"370211-BDC-001","taskName":"不动产登记","userId":"S1024","windowId":"W01"},{"areaCode":"370211","batchProjectNos":[],"deptName":"市场监督管理局","evaluateId":"7d0c0a4e-0000-4000-8000-000000000002","outcome":"unrated","pf":"5","projectNo":"2026-SD-000200","windowId":"W02"}],"deviceId":"370211-hall-01","sendTime":"2026-11-23 02:37:20","total":2}
         """)
     }
 

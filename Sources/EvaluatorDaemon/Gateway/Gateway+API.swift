@@ -1,5 +1,6 @@
 import EvaluatorAPI
 import EvaluatorCore
+import Foundation
 
 /// The gateway as the API sees it: domain values in and out; EvaluatorAPI maps them to HTTP.
 extension Gateway: EvaluationService {
@@ -78,7 +79,18 @@ extension Gateway: EvaluationService {
     }
 
     public func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot {
-        try await changeWindowState(windowID, caller: caller) { $0.staff = staff }
+        if let photo = staff?.photo {
+            // The photo must be there now: a screen showing a broken image is found by a citizen, not by IT.
+            guard let dir = config.screen.photoDir else {
+                throw .invalidQuery("photo \"\(photo)\" given, but no [screen] photo_dir is configured")
+            }
+            var isDir: ObjCBool = false
+            let path = (dir as NSString).appendingPathComponent(photo)
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+                throw .invalidQuery("photo \"\(photo)\" is not a file in [screen] photo_dir (\(dir))")
+            }
+        }
+        return try await changeWindowState(windowID, caller: caller) { $0.staff = staff }
     }
 
     public func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot {

@@ -1,10 +1,26 @@
 import EvaluatorCore
+import Foundation
 
 /// Screen pads (issue 14): what a screen shows, and a rating sent from one. The WebSocket itself
 /// is the screen service's (`ScreenPads`); the decisions are the policy's.
 extension Gateway {
     /// The screen pads configured now.
     var screenPads: [PadID] { config.windows.compactMap { w in w.pad.flatMap { $0.screenName == nil ? nil : $0.id } } }
+
+    /// The screen pad of a window, if its pad is a screen.
+    public func screenPad(ofWindow windowID: String) -> PadID? {
+        guard let pad = config.windows.first(where: { $0.id == windowID })?.pad, pad.screenName != nil else { return nil }
+        return pad.id
+    }
+
+    /// The file of the photo of the staff signed in at a window (in `[screen] photo_dir`).
+    public func staffPhoto(windowID: String) -> String? {
+        guard let dir = config.screen.photoDir, let name = windowStates[windowID]?.staff?.photo else { return nil }
+        return (dir as NSString).appendingPathComponent(name)
+    }
+
+    /// `[screen] heartbeat_s`.
+    public var screenHeartbeat: Duration { .seconds(config.screen.heartbeatS) }
 
     /// What the screen pad should show now (its window's prompt, paused or idle); nil if no
     /// window has this pad.

@@ -1,0 +1,190 @@
+import EvaluatorAPI
+import EvaluatorCore
+import Foundation
+import HTTPTypes
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The screen pads' device service (issue 14, docs/SCREEN-PAD.md): one WebSocket per pad at
+/// `GET /v1/pads/{window}/ws`, always with the pad's own `pad:WINDOW` token. It writes what the
+/// gateway says a screen should show (prompt, idle, paused) when it changes, answers ratings
+/// only after the gateway's durable commit, pings, and marks a pad that stops answering
+/// detached. A new connection replaces the older one (`{"type":"replaced"}`, then closed).
+final class ScreenPads: Sendable {
+    struct Connection {
+        var id: Int
+        var outbox: AsyncStream<String>.Continuation
+        /// The last state or prompt written (a refresh that changes nothing writes nothing).
+        var lastView: String?
+        var lastHeard: ContinuousClock.Instant
+        var remote: String
+    }
+
+    private let connections = Mutex<(next: Int, byPad: [PadID: Connection])>((1, [:]))
+    let gateway: Gateway
+    let tokens: TokenBox
+    let stats: PadStats
+    let logger: Logger
+
+    init(gateway: Gateway, tokens: TokenBox, logger: Logger) {
+        self.gateway = gateway
+        self.tokens = tokens
+        self.stats = gateway.stats
+        self.logger = logger
+    }
+
+    /// The window of a WebSocket path `/v1/pads/{window}/ws`.
+    static func window(ofPath path: String) -> String? {
+        let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        let parts = bare.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0].isEmpty, parts[1] == "v1", parts[2] == "pads", parts[4] == "ws", !parts[3].isEmpty else { return nil }
+        return String(parts[3])
+    }
+
+    /// The token of an upgrade request: `Authorization: Bearer` or `?token=`.
+    static func secret(_ request: HTTPRequest) -> String? {
+        if let auth = request.headerFields[.authorization], auth.lowercased().hasPrefix("bearer ") {
+            return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        guard let path = request.path, let q = path.firstIndex(of: "?") else { return nil }
+        for pair in path[path.index(after: q)...].split(separator: "&") where pair.hasPrefix("token=") {
+            return String(pair.dropFirst(6)).removingPercentEncoding
+        }
+        return nil
+    }
+
+    /// The pad a WebSocket upgrade is for, or nil: the request then goes to the router, which
+    /// answers 401/403/404/426 in words.
+    func pad(forUpgrade request: HTTPRequest) async -> PadID? {
+        guard request.method == .get, let path = request.path, let window = Self.window(ofPath: path),
+              let secret = Self.secret(request), let token = tokens.current?.find(secret), token.scope == .pad(window: window),
+              let pad = await gateway.screenPad(ofWindow: window), pad == .screen(name: token.name) else { return nil }
+        return pad
+    }
+
+    /// Serves one connection until it closes, is replaced, or stops answering.
+    func serve(pad: PadID, remote: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, heartbeat: Duration) async {
+        let (stream, outbox) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let id = attach(pad, outbox: outbox, remote: remote)
+        logger.notice("screen pad connected", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
+        await refresh(pad)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await text in stream {
+                    do { try await outbound.write(.text(text)) } catch { break }
+                }
+                try? await outbound.close(.normalClosure, reason: nil)
+            }
+            group.addTask { [self] in
+                // Ping every period; a pad silent for two periods is gone (a dead tablet keeps
+                // its TCP connection for minutes).
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeat)
+                    if Task.isCancelled { return }
+                    guard let heard = lastHeard(pad, id) else { return }
+                    if ContinuousClock.now - heard > heartbeat * 2 {
+                        logger.warning("screen pad missed its heartbeat; detached", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
+                        close(pad, id)
+                        return
+                    }
+                    send(pad, id, ScreenProtocol.ServerMessage.ping.text)
+                }
+            }
+            do {
+                for try await message in inbound.messages(maxSize: ScreenProtocol.maxPadMessageBytes) {
+                    heard(pad, id)
+                    guard case let .text(text) = message else {
+                        send(pad, id, ScreenProtocol.ServerMessage.refused(sessionID: nil, code: .invalid, message: "messages are JSON text").text)
+                        continue
+                    }
+                    switch ScreenProtocol.parse(text) {
+                    case .success(.pong): continue
+                    case let .success(.rate(rating)):
+                        let reply = await gateway.rateOnScreen(pad: pad, rating: rating)
+                        send(pad, id, reply.text)
+                    case let .failure(e):
+                        send(pad, id, ScreenProtocol.ServerMessage.refused(sessionID: e.sessionID, code: .invalid, message: e.message).text)
+                    }
+                }
+            } catch {
+                logger.info("screen pad connection ended", metadata: ["pad": "\(pad)", "error": "\(error)"])
+            }
+            close(pad, id)
+            group.cancelAll()
+        }
+        logger.notice("screen pad disconnected", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
+    }
+
+    /// Writes what the pad should show now, if it changed since the last write.
+    func refresh(_ pad: PadID) async {
+        guard let view = await gateway.screenView(pad: pad) else { return }
+        let text = view.text
+        let target: AsyncStream<String>.Continuation? = connections.withLock { c in
+            guard var conn = c.byPad[pad], conn.lastView != text else { return nil }
+            conn.lastView = text
+            c.byPad[pad] = conn
+            return conn.outbox
+        }
+        target?.yield(text)
+    }
+
+    private func attach(_ pad: PadID, outbox: AsyncStream<String>.Continuation, remote: String) -> Int {
+        let (id, old) = connections.withLock { c -> (Int, Connection?) in
+            let id = c.next
+            c.next += 1
+            let old = c.byPad[pad]
+            c.byPad[pad] = Connection(id: id, outbox: outbox, lastView: nil, lastHeard: .now, remote: remote)
+            return (id, old)
+        }
+        if let old {
+            logger.notice("screen pad replaced by a new connection", metadata: ["pad": "\(pad)", "old": "\(old.remote)", "new": "\(remote)"])
+            old.outbox.yield(ScreenProtocol.ServerMessage.replaced.text)
+            old.outbox.finish()
+        }
+        stats.padAttached(pad, path: "websocket \(remote)")
+        return id
+    }
+
+    private func heard(_ pad: PadID, _ id: Int) {
+        connections.withLock { c in if c.byPad[pad]?.id == id { c.byPad[pad]?.lastHeard = .now } }
+    }
+
+    private func lastHeard(_ pad: PadID, _ id: Int) -> ContinuousClock.Instant? {
+        connections.withLock { c in c.byPad[pad]?.id == id ? c.byPad[pad]?.lastHeard : nil }
+    }
+
+    private func send(_ pad: PadID, _ id: Int, _ text: String) {
+        let target = connections.withLock { c in c.byPad[pad]?.id == id ? c.byPad[pad]?.outbox : nil }
+        target?.yield(text)
+    }
+
+    /// Ends connection `id` of `pad` (if it is still the pad's): the pad is detached.
+    private func close(_ pad: PadID, _ id: Int) {
+        let gone = connections.withLock { c -> Connection? in
+            guard let conn = c.byPad[pad], conn.id == id else { return nil }
+            c.byPad[pad] = nil
+            return conn
+        }
+        guard let gone else { return }
+        gone.outbox.finish()
+        stats.padAttached(pad, path: nil)
+    }
+}
+
+/// Reads the gateway's commands for screen pads (prompts, refreshes after a commit) and has
+/// `ScreenPads` write what changed.
+struct ScreenCommandService: Service {
+    let screens: ScreenPads
+    let commands: AsyncStream<[PadCommand]>
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await batch in commands {
+                for pad in Set(batch.map(\.pad)).sorted() { await screens.refresh(pad) }
+            }
+        }
+    }
+}
