@@ -11,7 +11,17 @@ enum Step {
     case tick(Int64)
     /// A USB pad with reason keys at W02 (`evdev:W02`), keymap `reasonPad`.
     case key(Int64, Int)
+    /// The screen pad `screen:T1` at W04 rates a session (issue 14).
+    case rate(Int64, String, Level, reason: String? = nil, text: String? = nil, dims: [String: Level]? = nil)
 }
+
+/// The screen options of the scenarios: two reasons for 不满意, one dimension.
+let screenOptions: ScreenOptions = {
+    var o = ScreenOptions()
+    o.reasons = [.dissatisfied: [ReasonItem(code: "207", text: "等候时间长"), ReasonItem(code: "208", text: "服务态度差")]]
+    o.dimensions = [DimensionItem(id: "attitude", text: "服务态度")]
+    return o
+}()
 
 /// KP1..KP5 levels; F1/F2 reasons 207/208.
 let reasonPad = KeyMap(name: "r", levels: KeyMap.keypadFive.levels, reasons: [59: "207", 60: "208"])
@@ -49,6 +59,7 @@ let windows: [String: WindowInfo] = [
     "W01": WindowInfo(id: "W01", name: "1号窗", department: "自然资源局", pad: .serial(bus: "bus1", address: 3)),
     "W02": WindowInfo(id: "W02", name: "2号窗", department: "市场监管局", pad: .serial(bus: "bus1", address: 4)),
     "W03": WindowInfo(id: "W03", name: "3号窗", department: "税务局", pad: .serial(bus: "bus1", address: 5)),
+    "W04": WindowInfo(id: "W04", name: "4号窗", department: "行政审批服务局", pad: .screen(name: "T1")),
 ]
 /// The pads of the scenarios: "68" pads at bus1#3 (W01) and bus1#4 (W02); W02 also has a USB pad
 /// with reason keys (`evdev:W02`).
@@ -58,6 +69,7 @@ let pads = PadDirectory(entries: [
     .init(pad: .evdev(window: "W02"), windowID: "W02", keymap: reasonPad),
     // A custom map that knows only key 3: key 0 is unknown, never the built-in 不满意.
     .init(pad: .serial(bus: "bus1", address: 5), windowID: "W03", keymap: KeyMap(name: "one-key", levels: [3: .verySatisfied])),
+    .init(pad: .screen(name: "T1"), windowID: "W04", keymap: KeyMap(name: "screen", levels: [:])),
 ])
 
 /// Signal rules that flag nothing, for the scenarios about other rules (the signals have their own).
@@ -72,6 +84,7 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
     var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000)
     config.maxPressesPerMinute = maxPressesPerMinute
     config.signals = signals
+    config.screen = screenOptions
     var policy = WindowSessions(config: config, restoring: restoring)
     return steps.map { step in
         let event: SessionEvent
@@ -85,6 +98,8 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
         case let .tick(t): event = .tick(at: Millis(t))
         case let .key(t, code):
             event = .press(pad: .evdev(window: "W02"), key: code, at: Millis(t))
+        case let .rate(t, session, level, reason, text, dims):
+            event = .rate(pad: .screen(name: "T1"), rating: ScreenRating(sessionID: session, level: level, reason: reason, reasonText: text, dimensions: dims), at: Millis(t))
         }
         return policy.handle(event).map(compact)
     }
@@ -92,6 +107,38 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
 
 @Suite("window sessions (R3 R4 R5 R7 R9)")
 struct WindowSessionsTests {
+    @Test("a screen pad rates the open evaluation once, with a configured reason, text and dimensions; anything else is refused and stores nothing (issue 14)")
+    func screenRating() {
+        #expect(run([
+            .open(0, "W04", "C9", session: "s9"),
+            .rate(100, "s9", .dissatisfied, reason: "999"),
+            .rate(150, "s9", .satisfied, reason: "207"),
+            .rate(160, "s9", .satisfied, dims: ["speed": .basic]),
+            .rate(200, "nope", .satisfied),
+            .rate(3000, "s9", .dissatisfied, reason: "207", text: "人少", dims: ["attitude": .basic]),
+            .rate(3100, "s9", .dissatisfied, reason: "207"),
+            .open(40_000, "W04", "C10", timeoutS: 1, session: "s10"),
+            .rate(42_000, "s10", .satisfied),
+            .open(50_000, "W04", "C11", session: "s11"),
+            .rate(51_000, "s11", .veryDissatisfied),
+            .rate(52_000, "s11", .satisfied),
+        ]) == [
+            ["save s9", "prompt screen:T1", "opened s9 until 30000"],
+            ["screen-refused screen:T1 s9 invalid"],
+            ["screen-refused screen:T1 s9 invalid"],
+            ["screen-refused screen:T1 s9 invalid"],
+            ["screen-refused screen:T1 nope not_open"],
+            ["record rated W04 C9 dissatisfied reason=207 text=人少 dims=attitude:basic", "save s9 rated", "screen-ack screen:T1 s9"],
+            ["screen-refused screen:T1 s9 already_rated"],
+            ["remove s9", "save s10", "prompt screen:T1", "opened s10 until 41000"],
+            ["record unrated W04 C10", "remove s10", "screen-refused screen:T1 s10 expired"],
+            ["save s11", "prompt screen:T1", "opened s11 until 80000"],
+            // A bad level without a reason is taken, flagged for follow-up (R2), as from keys.
+            ["record rated W04 C11 very_dissatisfied [needs_reason]", "save s11 rated", "screen-ack screen:T1 s11"],
+            ["screen-refused screen:T1 s11 already_rated"],
+        ])
+    }
+
     @Test("the first press rates the case; later presses are extra presses, not ratings (R3)")
     func firstPressRates() {
         #expect(run([

@@ -1,0 +1,276 @@
+import AsyncHTTPClient
+import EvaluatorCore
+import EvaluatorTestSupport
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+let screenToken = "scr-T1-0123456789abcdefghijklmnopqrstuvwxyz"
+
+/// The test config with a screen pad `T1` at window W03 (and the key pads of W01, W02), reasons
+/// and, optionally, dimensions; tokens: queue (api), hall-it (read), T1 (pad:W03), tablet-1 (pad:W01).
+func screenConfigText(dir: String, receiverPort: Int?, heartbeatS: Int = 15, dimensions: Bool = false) throws -> String {
+    let tokens = try writeTokens(dir)
+    try (String(contentsOfFile: tokens, encoding: .utf8) + "\nT1 pad:W03 \(screenToken)\n").write(toFile: tokens, atomically: true, encoding: .utf8)
+    chmod(tokens, 0o600)
+    var text = testConfigText(dir: dir, receiverPort: receiverPort, api: "tokens_file = \"\(tokens)\"")
+    text += """
+
+    [[window]]
+    id = "W03"
+    name = "综合受理3号窗"
+    department = "行政审批服务局"
+    pad = { screen = "T1" }
+
+    [screen]
+    heartbeat_s = \(heartbeatS)
+
+    [reasons.dissatisfied]
+    207 = "等候时间长"
+    208 = "服务态度差"
+
+    [reasons.very_dissatisfied]
+    108 = "办事效率低"
+    109 = "要求重复提交材料"
+
+    """
+    if dimensions {
+        text += "[[dimension]]\nid = \"attitude\"\ntext = \"服务态度\"\n\n[[dimension]]\nid = \"efficiency\"\ntext = \"办事效率\"\n"
+    }
+    return text
+}
+
+/// A screen pad over a real WebSocket (HummingbirdWSClient): what the gateway sent, in order.
+final class PadSocket: Sendable {
+    final class Shared: Sendable {
+        let received = Mutex<[String]>([])
+        let writer = Mutex<WebSocketOutboundWriter?>(nil)
+        let ended = Mutex(false)
+    }
+    private let shared = Shared()
+    private let cursor = Mutex(0)
+    let task: Task<Void, any Error>
+
+    init(api: String, window: String = "W03", token: String = screenToken) {
+        let url = api.replacingOccurrences(of: "http://", with: "ws://") + "/v1/pads/\(window)/ws?token=\(token)"
+        let shared = shared
+        task = Task {
+            defer { shared.ended.withLock { $0 = true } }
+            try await WebSocketClient.connect(url: url, logger: Logger(label: "pad")) { inbound, outbound, _ in
+                shared.writer.withLock { $0 = outbound }
+                for try await m in inbound.messages(maxSize: 1 << 16) {
+                    if case let .text(t) = m { shared.received.withLock { $0.append(t) } }
+                }
+            }
+        }
+    }
+
+    var isClosed: Bool { shared.ended.withLock { $0 } }
+
+    /// The next message (pings skipped unless asked for) within `seconds`.
+    func next(_ seconds: Double = 10, pings: Bool = false) async -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let text: String? = shared.received.withLock { r in
+                cursor.withLock { c in
+                    while c < r.count {
+                        let t = r[c]
+                        c += 1
+                        if pings || !t.contains(#""type":"ping""#) { return t }
+                    }
+                    return nil
+                }
+            }
+            if let text { return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    /// The next message of `type`, skipping others.
+    func next(type: String, _ seconds: Double = 10) async -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard let m = await next(deadline.timeIntervalSinceNow, pings: type == "ping") else { return nil }
+            if m["type"] as? String == type { return m }
+        }
+        return nil
+    }
+
+    func send(_ text: String) async throws {
+        for _ in 0..<200 where shared.writer.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(20)) }
+        try await shared.writer.withLock { $0 }!.write(.text(text))
+    }
+
+    func close() async {
+        try? await shared.writer.withLock { $0 }?.close(.normalClosure, reason: nil)
+        task.cancel()
+    }
+}
+
+@Suite("screen pads over the WebSocket, without a browser (issue 14, docs/SCREEN-PAD.md)")
+struct ScreenPadTests {
+    @Test("config: a screen pad needs its own pad:WINDOW token, named after the screen, also on loopback")
+    func tokenRule() throws {
+        let dir = temporaryFolder()
+        let good = try screenConfigText(dir: dir, receiverPort: nil)
+        #expect(throws: Never.self) { try GatewayConfig.parse(good, source: "s.toml") }
+        let noTokens = good.replacingOccurrences(of: "tokens_file = \"\(dir)/tokens\"", with: "")
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(noTokens, source: "s.toml") }
+        do {
+            _ = try GatewayConfig.parse(noTokens, source: "s.toml")
+        } catch {
+            #expect(error.description.contains("a screen pad needs its token: set [api] tokens_file and give it the line \"T1 pad:W03 TOKEN\""))
+        }
+        let otherName = good.replacingOccurrences(of: "pad = { screen = \"T1\" }", with: "pad = { screen = \"T9\" }")
+        do {
+            _ = try GatewayConfig.parse(otherName, source: "s.toml")
+            Issue.record("a screen without its token was accepted")
+        } catch {
+            #expect(error.description.contains("screen pad \"T9\" has no token: add the line \"T9 pad:W03 TOKEN\""))
+        }
+    }
+
+    @Test("prompt → bad level with a reason → ack after the commit, record upstream with level, reason, channel; a resend gets the same record id; refusals named")
+    func rateOverWebSocket() async throws {
+        let dir = temporaryFolder()
+        let bus = try plugPad(dir: dir)
+        defer { bus.close() }
+        let receiver = Receiver()
+        try await receiver.start()
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port), source: "s.toml")
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger)
+
+        // Plain HTTP on the WebSocket's path: 401 without a token, 403 with a read token, 426 with its own.
+        #expect(try await daemon.request(.GET, "/v1/pads/W03/ws").0 == 401)
+        #expect(try await daemon.request(.GET, "/v1/pads/W03/ws", token: readToken).0 == 403)
+        #expect(try await daemon.request(.GET, "/v1/pads/W03/ws", token: screenToken).0 == 426)
+        // Another pad's token cannot open this pad's socket.
+        let stranger = PadSocket(api: daemon.api, token: padToken)
+        #expect(await eventually { stranger.isClosed })
+        #expect(await stranger.next(0.2) == nil)
+
+        let pad = PadSocket(api: daemon.api)
+        let idle = try #require(await pad.next(type: "state"))
+        #expect(idle["state"] as? String == "idle")
+        #expect((idle["window"] as? [String: Any])?["name"] as? String == "综合受理3号窗")
+        #expect(idle["staff"] is NSNull)
+        #expect(try await eventually { try await daemon.request(.GET, "/v1/devices", token: apiToken).1.description.contains("websocket 127.0.0.1") })
+
+        // Staff signs in: the screen shows them.
+        #expect(try await daemon.request(.PUT, "/v1/windows/W03/staff", json: #"{"staff_id": "S2048", "name": "李娜", "title": "综合受理岗"}"#, token: apiToken).0 == 200)
+        let signedIn = try #require(await pad.next(type: "state"))
+        #expect((signedIn["staff"] as? [String: Any])?["name"] as? String == "李娜")
+
+        // An evaluation: prompted true, and the prompt carries the masked case, the matter, the reasons.
+        let (code, opened) = try await daemon.request(.POST, "/v1/windows/W03/evaluations",
+                                                      json: #"{"case_id": "2026-SD-000777", "matter_name": "企业开办"}"#, token: apiToken)
+        #expect(code == 201 && opened["prompted"] as? Bool == true)
+        let prompt = try #require(await pad.next(type: "prompt"))
+        let sid = try #require(prompt["session_id"] as? String)
+        #expect(prompt["case_id_masked"] as? String == "**********0777")
+        #expect(prompt["matter_name"] as? String == "企业开办")
+        #expect((prompt["staff"] as? [String: Any])?["staff_id"] as? String == "S2048")
+        #expect(((prompt["reasons"] as? [String: Any])?["dissatisfied"] as? [[String: Any]])?.map { $0["code"] as? String } == ["207", "208"])
+        #expect((prompt["levels"] as? [[String: Any]])?.count == 5)
+
+        // Refusals: a reason not offered for the level, an unknown session, not JSON.
+        try await pad.send(#"{"type": "rate", "session_id": "\#(sid)", "level": "dissatisfied", "reason": "108"}"#)
+        let wrongReason = try #require(await pad.next(type: "refused"))
+        #expect(wrongReason["code"] as? String == "invalid" && (wrongReason["message"] as? String)?.contains("not offered") == true)
+        try await pad.send(#"{"type": "rate", "session_id": "nope", "level": "satisfied"}"#)
+        #expect(try #require(await pad.next(type: "refused"))["code"] as? String == "not_open")
+        try await pad.send("hello")
+        #expect(try #require(await pad.next(type: "refused"))["code"] as? String == "invalid")
+
+        // The rating: acked with its record id, which is the record upstream.
+        try await pad.send(#"{"type": "rate", "session_id": "\#(sid)", "level": "dissatisfied", "reason": "207", "reason_text": "窗口人少"}"#)
+        let ack = try #require(await pad.next(type: "ack"))
+        #expect(ack["session_id"] as? String == sid)
+        let recordID = try #require(ack["record_id"] as? String)
+        #expect(await eventually { receiver.records(case: "2026-SD-000777").first?["outcome"] as? String == "rated" })
+        let r = try #require(receiver.records(case: "2026-SD-000777").first)
+        #expect(r["record_id"] as? String == recordID)
+        #expect(r["level"] as? String == "dissatisfied" && r["reason"] as? String == "207" && r["reason_text"] as? String == "窗口人少")
+        #expect(r["channel"] as? String == "screen" && r["pad"] as? String == "screen:T1" && r["staff_id"] as? String == "S2048")
+        #expect((r["flags"] as? [String])?.contains("needs_reason") == false)
+
+        // The same rating again (the ack was lost): the same ack, nothing stored twice.
+        try await pad.send(#"{"type": "rate", "session_id": "\#(sid)", "level": "dissatisfied", "reason": "207", "reason_text": "窗口人少"}"#)
+        #expect(try #require(await pad.next(type: "ack"))["record_id"] as? String == recordID)
+        try await Task.sleep(for: .milliseconds(300))
+        let (_, stats) = try await daemon.request(.GET, "/v1/stats", token: apiToken)
+        #expect((stats["total"] as? [String: Any])?["rated"] as? Int == 1)
+
+        // A second connection replaces the first: "replaced", then closed.
+        let second = PadSocket(api: daemon.api)
+        #expect(await pad.next(type: "replaced") != nil)
+        #expect(await eventually { pad.isClosed })
+        #expect(await second.next(type: "state") != nil)
+
+        // Paused: the screen says so.
+        #expect(try await daemon.request(.POST, "/v1/windows/W03/pause", token: apiToken).0 == 200)
+        #expect(try #require(await second.next(type: "state"))["state"] as? String == "paused")
+
+        // Expired: a rating after the evaluation's time is refused, never acked.
+        _ = try await daemon.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "C-EXP", "timeout_s": 1}"#, token: apiToken)
+        let short = try #require(await second.next(type: "prompt"))
+        try await Task.sleep(for: .milliseconds(1200))
+        try await second.send(#"{"type": "rate", "session_id": "\#(short["session_id"] as? String ?? "")", "level": "satisfied"}"#)
+        let late = try #require(await second.next(type: "refused"))
+        #expect(["expired", "not_open"].contains(late["code"] as? String ?? ""))
+        #expect(receiver.records(case: "C-EXP").allSatisfy { $0["outcome"] as? String != "rated" })
+
+        await second.close()
+        await stranger.close()
+        await daemon.stop()
+        await receiver.stop()
+    }
+
+    @Test("a pad that stops answering pings is detached; an evaluation opened then answers prompted false and is flagged pad_offline")
+    func heartbeat() async throws {
+        let dir = temporaryFolder()
+        let bus = try plugPad(dir: dir)
+        defer { bus.close() }
+        let receiver = Receiver()
+        try await receiver.start()
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port, heartbeatS: 2, dimensions: true), source: "s.toml")
+        let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        let pad = PadSocket(api: daemon.api)
+        #expect(await pad.next(type: "state") != nil)
+        // It answers the first ping, then goes silent.
+        let ping = try #require(await pad.next(type: "ping", 5))
+        #expect(ping.count == 1)
+        try await pad.send(#"{"type": "pong"}"#)
+        func state() async throws -> String? {
+            let pads = try await daemon.request(.GET, "/v1/status", token: apiToken).1["pads"] as? [[String: Any]]
+            return pads?.first { $0["pad"] as? String == "screen:T1" }?["state"] as? String
+        }
+        #expect(try await state() == "attached")
+        #expect(await eventually(10) { (try? await state()) == "detached" })
+        let (_, opened) = try await daemon.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "C-OFF"}"#, token: apiToken)
+        #expect(opened["prompted"] as? Bool == false)
+
+        // Dimensions: configured ones are taken, unknown ones refused.
+        let again = PadSocket(api: daemon.api)
+        let prompt = try #require(await again.next(type: "prompt"))
+        #expect((prompt["dimensions"] as? [[String: Any]])?.map { $0["id"] as? String } == ["attitude", "efficiency"])
+        let sid = prompt["session_id"] as? String ?? ""
+        try await again.send(#"{"type": "rate", "session_id": "\#(sid)", "level": "satisfied", "dimensions": {"speed": "basic"}}"#)
+        #expect(try #require(await again.next(type: "refused"))["code"] as? String == "invalid")
+        try await again.send(#"{"type": "rate", "session_id": "\#(sid)", "level": "satisfied", "dimensions": {"attitude": "very_satisfied", "efficiency": "basic"}}"#)
+        #expect(await again.next(type: "ack") != nil)
+        #expect(await eventually { receiver.records(case: "C-OFF").first?["outcome"] as? String == "rated" })
+        let r = try #require(receiver.records(case: "C-OFF").first)
+        #expect((r["flags"] as? [String])?.contains("pad_offline") == true)
+        #expect(r["dimensions"] as? [String: String] == ["attitude": "very_satisfied", "efficiency": "basic"])
+        await again.close()
+        await pad.close()
+        await daemon.stop()
+        await receiver.stop()
+    }
+}
