@@ -25,7 +25,17 @@ release: deps stamp
 test: deps stamp
 	@url=$$(bash scripts/test-postgres.sh start) || { if [ "$$CI" = true ]; then echo "PostgreSQL could not start (CI: every test must run)"; exit 1; fi; echo "PostgreSQL could not start: its tests will be reported as skipped"; url=""; }; \
 	EVALUATORD_TEST_POSTGRES=$$url EVALUATORD_TEST_POSTGRES_CA=$${PGDIR_TEST:-/tmp/evaluatord-test-pg}/server.pem $(SWIFT) test; rc=$$?; \
-	bash scripts/test-postgres.sh stop; exit $$rc
+	bash scripts/test-postgres.sh stop; [ $$rc = 0 ] || exit $$rc; \
+	$(SWIFT) build --product evaluatord && bash scripts/test-browser.sh
+
+# What the browser tests need: Debian's Chromium and its driver, the CJK fonts (without them
+# every Chinese character renders as a box), python3-venv for Selenium from PyPI.
+browser-deps:
+	bash scripts/ensure-packages.sh chromium chromium-driver fonts-noto-cjk python3-venv
+
+# The pictures in docs/screenshots (README): taken by the browser tests.
+screenshots: build
+	SCREENSHOTS_DIR=docs/screenshots bash scripts/test-browser.sh
 
 demo: build
 	bash scripts/demo.sh

@@ -100,7 +100,7 @@ h2 { font-size:1.1em; margin:1.4em 0 .6em; }
     stats.groups.forEach(function (g) { if (g.key) statsByWindow[g.key] = g; });
     var rows = windows.windows.map(function (w) {
       var pad = padsByWindow[w.id];
-      var trouble = (w.pad && (!pad || pad.state !== "attached")) || (w.session && w.session.pad_offline);
+      var trouble = !!((w.pad && (!pad || pad.state !== "attached")) || (w.session && w.session.pad_offline));
       return { w: w, pad: pad, g: statsByWindow[w.id], trouble: trouble };
     });
     rows.sort(function (a, b) { return (b.trouble - a.trouble) || a.w.id.localeCompare(b.w.id); });
