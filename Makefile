@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := libudev-dev libsqlite3-dev zlib1g-dev libqrencode-dev pkg-config sqlite3 curl python3 openssl postgresql systemd
 
-.PHONY: all deps stamp build release test demo clean
+.PHONY: all deps stamp build release test demo clean browser-deps screenshots
 
 all: build
 

@@ -19,10 +19,13 @@ echo "== 2. evaluatord on the embedded demo config (API on 127.0.0.1:8740, store
 pids+=($!)
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8740/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 curl -sf http://127.0.0.1:8740/healthz >/dev/null || { echo "evaluatord did not come up:"; cat .demo/evaluatord.log; exit 1; }
+# --demo made .demo/tokens (random tokens): the business system's, hall IT's, the screen pad's.
+token() { awk -v n="$1" '$1 == n { print $3 }' .demo/tokens; }
+AUTH="Authorization: Bearer $(token demo-api)"
 
 echo "== 3. the business system finishes case 2026-SD-000123 at window W01 and asks for a rating"
 curl -s -X POST http://127.0.0.1:8740/v1/windows/W01/evaluations \
-  -H 'Content-Type: application/json' \
+  -H 'Content-Type: application/json' -H "$AUTH" \
   -d '{"case_id":"2026-SD-000123","matter_code":"370211-BDC-001","matter_name":"不动产登记","staff_id":"S1024"}'
 echo
 
@@ -36,5 +39,19 @@ echo
 sqlite3 .demo/state/evaluatord.sqlite "SELECT body FROM record ORDER BY seq DESC LIMIT 1" | python3 -m json.tool --no-ensure-ascii
 
 echo "== 6. status (evaluatorctl status --demo)"
-"$BIN/evaluatorctl" status --demo | python3 -m json.tool --no-ensure-ascii
+"$BIN/evaluatorctl" status --demo --json | python3 -m json.tool --no-ensure-ascii
+
+echo "== 7. a screen pad (tablet) at window W02: a staff member signs in, a case is finished there"
+curl -s -X PUT http://127.0.0.1:8740/v1/windows/W02/staff -H 'Content-Type: application/json' -H "$AUTH" \
+  -d '{"staff_id":"S2048","name":"李娜","title":"综合受理岗"}' > /dev/null
+curl -s -X POST http://127.0.0.1:8740/v1/windows/W02/evaluations -H 'Content-Type: application/json' -H "$AUTH" \
+  -d '{"case_id":"2026-SD-000124","matter_name":"企业开办登记","timeout_s":600}'
+echo
+echo "   Open the screen pad's page in a browser (the citizen's side; rate it there):"
+echo "     http://127.0.0.1:8740/pad/W02?token=$(token T1)"
+echo "   The hall status page (every window, the pad's address as a QR code):"
+echo "     http://127.0.0.1:8740/ui?token=$(token demo-read)"
 echo "== daemon log: .demo/evaluatord.log"
+if [ -t 0 ]; then
+    read -r -p "evaluatord keeps running for the browser; press Enter to stop it. " _
+fi

@@ -70,7 +70,13 @@ struct ConfigTests {
     func shippedConfigs() throws {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         _ = try GatewayConfig.load(path: here.appendingPathComponent("Config/evaluatord.toml").path)
-        _ = try GatewayConfig.parse(DemoConfig.toml, source: "demo")
+        let work = NSTemporaryDirectory() + "demo-\(UUID().uuidString)"
+        let demo = try GatewayConfig.load(commandLine: nil, demo: true, workingDirectory: work)
+        #expect(demo.windows.map { $0.pad?.id.description } == ["bus1#3", "screen:T1"])
+        // The tokens it made: private, one per scope, the screen's named after it.
+        let tokens = try String(contentsOfFile: work + "/.demo/tokens", encoding: .utf8)
+        #expect(tokens.contains("\nT1 pad:W02 ") && tokens.contains("\ndemo-api api "))
+        #expect((try FileManager.default.attributesOfItem(atPath: work + "/.demo/tokens")[.posixPermissions] as? Int) == 0o600)
     }
 
     @Test("custom key maps are tables of key code = level")

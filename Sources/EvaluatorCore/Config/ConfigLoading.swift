@@ -89,7 +89,10 @@ extension GatewayConfig {
     /// The config named on a command line (`--config PATH`), or the embedded demo config
     /// (`--demo`, relative to `workingDirectory`).
     public static func load(commandLine path: String?, demo: Bool, workingDirectory: String, files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
-        if demo { return try parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: workingDirectory) }
+        if demo {
+            try DemoConfig.prepare(workingDirectory: workingDirectory)
+            return try parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: workingDirectory, files: files)
+        }
         guard let path else {
             throw ConfigError(code: .missing, file: "<command line>", line: nil, key: "--config", message: "give --config PATH (or --demo for the embedded demo config)")
         }

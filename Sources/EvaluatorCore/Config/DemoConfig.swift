@@ -1,6 +1,33 @@
+import Foundation
+
 /// The embedded default that `evaluatord --demo` and `make demo` run on: everything local,
-/// relative to the working folder, one simulated pad on a pty linked at `.demo/pad-bus1`.
+/// relative to the working folder, one simulated pad on a pty linked at `.demo/pad-bus1`, and a
+/// screen pad (`T1` at W02) whose page a browser opens (its token in `.demo/tokens`, made with
+/// random tokens the first time).
 public enum DemoConfig {
+    /// The demo's tokens file, relative to the working folder.
+    public static let tokensFile = ".demo/tokens"
+
+    /// Writes `.demo/tokens` (mode 0600) with random tokens if it is not there: `demo-api` (api),
+    /// `demo-read` (read), `T1` (pad:W02).
+    public static func prepare(workingDirectory: String) throws(ConfigError) {
+        let path = (workingDirectory as NSString).appendingPathComponent(tokensFile)
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        func random() -> String {
+            var g = SystemRandomNumberGenerator()
+            return (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+        }
+        let text = "# evaluatord --demo: NAME SCOPE TOKEN (made at the first demo run)\ndemo-api api \(random())\ndemo-read read \(random())\nT1 pad:W02 \(random())\n"
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+        } catch {
+            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot write the demo's tokens file: \(error.localizedDescription)")
+        }
+    }
+
     public static let toml = """
     [gateway]
     id = "370211-demo-01"
@@ -9,6 +36,7 @@ public enum DemoConfig {
 
     [api]
     listen = "127.0.0.1:8740"
+    tokens_file = ".demo/tokens"
 
     [session]
     timeout_s = 30
@@ -25,5 +53,22 @@ public enum DemoConfig {
     name = "不动产登记1号窗"
     department = "自然资源局"
     pad = { bus = "bus1", address = 3, keymap = "framed68-4key" }
+
+    [[window]]
+    id = "W02"
+    name = "综合受理2号窗"
+    department = "行政审批服务局"
+    pad = { screen = "T1" }
+
+    # An example set: the province's list of reason codes replaces it.
+    [reasons.dissatisfied]
+    207 = "等候时间过长"
+    208 = "服务态度不好"
+    209 = "一次告知不清"
+
+    [reasons.very_dissatisfied]
+    108 = "办事效率低"
+    109 = "要求重复提交材料"
+    110 = "服务态度恶劣"
     """
 }
