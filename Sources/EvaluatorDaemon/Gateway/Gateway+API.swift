@@ -84,6 +84,9 @@ extension Gateway: EvaluationService {
             guard let dir = config.screen.photoDir else {
                 throw .invalidQuery("photo \"\(photo)\" given, but no [screen] photo_dir is configured")
             }
+            guard ["jpg", "jpeg", "png", "webp"].contains((photo as NSString).pathExtension.lowercased()) else {
+                throw .invalidQuery("photo \"\(photo)\" must be a .jpg, .jpeg, .png or .webp file")
+            }
             var isDir: ObjCBool = false
             let path = (dir as NSString).appendingPathComponent(photo)
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
