@@ -3,6 +3,8 @@
 next to its reference from the same run on the same box (issue 6):
 
   press→ack on a pty           vs the frame's wire time at 9600 baud (10 bytes = 10.4 ms)
+  screen press→ack             a screen pad's rate → ack over the WebSocket, next to the key pad's
+                                press→ack of the same run (issue 14)
   press→durable (= press→ack:  vs bare fsync latency of this disk, and vs SQLite alone
    the ack follows the commit)  committing one row per transaction (WAL, FULL, same schema)
   ingest, 64 pads on one bus   vs the sqlite3 CLI inserting the same rows in one transaction
@@ -155,6 +157,76 @@ results["press_to_durable_vs_fsync"] = {"p99_ms": pct(lat, 99), "fsync_p99_ms": 
                                         "met": pct(lat, 99) <= 2 * pct(fs, 99)}
 proc.send_signal(signal.SIGTERM); proc.wait(); os.close(m); os.close(s)
 
+# --- 2b. screen press→ack over the WebSocket (issue 14) --------------------------------------
+# A screen pad's rating → its ack (after the durable commit), next to the key pad's figure
+# above. The client is a minimal RFC 6455 one (masked text frames), to add no dependency.
+import base64, hashlib, http.client
+
+class MiniWS:
+    def __init__(self, port, path):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.s.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.s.recv(1)
+        assert b" 101 " in head.split(b"\r\n")[0], head
+        self.buf = b""
+
+    def send(self, text):
+        data = text.encode(); mask = os.urandom(4)
+        n = len(data)
+        hdr = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+        self.s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(65536)
+            if not chunk: raise EOFError
+            self.buf += chunk
+
+    def recv(self):
+        self._need(2)
+        n = self.buf[1] & 0x7F; off = 2
+        if n == 126: self._need(4); n = int.from_bytes(self.buf[2:4], "big"); off = 4
+        elif n == 127: self._need(10); n = int.from_bytes(self.buf[2:10], "big"); off = 10
+        self._need(off + n)
+        data = self.buf[off:off + n]; self.buf = self.buf[off + n:]
+        return json.loads(data)
+
+    def next(self, kind):
+        while True:
+            m = self.recv()
+            if m.get("type") == "ping": self.send('{"type":"pong"}'); continue
+            if m.get("type") == kind: return m
+
+SCREEN = int(os.environ.get("BENCH_SCREEN", "2000"))
+screen_token = "bench-T1-" + uuid.uuid4().hex
+api_token = "bench-api-" + uuid.uuid4().hex
+open(f"{work}/tokens", "w").write(f"bench api {api_token}\nT1 pad:S1 {screen_token}\n"); os.chmod(f"{work}/tokens", 0o600)
+cfg = f"{work}/screen.toml"
+open(cfg, "w").write(f'[gateway]\nid = "bench"\nregion = "370211"\nstate_dir = "{work}/screen"\n[api]\nlisten = "127.0.0.1:{API}"\n'
+                     f'tokens_file = "{work}/tokens"\n[[window]]\nid = "S1"\ndepartment = "d"\npad = {{ screen = "T1" }}\n')
+proc, _ = start(cfg)
+ws = MiniWS(API, f"/v1/pads/S1/ws?token={screen_token}")
+ws.next("state")
+http_api = http.client.HTTPConnection("127.0.0.1", API)
+screen_lat = []
+for i in range(SCREEN):
+    http_api.request("POST", "/v1/windows/S1/evaluations", body=json.dumps({"case_id": f"SB-{i}"}),
+                     headers={"Authorization": f"Bearer {api_token}", "Content-Type": "application/json"})
+    http_api.getresponse().read()
+    sid = ws.next("prompt")["session_id"]
+    t = time.perf_counter()
+    ws.send(json.dumps({"type": "rate", "session_id": sid, "level": "satisfied"}))
+    ack = ws.next("ack")
+    screen_lat.append((time.perf_counter() - t) * 1000)
+    assert ack["session_id"] == sid
+proc.send_signal(signal.SIGTERM); proc.wait()
+results["screen_press_to_ack_ms"] = {"n": len(screen_lat), "p50": pct(screen_lat, 50), "p99": pct(screen_lat, 99), "max": max(screen_lat),
+                                     "key_pad_p99_ms_same_run": pct(lat, 99)}
+
 # A second reference for press→durable: SQLite alone committing one record per transaction
 # (WAL, synchronous=FULL, the daemon's own schema), from Python — the floor under any design
 # that makes a press durable with one SQLite commit.
@@ -291,6 +363,8 @@ r = results
 print(f"bare fsync               p50 {r['bare_fsync_ms']['p50']:.2f} ms  p99 {r['bare_fsync_ms']['p99']:.2f} ms  max {r['bare_fsync_ms']['max']:.2f} ms")
 a = r["press_to_ack_ms"]
 print(f"press→ack ({a['n']})       p50 {a['p50']:.2f} ms  p99 {a['p99']:.2f} ms  max {a['max']:.2f} ms   wire {a['wire_ms']:.1f} ms  goal p99 ≤ {a['goal_p99_ms']:.1f}: {'met' if a['met'] else 'NOT met'}")
+a = r["screen_press_to_ack_ms"]
+print(f"screen press→ack ({a['n']})  p50 {a['p50']:.2f} ms  p99 {a['p99']:.2f} ms  max {a['max']:.2f} ms   (WebSocket; key pad press→ack p99 {a['key_pad_p99_ms_same_run']:.2f} ms in this run)")
 d = r["press_to_durable_vs_fsync"]
 print(f"press→durable p99 / fsync p99 = {d['ratio']:.2f}×  goal ≤ 2×: {'met' if d['met'] else 'NOT met'}"
       f"   (SQLite alone, one row per commit: p50 {d['sqlite_commit_ms']['p50']:.2f} p99 {d['sqlite_commit_ms']['p99']:.2f} ms"

@@ -51,6 +51,8 @@ public enum ConfigReload {
         if oldSignals != newSignals { out.append("signal thresholds or hours changed") }
         if old.apiAccess.tokens != new.apiAccess.tokens || old.apiAccess.tokensFile != new.apiAccess.tokensFile { out.append("tokens changed") }
         if old.uplink != new.uplink { out.append("uplink changed") }
+        // Screen pads show the new reasons and dimensions at their next prompt.
+        if old.screen != new.screen { out.append("screen reasons, dimensions or photos changed") }
         return out
     }
 }
