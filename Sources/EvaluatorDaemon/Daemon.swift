@@ -150,7 +150,7 @@ public struct Daemon: Sendable {
                            metadata: ["api.listen": "\(config.api)"])
         }
         let screens = ScreenPads(gateway: gateway, tokens: tokens, logger: logger)
-        services.append(ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet)))
+        let screenService = ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet))
         let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
@@ -179,6 +179,7 @@ public struct Daemon: Sendable {
             }
         )
         services.append(api)
+        services.append(screenService) // stops before the API (reverse order): closes the screens' sockets
         self.services = services
     }
 

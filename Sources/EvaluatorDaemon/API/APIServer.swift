@@ -42,7 +42,7 @@ struct APIServer: Service {
                     let remote = channel.remoteAddress.map { a in a.ipAddress.map { "\($0):\(a.port ?? 0)" } ?? "\(a)" } ?? "?"
                     let period = await heartbeat()
                     return .upgrade([:]) { inbound, outbound, _ in
-                        await screens.serve(pad: pad, remote: remote, inbound: inbound, outbound: outbound, heartbeat: period)
+                        await screens.serve(pad: pad, remote: remote, channel: channel, inbound: inbound, outbound: outbound, heartbeat: period)
                     }
                 }
             ), idle: idle)
