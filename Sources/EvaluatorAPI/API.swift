@@ -182,9 +182,7 @@ public enum EvaluatorAPI {
 
     /// A staff photo (at most 2 MiB; JPEG, PNG or WebP by its name).
     static func photo(_ path: String) -> Response {
-        let types = ["jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"]
-        let ext = (path as NSString).pathExtension.lowercased()
-        guard let type = types[ext] else {
+        guard let type = ScreenOptions.photoType(path) else {
             return failure(APIFailure(status: 415, code: "unsupported_photo", message: "a staff photo is .jpg, .jpeg, .png or .webp"))
         }
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), (attrs[.size] as? Int ?? 0) <= 2 << 20,

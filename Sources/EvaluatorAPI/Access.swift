@@ -25,6 +25,13 @@ public final class TokenBox: Sendable {
 
 /// Who may call what (R10, R11). Pure: the scope, the method and the path in; allowed or not.
 public enum Access {
+    /// The token of an `Authorization: Bearer TOKEN` header (the API's requests and the screen
+    /// pads' WebSocket upgrades read it the same way).
+    public static func bearer(_ header: String?) -> String? {
+        guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
     public static func allows(_ scope: APIToken.Scope, method: HTTPRequest.Method, path: String) -> Bool {
         let readPaths = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui", "/ui/pads"]
         switch scope {
@@ -68,9 +75,7 @@ struct AccessMiddleware: RouterMiddleware {
 
     /// The bearer token, or for a page's GET the `token` query parameter.
     static func secret(_ request: Request) -> String? {
-        if let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
-            return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
+        if let token = Access.bearer(request.headers[.authorization]) { return token }
         if request.method == .get, isPage(request.uri.path), let t = request.uri.queryParameters.get("token") { return t }
         return nil
     }

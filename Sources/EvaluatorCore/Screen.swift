@@ -52,6 +52,15 @@ public struct ScreenOptions: Sendable, Hashable {
 
     public init() {}
 
+    /// The staff photo types a screen shows, by file name extension.
+    public static let photoTypes = ["jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"]
+
+    /// The MIME type of a photo file name, nil for a type screens do not show.
+    public static func photoType(_ name: String) -> String? { photoTypes[(name as NSString).pathExtension.lowercased()] }
+
+    /// Where the photo `name` is (nil without a `photo_dir`).
+    public func photoPath(_ name: String) -> String? { photoDir.map { ($0 as NSString).appendingPathComponent(name) } }
+
     /// Why a rating from a screen pad cannot be taken as sent, or nil when it can.
     public func problem(with r: ScreenRating) -> String? {
         if let reason = r.reason {

@@ -48,9 +48,7 @@ final class ScreenPads: Sendable {
 
     /// The token of an upgrade request: `Authorization: Bearer` or `?token=`.
     static func secret(_ request: HTTPRequest) -> String? {
-        if let auth = request.headerFields[.authorization], auth.lowercased().hasPrefix("bearer ") {
-            return String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
+        if let token = Access.bearer(request.headerFields[.authorization]) { return token }
         guard let path = request.path, let q = path.firstIndex(of: "?") else { return nil }
         for pair in path[path.index(after: q)...].split(separator: "&") where pair.hasPrefix("token=") {
             return String(pair.dropFirst(6)).removingPercentEncoding

@@ -81,16 +81,15 @@ extension Gateway: EvaluationService {
     public func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot {
         if let photo = staff?.photo {
             // The photo must be there now: a screen showing a broken image is found by a citizen, not by IT.
-            guard let dir = config.screen.photoDir else {
+            guard let path = config.screen.photoPath(photo) else {
                 throw .invalidQuery("photo \"\(photo)\" given, but no [screen] photo_dir is configured")
             }
-            guard ["jpg", "jpeg", "png", "webp"].contains((photo as NSString).pathExtension.lowercased()) else {
+            guard ScreenOptions.photoType(photo) != nil else {
                 throw .invalidQuery("photo \"\(photo)\" must be a .jpg, .jpeg, .png or .webp file")
             }
             var isDir: ObjCBool = false
-            let path = (dir as NSString).appendingPathComponent(photo)
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-                throw .invalidQuery("photo \"\(photo)\" is not a file in [screen] photo_dir (\(dir))")
+                throw .invalidQuery("photo \"\(photo)\" is not a file in [screen] photo_dir (\(config.screen.photoDir ?? ""))")
             }
         }
         return try await changeWindowState(windowID, caller: caller) { $0.staff = staff }

@@ -1,11 +1,27 @@
 import EvaluatorCore
+import EvaluatorStore
 import Foundation
 
 /// Screen pads (issue 14): what a screen shows, and a rating sent from one. The WebSocket itself
 /// is the screen service's (`ScreenPads`); the decisions are the policy's.
 extension Gateway {
-    /// The screen pads configured now.
-    var screenPads: [PadID] { config.windows.compactMap { w in w.pad.flatMap { $0.screenName == nil ? nil : $0.id } } }
+    /// Screen pads show the evaluation itself: after a commit, the screens of the windows whose
+    /// sessions were saved or that got a record are told to show their window again (the screen
+    /// service writes only what changed). A rated session that ends at its deadline makes no
+    /// record, and needs none: its screen already shows idle.
+    func screenRefreshes(_ changes: [StoreChange]) -> [PadCommand] {
+        var windows: Set<String> = []
+        for c in changes {
+            for s in c.saveSessions { windows.insert(s.windowID) }
+            for r in c.records { if let w = r.draft.windowID { windows.insert(w) } }
+        }
+        return windows.sorted().compactMap { w in
+            policy.config.pads.pad(ofWindow: w).flatMap { pad -> PadCommand? in
+                if case .screen = pad { return .refresh(pad) }
+                return nil
+            }
+        }
+    }
 
     /// The screen pad of a window, if its pad is a screen.
     public func screenPad(ofWindow windowID: String) -> PadID? {
@@ -15,8 +31,7 @@ extension Gateway {
 
     /// The file of the photo of the staff signed in at a window (in `[screen] photo_dir`).
     public func staffPhoto(windowID: String) -> String? {
-        guard let dir = config.screen.photoDir, let name = windowStates[windowID]?.staff?.photo else { return nil }
-        return (dir as NSString).appendingPathComponent(name)
+        windowStates[windowID]?.staff?.photo.flatMap(config.screen.photoPath)
     }
 
     /// `[screen] heartbeat_s`.

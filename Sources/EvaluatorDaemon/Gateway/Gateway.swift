@@ -256,11 +256,7 @@ public actor Gateway {
                 }
             }
         }
-        // Screen pads show the evaluation itself: any session change re-renders them (the
-        // screen service sends only what changed).
-        if group.changes.contains(where: { !$0.saveSessions.isEmpty || !$0.removeSessions.isEmpty }) {
-            commands += screenPads.map { .refresh($0) }
-        }
+        commands += screenRefreshes(group.changes)
         padCommands.send(commands)
         for w in group.waiters { w.resume() }
     }
