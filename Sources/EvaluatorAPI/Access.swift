@@ -32,10 +32,24 @@ public enum Access {
         return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
+    /// The routes that change stored records or the configuration, or show a secret: only
+    /// `admin` (hall IT) may call them (issue 20). `api` is the business system clerks
+    /// operate — the party a rating judges — so it may not create (import), re-send, reload or
+    /// see a screen pad's link.
+    public static let adminPaths: Set<String> = ["/v1/records/import", "/v1/records/resend", "/v1/reload", "/ui/pads"]
+    /// What `read` may GET: figures and state, never a secret.
+    public static let readPaths: Set<String> = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui"]
+
+    public static func isAdminOnly(method: HTTPRequest.Method, path: String) -> Bool {
+        adminPaths.contains(path) || (path.hasPrefix("/v1/pads/") && path.hasSuffix("/pair"))
+    }
+
     public static func allows(_ scope: APIToken.Scope, method: HTTPRequest.Method, path: String) -> Bool {
-        let readPaths = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui", "/ui/pads"]
         switch scope {
+        case .admin:
+            return path.hasPrefix("/v1/") || isAdminOnly(method: method, path: path) || (method == .get && readPaths.contains(path))
         case .api:
+            if isAdminOnly(method: method, path: path) { return false }
             return path.hasPrefix("/v1/") || (method == .get && readPaths.contains(path))
         case .read:
             return method == .get && readPaths.contains(path)
@@ -60,7 +74,8 @@ struct AccessMiddleware: RouterMiddleware {
             return EvaluatorAPI.failure(APIFailure(status: 401, code: "unauthorized", message: "a valid token is required: Authorization: Bearer TOKEN"))
         }
         guard Access.allows(token.scope, method: request.method, path: path) else {
-            return EvaluatorAPI.failure(APIFailure(status: 403, code: "forbidden", message: "token \(token.name) (scope \(token.scope)) may not \(request.method) \(path)"))
+            let needs = Access.isAdminOnly(method: request.method, path: path) ? ": only an admin token may (hall IT: evaluatorctl as root uses the admin token file)" : ""
+            return EvaluatorAPI.failure(APIFailure(status: 403, code: "forbidden", message: "token \(token.name) (scope \(token.scope)) may not \(request.method) \(path)\(needs)"))
         }
         var context = context
         context.caller = token.name

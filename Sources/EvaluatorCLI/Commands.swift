@@ -11,7 +11,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
         version: "evaluatorctl " + BuildInfo.description,
-        subcommands: [CheckConfig.self, Status.self, Reload.self, UdevRulesCommand.self, Export.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Reload.self, UdevRulesCommand.self, Export.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, AdminTokenCommand.self, Simulate.self]
     )
 
     public init() {}
@@ -32,15 +32,15 @@ struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "Path of the daemon's TOML configuration.")
     var config: String = "/etc/evaluatord/evaluatord.toml"
 
-    @Option(name: .long, help: "A file holding just the API token to use (else $EVALUATORCTL_TOKEN, else the first read or api token of the config's tokens file when it can be read).")
+    @Option(name: .long, help: "A file holding just the API token to use (else $EVALUATORCTL_TOKEN, else the first read or api token of the config's tokens file — for reload, resend, salvage and pair the admin token file — when it can be read).")
     var tokenFile: String?
 
     @Flag(name: .long, help: "Use the embedded demo configuration instead.")
     var demo = false
 
     /// The daemon's API with the token this operator can use.
-    func api(_ config: GatewayConfig, write: Bool = false) throws -> APIClient {
-        APIClient(listen: config.api, token: try Control.token(file: tokenFile, environment: ProcessInfo.processInfo.environment, config: config, write: write))
+    func api(_ config: GatewayConfig, admin: Bool = false) throws -> APIClient {
+        APIClient(listen: config.api, token: try Control.token(file: tokenFile, environment: ProcessInfo.processInfo.environment, config: config, admin: admin))
     }
 
     func load() throws -> GatewayConfig {
@@ -119,7 +119,7 @@ struct Reload: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        try Control.emit(try await Control.reload(api: try options.api(config, write: true)), json: json)
+        try Control.emit(try await Control.reload(api: try options.api(config, admin: true)), json: json)
     }
 }
 
@@ -241,7 +241,7 @@ struct Resend: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        try Control.emit(try await Control.resend(config: config, api: try options.api(config, write: true), recordIDs: recordIDs.isEmpty ? nil : recordIDs), json: json)
+        try Control.emit(try await Control.resend(config: config, api: try options.api(config, admin: true), recordIDs: recordIDs.isEmpty ? nil : recordIDs), json: json)
     }
 }
 
@@ -298,7 +298,7 @@ struct Salvage: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         do {
-            try Control.emit(try await Control.salvage(config: config, file: file, api: try options.api(config, write: true), progress: isatty(2) == 1 && !json), json: json)
+            try Control.emit(try await Control.salvage(config: config, file: file, api: try options.api(config, admin: true), progress: isatty(2) == 1 && !json), json: json)
         } catch let e as StoreError {
             printError("evaluatorctl salvage: \(e)")
             throw ExitCode(.failure)

@@ -55,10 +55,12 @@ public enum Control {
     }
 
     /// The token `evaluatorctl` uses: `--token-file` (a file holding just the token), else
-    /// `EVALUATORCTL_TOKEN`, else the first `read` or `api` token of the config's tokens file
-    /// when this user can read it (root can). nil when the daemon has no tokens file.
-    /// - Parameter write: the verb changes something (reload, resend): only an `api` token will do.
-    public static func token(file: String?, environment: [String: String], config: GatewayConfig, write: Bool = false) throws -> String? {
+    /// `EVALUATORCTL_TOKEN`, else, when this user can read them (root can), the first `read` or
+    /// `api` token of the config's tokens file — or for an admin verb the admin token file's
+    /// token (issue 20). nil when the daemon has no tokens file.
+    /// - Parameter admin: the verb changes stored records or the configuration (reload, resend,
+    ///   salvage, pair): only an `admin` token will do.
+    public static func token(file: String?, environment: [String: String], config: GatewayConfig, admin: Bool = false) throws -> String? {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ConfigError(code: .unreadable, file: file, line: nil, key: "--token-file", message: "cannot read the token file")
@@ -66,7 +68,9 @@ public enum Control {
             return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let t = environment["EVALUATORCTL_TOKEN"], !t.isEmpty { return t }
-        return config.apiAccess.tokens?.tokens.first { (!write && $0.scope == .read) || $0.scope == .api }?.secret
+        let tokens = config.apiAccess.tokens?.tokens ?? []
+        if admin { return (config.apiAccess.adminToken ?? tokens.first { $0.scope == .admin })?.secret }
+        return (tokens.first { $0.scope == .read || $0.scope == .api } ?? tokens.first { $0.scope == .admin })?.secret
     }
 
     /// GET a path of the daemon's local API and return the status and body.

@@ -1,6 +1,7 @@
 import EvaluatorAPI
 import EvaluatorCore
 import Foundation
+import Hummingbird
 import Testing
 
 @Suite("API: the open-evaluation body and how rejections become HTTP answers")
@@ -37,5 +38,43 @@ struct APITests {
             #expect(f.status == status && f.code == code && f.message == r.message)
         }
         #expect(APIFailure(.alreadyRated(caseID: "C1")).message == #"case "C1" has already been rated (one rating per case, R3)"#)
+    }
+}
+
+/// Who may call what (issue 20, R8 R10 R11): `api` is the business system clerks operate — the
+/// party a rating judges — so it may open, cancel, sign staff in and pause, but never create a
+/// record (import), re-send, reload or see a screen pad's link; `read` only reads figures.
+@Suite("API: which scope may call which route")
+struct ScopeTableTests {
+    @Test("the table of scopes × routes")
+    func table() {
+        typealias M = HTTPRequest.Method
+        // (method, path, admin, api, read, pad:W01)
+        let rows: [(M, String, Bool, Bool, Bool, Bool)] = [
+            (.post, "/v1/windows/W01/evaluations", true, true, false, false),
+            (.delete, "/v1/windows/W01/evaluations/current", true, true, false, false),
+            (.put, "/v1/windows/W01/staff", true, true, false, false),
+            (.post, "/v1/windows/W01/pause", true, true, false, false),
+            (.get, "/v1/status", true, true, true, false),
+            (.get, "/v1/windows", true, true, true, false),
+            (.get, "/v1/devices", true, true, true, false),
+            (.get, "/v1/stats", true, true, true, false),
+            (.get, "/metrics", true, true, true, false),
+            (.get, "/ui", true, true, true, false),
+            (.post, "/v1/records/import", true, false, false, false),
+            (.post, "/v1/records/resend", true, false, false, false),
+            (.post, "/v1/reload", true, false, false, false),
+            (.get, "/ui/pads", true, false, false, false),
+            (.post, "/v1/pads/W01/pair", true, false, false, false),
+            (.get, "/pad/W01", false, false, false, true),
+            (.get, "/v1/pads/W01/ws", true, true, false, true),
+            (.get, "/pad/W02", false, false, false, false),
+        ]
+        for (method, path, admin, api, read, pad) in rows {
+            #expect(Access.allows(.admin, method: method, path: path) == admin, "admin \(method) \(path)")
+            #expect(Access.allows(.api, method: method, path: path) == api, "api \(method) \(path)")
+            #expect(Access.allows(.read, method: method, path: path) == read, "read \(method) \(path)")
+            #expect(Access.allows(.pad(window: "W01"), method: method, path: path) == pad, "pad:W01 \(method) \(path)")
+        }
     }
 }

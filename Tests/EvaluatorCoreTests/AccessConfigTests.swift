@@ -3,10 +3,13 @@ import Testing
 @testable import EvaluatorCore
 
 /// Config files handed to the parser from memory: name → (text, mode).
-func memoryFiles(_ files: [String: (String, UInt32)]) -> ConfigFiles {
-    ConfigFiles(read: { path in
+func memoryFiles(_ files: [String: (String, UInt32)], credentials: [String: String] = [:]) -> ConfigFiles {
+    var f = ConfigFiles(read: { path in
         files[path].map { .success(Data($0.0.utf8)) } ?? .failure(ConfigFileError(message: "no such file"))
     }, permissions: { files[$0]?.1 })
+    f.exists = { files[$0] != nil }
+    f.credential = { credentials[$0].map { Data($0.utf8) } }
+    return f
 }
 
 let tokensText = """
@@ -50,7 +53,7 @@ struct AccessConfigTests {
         #expect(error("listen = \"unix:/run/e/api.sock\"") == "")
         #expect(error("tokens_file = \"/t\"", ["/t": (tokensText, 0o644)]).contains("others may read or write it (mode 644)"))
         #expect(error("tokens_file = \"/t\"", ["/t": ("queue api short\n", 0o600)]).contains("/t:1: the token of queue is shorter than 32 characters"))
-        #expect(error("tokens_file = \"/t\"", ["/t": ("queue admin 0123456789abcdef0123456789abcdef\n", 0o600)]).contains("scope \"admin\" is not api, read or pad:WINDOW"))
+        #expect(error("tokens_file = \"/t\"", ["/t": ("queue root 0123456789abcdef0123456789abcdef\n", 0o600)]).contains("scope \"root\" is not admin, api, read or pad:WINDOW"))
         #expect(error("tokens_file = \"/t\"", ["/t": ("t pad:W09 0123456789abcdef0123456789abcdef\n", 0o600)]).contains("no window \"W09\""))
         #expect(error("tokens_file = \"/t\"", ["/t": ("a api 0123456789abcdef0123456789abcdef\nb read 0123456789abcdef0123456789abcdef\n", 0o600)])
             .contains("the same as another one's"))
@@ -82,5 +85,43 @@ struct AccessConfigTests {
             #expect(!error.description.contains("PASSWD") && !error.description.contains("QUERY"))
         }
         #expect(Redact.url("https://u:pw@h:8/p?k=v") == "https://u:***@h:8/p?***")
+    }
+
+    @Test("issue 20: the admin token file beside the tokens file (or admin_token_file, or systemd's credential) gives the admin token; missing is a warning, others-readable an error; the name admin is reserved")
+    func adminToken() throws {
+        let admin = "adminadminadminadminadminadmin0123456789"
+        let base = ["/etc/evaluatord/tokens": (tokensText, UInt32(0o640))]
+        let cfg = accessConfig("tokens_file = \"/etc/evaluatord/tokens\"")
+        var files = base
+        files["/etc/evaluatord/admin.token"] = (admin + "\n", 0o600)
+        let c = try GatewayConfig.parse(cfg, source: "t", files: memoryFiles(files))
+        #expect(c.apiAccess.adminTokenFile == "/etc/evaluatord/admin.token")
+        #expect(c.apiAccess.adminToken == APIToken(name: "admin", scope: .admin, secret: admin))
+        #expect(c.apiAccess.tokens?.find(admin)?.scope == .admin)
+        #expect(!ConfigWarnings.of(c).contains { $0.contains("admin_token_file") })
+        // Missing (or not readable by the service user): no admin token, a warning naming the file.
+        let none = try GatewayConfig.parse(cfg, source: "t", files: memoryFiles(base))
+        #expect(none.apiAccess.adminToken == nil && none.apiAccess.tokens?.tokens.count == 2)
+        #expect(ConfigWarnings.of(none).contains { $0.contains("api.admin_token_file = /etc/evaluatord/admin.token: not there or not readable") })
+        // systemd's credential (LoadCredential=admin.token:…) comes first.
+        let cred = try GatewayConfig.parse(cfg, source: "t", files: memoryFiles(base, credentials: ["admin.token": admin + "\n"]))
+        #expect(cred.apiAccess.adminToken?.secret == admin)
+        // An explicit file.
+        var other = base
+        other["/srv/a"] = (admin, 0o600)
+        let explicit = try GatewayConfig.parse(accessConfig("tokens_file = \"/etc/evaluatord/tokens\"\nadmin_token_file = \"/srv/a\""), source: "t", files: memoryFiles(other))
+        #expect(explicit.apiAccess.adminToken?.secret == admin)
+        func error(_ api: String, _ f: [String: (String, UInt32)]) -> String {
+            do { _ = try GatewayConfig.parse(accessConfig(api), source: "t", files: memoryFiles(f)); return "" } catch { return error.description }
+        }
+        var loose = base
+        loose["/etc/evaluatord/admin.token"] = (admin, 0o644)
+        #expect(error("tokens_file = \"/etc/evaluatord/tokens\"", loose).contains("others may read or write it (mode 644)"))
+        var short = base
+        short["/etc/evaluatord/admin.token"] = ("short", 0o600)
+        let shortError = error("tokens_file = \"/etc/evaluatord/tokens\"", short)
+        #expect(shortError.contains("/etc/evaluatord/admin.token:1: the admin token is shorter than 32 characters") && !shortError.contains("short\""), "\(shortError)")
+        #expect(error("tokens_file = \"/t\"", ["/t": ("admin api 0123456789abcdef0123456789abcdef\n", 0o600)]).contains("the name admin is the admin token file's"))
+        #expect(error("admin_token_file = \"/srv/a\"", other).contains("api.admin_token_file: an admin token needs [api] tokens_file"))
     }
 }

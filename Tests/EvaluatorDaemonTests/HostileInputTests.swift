@@ -16,9 +16,15 @@ import Glibc
 let apiToken = "queue-token-0123456789abcdefghijklmnop"
 let readToken = "read-token-0123456789abcdefghijklmnopq"
 let padToken = "pad-token-0123456789abcdefghijklmnopqr"
+let adminToken = "admin-token-0123456789abcdefghijklmnop"
 
-/// A tokens file (mode 0600) with one token of each scope.
-func writeTokens(_ dir: String) throws -> String {
+/// A tokens file (mode 0600) with one token of each scope, and beside it the admin token file
+/// (`admin.token`, 0600) the daemon reads besides it (issue 20).
+func writeTokens(_ dir: String, admin: Bool = true) throws -> String {
+    if admin {
+        try (adminToken + "\n").write(toFile: dir + "/admin.token", atomically: true, encoding: .utf8)
+        chmod(dir + "/admin.token", 0o600)
+    }
     let path = dir + "/tokens"
     try """
     # NAME SCOPE TOKEN
@@ -88,6 +94,46 @@ struct HostileInputTests {
         #expect(!logs.lines.withLock { $0.joined() }.contains(apiToken), "a token never reaches a log")
         await daemon.stop()
         pad.close()
+    }
+
+    @Test("issue 20: an api or read token cannot import, resend, reload or see a pad's link; the admin token can, and each admin action is an audit record naming it")
+    func adminScope() async throws {
+        let dir = temporaryFolder()
+        let logs = LogCapture()
+        let config = try testConfig(dir: dir, receiverPort: nil, api: "tokens_file = \"\(try writeTokens(dir))\"")
+        #expect(config.apiAccess.adminToken?.secret == adminToken && config.apiAccess.adminTokenFile == dir + "/admin.token")
+        let daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        let before = try daemon.daemon.store.recordCount()
+        // What a clerk-side token tried before: made-up records imported and sealed into the chain.
+        let forged = #"{"records": [{"record_id": "forged-1", "outcome": "rated", "case_id": "C-X", "level": "very_satisfied", "score": 10, "recorded_at": "2026-01-01T00:00:00.000Z"}], "rated_cases": [{"case_id": "C-Y", "record_id": "forged-1"}]}"#
+        for token in [apiToken, readToken, padToken] {
+            let (code, body) = try await daemon.request(.POST, "/v1/records/import", json: forged, token: token)
+            #expect(code == 403 && (body["error"] as? [String: Any])?["code"] as? String == "forbidden", "\(body)")
+            #expect(try await daemon.request(.POST, "/v1/records/resend", json: "{}", token: token).0 == 403)
+            #expect(try await daemon.request(.POST, "/v1/reload", json: "{}", token: token).0 == 403)
+            #expect(try await daemon.request(.GET, "/ui/pads", token: token).0 == 403)
+        }
+        #expect(try daemon.daemon.store.recordCount() == before, "nothing was stored by the refused calls")
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "C-Y"}"#, token: apiToken).0 == 201, "C-Y was not marked rated")
+        // read never sees a secret: no token in anything it may GET.
+        for path in ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/ui"] {
+            var r = HTTPClientRequest(url: daemon.api + path)
+            r.headers.add(name: "Authorization", value: "Bearer \(readToken)")
+            let resp = try await HTTPClient.shared.execute(r, timeout: .seconds(10))
+            let text = String(buffer: try await resp.body.collect(upTo: 1 << 20))
+            #expect(resp.status.code == 200, "\(path)")
+            for secret in [apiToken, padToken, adminToken, readToken] { #expect(!text.contains(secret), "\(path) shows a token") }
+        }
+        // The admin token may; each action is an audit record with who and the counts.
+        let (code, resent) = try await daemon.request(.POST, "/v1/records/resend", json: "{}", token: adminToken)
+        #expect(code == 200 && resent["requeued"] as? Int == 0, "\(resent)")
+        #expect(try await daemon.request(.GET, "/ui/pads", token: adminToken).0 == 200)
+        let audits = try daemon.daemon.store.recentRecords(limit: 20).filter { $0.outcome == "audit" }
+            .map { try JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: Any] ?? [:] }
+        let audit = try #require(audits.first { ($0["detail"] as? String)?.hasPrefix("admin: resend") == true }, "\(audits)")
+        #expect(audit["opened_by"] as? String == "admin" && (audit["detail"] as? String)?.contains("0 queued again") == true)
+        #expect(!logs.lines.withLock { $0.joined() }.contains(adminToken), "the admin token never reaches a log")
+        await daemon.stop()
     }
 
     @Test("without a tokens file every local caller may act, named api on the records")

@@ -78,10 +78,12 @@ struct ReloadTests {
         #expect(withTokens.changes.contains("tokens changed") && withTokens.changes.contains("session settings changed"), "\(withTokens)")
         #expect(try await daemon.request(.GET, "/v1/status").0 == 401)
         #expect(try await daemon.request(.GET, "/v1/status", token: readToken).0 == 200)
-        // Through the API: a read token may not reload; the api token may, and nothing changed.
+        // Through the API: neither a read nor an api token may reload (issue 20); the admin
+        // token may, and nothing changed.
         #expect(try await daemon.request(.POST, "/v1/reload", json: "{}", token: readToken).0 == 403)
-        let (reloadCode, answer) = try await daemon.request(.POST, "/v1/reload", json: "{}", token: apiToken)
-        #expect(reloadCode == 200 && answer["result"] as? String == "unchanged" && answer["trigger"] as? String == "queue")
+        #expect(try await daemon.request(.POST, "/v1/reload", json: "{}", token: apiToken).0 == 403)
+        let (reloadCode, answer) = try await daemon.request(.POST, "/v1/reload", json: "{}", token: adminToken)
+        #expect(reloadCode == 200 && answer["result"] as? String == "unchanged" && answer["trigger"] as? String == "admin")
         await daemon.stop()
     }
 
@@ -119,7 +121,8 @@ struct ReloadTests {
         // status: one screen while it runs (no colour in a pipe), the schema with --json.
         let (statusCode, screen) = try runCommand(ctl, ["status", "--config", file])
         #expect(statusCode == 0 && screen.hasPrefix("● evaluatord \(BuildInfo.version)") && !screen.contains("\u{1B}["), "\(screen)")
-        #expect(screen.contains("pads: 0/3 attached") && screen.contains("backlog: 0 records waiting") && screen.contains("uplink: none"), "\(screen)")
+        // Three reloads (SIGHUP applied, one refused, one unchanged): three audit records (issue 20).
+        #expect(screen.contains("pads: 0/3 attached") && screen.contains("backlog: 3 records waiting") && screen.contains("uplink: none"), "\(screen)")
         #expect(screen.contains("last reload: ") && screen.contains("applied (queue)") == false)
         let (_, json) = try runCommand(ctl, ["status", "--json", "--config", file])
         let parsed = try JSONDecoder().decode(StatusView.self, from: Data(json.utf8))
@@ -132,7 +135,7 @@ struct ReloadTests {
         // Down: it says so, shows what the store holds, and exits 3 like systemctl status.
         let (downCode, down) = try runCommand(ctl, ["status", "--config", file])
         #expect(downCode == ExitStatus.notRunning.rawValue, "\(down)")
-        #expect(down.contains("evaluatord is not running") && down.contains("records: 0") && down.contains("backlog: 0 records waiting"), "\(down)")
+        #expect(down.contains("evaluatord is not running") && down.contains("records: 3") && down.contains("backlog: 3 records waiting"), "\(down)")
     }
 }
 

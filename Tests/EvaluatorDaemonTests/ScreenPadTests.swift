@@ -238,12 +238,14 @@ struct ScreenPadTests {
         defer { bus.close() }
         let receiver = Receiver()
         try await receiver.start()
-        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port, heartbeatS: 2, dimensions: true), source: "s.toml")
+        let heartbeatS = 2
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port, heartbeatS: heartbeatS, dimensions: true), source: "s.toml")
         let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
         let pad = PadSocket(api: daemon.api)
         #expect(await pad.next(type: "state") != nil)
-        // It answers the first ping, then goes silent.
-        let ping = try #require(await pad.next(type: "ping", 5))
+        // It answers the first ping, then goes silent. Waits derive from the period, with room
+        // for a loaded two-core box: a ping is due after one period, detached after two silent.
+        let ping = try #require(await pad.next(type: "ping", Double(heartbeatS) * 3 + 10))
         #expect(ping.count == 1)
         try await pad.send(#"{"type": "pong"}"#)
         func state() async throws -> String? {
@@ -251,7 +253,7 @@ struct ScreenPadTests {
             return pads?.first { $0["pad"] as? String == "screen:T1" }?["state"] as? String
         }
         #expect(try await state() == "attached")
-        #expect(await eventually(10) { (try? await state()) == "detached" })
+        #expect(await eventually(Double(heartbeatS) * 2 * 3 + 10) { (try? await state()) == "detached" })
         let (_, opened) = try await daemon.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "C-OFF"}"#, token: apiToken)
         #expect(opened["prompted"] as? Bool == false)
 

@@ -16,9 +16,23 @@ struct UnitFileTests {
         try FileManager.default.copyItem(atPath: unit, toPath: dir + "/evaluatord.service")
         let (status, out) = try runCommand(systemdAnalyze, ["security", "--offline=yes", "--no-pager", "evaluatord.service"], cwd: dir)
         let line = try #require(out.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(status): \(out)")
-        // "→ Overall exposure level for evaluatord.service: 1.5 OK 🙂"
-        let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+        // "→ Overall exposure level for evaluatord.service: 1.5 OK 🙂" — in the C locale (env -i)
+        // the smiley is ":-)", so the figure is taken by its pattern, not the last ":" field.
+        let score = try #require(Self.exposure(String(line)), "\(line)")
         #expect(score <= 1.5, "the unit's exposure rose to \(score): \(out.split(separator: "\n").filter { $0.hasPrefix("✗") }.joined(separator: "\n"))")
+    }
+
+    /// The figure of "Overall exposure level for UNIT: N.N …", whatever follows it.
+    static func exposure(_ line: String) -> Double? {
+        guard let m = line.firstMatch(of: /Overall exposure level for [^:]+: ([0-9]+\.[0-9]+)/) else { return nil }
+        return Double(m.1)
+    }
+
+    @Test("the exposure figure is read in any locale (the C locale prints \":-)\" after it)")
+    func exposureParsing() {
+        #expect(Self.exposure("→ Overall exposure level for evaluatord.service: 1.5 OK 🙂") == 1.5)
+        #expect(Self.exposure("-> Overall exposure level for evaluatord.service: 1.5 OK :-)") == 1.5)
+        #expect(Self.exposure("-> Overall exposure level for evaluatord.service: 9.6 UNSAFE :-{") == 9.6)
     }
 
     /// `verify` checks that ExecStart= names an executable: the copy points the two commands at

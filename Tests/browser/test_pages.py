@@ -41,6 +41,7 @@ WHY = "needs chromium, chromium-driver, selenium (pip) and a built evaluatord"
 API_TOKEN = "queue-0123456789abcdefghijklmnopqrstuvwxyz"
 READ_TOKEN = "hall-it-0123456789abcdefghijklmnopqrstuvwxyz"
 PAD_TOKEN = "tablet-T1-0123456789abcdefghijklmnopqrstuvwxyz"
+ADMIN_TOKEN = "admin-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def free_port():
@@ -108,6 +109,10 @@ class Gateway:
         with open(self.dir + "/tokens", "w") as f:
             f.write("queue api %s\nhall-it read %s\nT1 pad:W03 %s\n" % (API_TOKEN, READ_TOKEN, PAD_TOKEN))
         os.chmod(self.dir + "/tokens", 0o600)
+        # The admin token file beside the tokens file (issue 20): only admin sees pads' links.
+        with open(self.dir + "/admin.token", "w") as f:
+            f.write(ADMIN_TOKEN + "\n")
+        os.chmod(self.dir + "/admin.token", 0o600)
         with open(self.dir + "/evaluatord.toml", "w") as f:
             f.write("""
 [gateway]
@@ -374,11 +379,18 @@ class PagesTest(unittest.TestCase):
         self.assertEqual(self.receiver.rated(case), [])
 
     def test_6_hall_status_page(self):
-        """/ui with a read token: every window, the screen pad's address with its token as a QR
-        code — and that address opens the pad page."""
+        """/ui with a read token: every window, no pad's link (only admin sees them, issue 20);
+        with the admin token the screen pad's address with its token as a QR code — and that
+        address opens the pad page."""
         self.driver.set_window_size(1440, 900)
         try:
             self.driver.get("%s/ui?token=%s" % (self.gw.api, READ_TOKEN))
+            WebDriverWait(self.driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-window="W03"]'))
+            WebDriverWait(self.driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".pads-admin-only"))
+            self.assertIn("管理员", self.text(".pads-admin-only"))
+            self.assertFalse(self.driver.find_elements(By.CSS_SELECTOR, '[data-pad-window="W03"]'))
+            self.assertNotIn(PAD_TOKEN, self.driver.page_source)
+            self.driver.get("%s/ui?token=%s" % (self.gw.api, ADMIN_TOKEN))
             WebDriverWait(self.driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-window="W03"]'))
             self.assertTrue(self.driver.find_elements(By.CSS_SELECTOR, '[data-window="W01"]'))
             row = self.text('[data-window="W03"]')

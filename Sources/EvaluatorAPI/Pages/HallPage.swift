@@ -131,6 +131,11 @@ h2 { font-size:1.1em; margin:1.4em 0 .6em; }
       body.appendChild(tr);
     });
     var box = $("pads"); box.innerHTML = "";
+    if (!pads) {
+      box.appendChild(el("div", "平板评价器地址只对管理员令牌（admin 权限）显示：请用管理员令牌打开本页，或用 evaluatorctl pair 配对平板。", "pads-admin-only"));
+      $("updated").textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN", { hour12: false });
+      return;
+    }
     pads.pads.forEach(function (p) {
       var card = el("div", null, "pad");
       card.setAttribute("data-pad-window", p.window_id);
@@ -144,7 +149,8 @@ h2 { font-size:1.1em; margin:1.4em 0 .6em; }
   }
 
   function refresh() {
-    Promise.all([get("/v1/status"), get("/v1/windows"), get("/v1/stats?by=window"), get("/ui/pads")])
+    Promise.all([get("/v1/status"), get("/v1/windows"), get("/v1/stats?by=window"),
+                 get("/ui/pads").catch(function (e) { if (/HTTP 403$/.test(e.message)) return null; throw e; })])
       .then(function (r) { render(r[0], r[1], r[2], r[3]); })
       .catch(function (e) { $("error").textContent = "读取失败：" + e.message; });
   }

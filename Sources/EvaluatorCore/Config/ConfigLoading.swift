@@ -13,6 +13,11 @@ public struct ConfigFiles: Sendable {
     /// Secrets this process may not read are taken as empty instead of refused: `evaluatorctl`
     /// run by an operator who cannot read the daemon's tokens or keys still reads the config.
     public var skipUnreadableSecrets = false
+    /// A credential systemd passed to this process (`LoadCredential=`: a file in
+    /// `$CREDENTIALS_DIRECTORY`), by its id; nil when there is none or it is empty.
+    public var credential: @Sendable (String) -> Data? = { _ in nil }
+    /// Whether a file exists (a missing optional file is not an error).
+    public var exists: @Sendable (String) -> Bool = { _ in false }
 
     public init(read: @escaping @Sendable (String) -> Result<Data, ConfigFileError>,
                 permissions: @escaping @Sendable (String) -> UInt32? = { _ in 0o600 }) {
@@ -21,7 +26,18 @@ public struct ConfigFiles: Sendable {
     }
 
     /// The real file system.
-    public static let system = ConfigFiles(read: { path in
+    public static let system: ConfigFiles = {
+        var f = ConfigFiles(read: systemRead, permissions: systemPermissions)
+        f.exists = { FileManager.default.fileExists(atPath: $0) }
+        f.credential = { id in
+            guard let dir = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty, !id.contains("/"),
+                  let data = FileManager.default.contents(atPath: dir + "/" + id), !data.isEmpty else { return nil }
+            return data
+        }
+        return f
+    }()
+
+    private static let systemRead: @Sendable (String) -> Result<Data, ConfigFileError> = { path in
         if let data = FileManager.default.contents(atPath: path) { return .success(data) }
         do {
             _ = try String(contentsOfFile: path, encoding: .utf8) // for Foundation's words on why not
@@ -29,11 +45,13 @@ public struct ConfigFiles: Sendable {
         } catch {
             return .failure(ConfigFileError(message: error.localizedDescription))
         }
-    }, permissions: { path in
+    }
+
+    private static let systemPermissions: @Sendable (String) -> UInt32? = { path in
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return UInt32(st.st_mode) & 0o7777
-    })
+    }
 
     /// A secret's bytes; refused when others may read or write the file.
     func secret(_ path: String) -> Result<Data, ConfigFileError> {

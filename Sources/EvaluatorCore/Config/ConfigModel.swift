@@ -292,7 +292,15 @@ public struct APIAccess: Sendable, Hashable {
 
     /// `tokens_file`; nil: no tokens, every local caller may act (caller name `api`).
     public var tokensFile: String?
+    /// The tokens file's tokens, and the admin token when it could be read (issue 20).
     public var tokens: TokenSet?
+    /// `admin_token_file` (default `admin.token` beside the tokens file; only with a tokens
+    /// file): one line, the `admin` token, 0600 root. Under systemd the daemon gets it as the
+    /// credential `admin.token` (the unit's `LoadCredential=`); `evaluatorctl` run as root reads
+    /// the file. The operator's tokens file is never edited.
+    public var adminTokenFile: String?
+    /// The admin token, when this process could read it.
+    public var adminToken: APIToken? { tokens?.tokens.first { $0.name == APIToken.adminName } }
     /// TLS for a non-loopback API.
     public var tlsCertFile: String?
     public var tlsKeyFile: String?

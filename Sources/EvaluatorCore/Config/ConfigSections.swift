@@ -165,7 +165,7 @@ extension ConfigReader {
         var maxBody = GatewayConfig.Defaults.apiMaxBodyBytes
         if let api = try table(root, "api", []) {
             try onlyKeys(api, ["listen", "max_body_bytes", "tokens_file", "tls_cert_file", "tls_key_file", "idle_timeout_s",
-                               "max_connections", "socket_mode", "socket_group"], ["api"])
+                               "max_connections", "socket_mode", "socket_group", "admin_token_file"], ["api"])
             if let l = try string(api, "listen", ["api"]) {
                 guard let parsed = APIListen.parse(l) else {
                     throw fail(.invalid, ["api", "listen"], "\"\(l)\" is not HOST:PORT or unix:/path")
@@ -194,6 +194,12 @@ extension ConfigReader {
                 }
                 access.tokensFile = path
                 access.tokens = try TokenSet.parse(text, source: path, windows: Set(windows.map(\.id)))
+                let adminPath = try string(api, "admin_token_file", p).map { absolute($0, base) }
+                    ?? ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("admin.token")
+                access.adminTokenFile = adminPath
+                if let admin = try readAdminToken(adminPath) { access.tokens?.tokens.append(admin) }
+            } else if try string(api, "admin_token_file", p) != nil {
+                throw fail(.invalid, p + ["admin_token_file"], "an admin token needs [api] tokens_file: without one every local caller may act")
             }
             for k in ["tls_cert_file", "tls_key_file"] {
                 guard let f = try string(api, k, p) else { continue }
@@ -231,6 +237,27 @@ extension ConfigReader {
             throw fail(.invalid, p + ["listen"], "\(listen) is reachable from other machines: give [api] tokens_file (NAME SCOPE TOKEN lines) or listen on 127.0.0.1")
         }
         return access
+    }
+
+    /// The admin token (issue 20): the credential `admin.token` systemd passed, else the file
+    /// when this process may read it. Missing or not readable by this process (the daemon runs
+    /// as the service user; the file is 0600 root) is no admin token, not an error: the admin
+    /// verbs are then refused (a warning says so); a file others may read, or one that is not a
+    /// token, is an error naming the file.
+    func readAdminToken(_ path: String) throws(ConfigError) -> APIToken? {
+        let key = ["api", "admin_token_file"]
+        if let data = files.credential("admin.token") {
+            return try APIToken.admin(fileText: String(decoding: data, as: UTF8.self), source: "credential admin.token (\(path))")
+        }
+        guard files.exists(path) else { return nil }
+        switch files.secret(path) {
+        case let .success(data):
+            guard !data.isEmpty else { return nil } // an operator's view that may not read it
+            return try APIToken.admin(fileText: String(decoding: data, as: UTF8.self), source: path)
+        case let .failure(e):
+            if files.permissions(path).map({ $0 & 0o007 != 0 }) == true { throw fail(.invalid, key, "cannot use \(path): \(e.message)") }
+            return nil
+        }
     }
 
     /// `[session]`: timeout_s, retransmit_window_ms, reason_window_ms.

@@ -16,6 +16,9 @@ public enum ConfigWarnings {
         if c.api.isLocal, case .tcp = c.api, c.apiAccess.tokensFile == nil {
             out.append("api.tokens_file: none — every program on this PC may open and cancel evaluations (the clerk's browser too)")
         }
+        if let file = c.apiAccess.adminTokenFile, c.apiAccess.adminToken == nil {
+            out.append("api.admin_token_file = \(file): not there or not readable by this process — salvage through the API, resend, reload and pad links are refused (evaluatorctl admin-token init makes it; the packaged unit passes it with LoadCredential=)")
+        }
         if c.stateDir.hasPrefix("/tmp/") || c.stateDir == "/tmp" || c.stateDir.hasPrefix("/run/") {
             out.append("gateway.state_dir = \(c.stateDir): a temporary folder — the ratings are lost at the next boot")
         }

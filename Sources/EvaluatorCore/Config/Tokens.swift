@@ -3,7 +3,11 @@
 /// show (`opened_by`, `ended_by`); the TOKEN itself is never printed.
 public struct APIToken: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     public enum Scope: Sendable, Hashable, CustomStringConvertible {
-        /// The business / queue system: everything under `/v1/`.
+        /// Hall IT (issue 20): everything `api` may do, and what changes stored records or the
+        /// configuration: import/salvage, resend, reload, pads' links and pairing.
+        case admin
+        /// The business / queue system: evaluations, staff, pause — the party a rating judges,
+        /// so never what creates, re-sends or hides a record.
         case api
         /// Status, windows, devices, stats, `/metrics`, the hall status page.
         case read
@@ -12,6 +16,7 @@ public struct APIToken: Sendable, Hashable, CustomStringConvertible, CustomDebug
 
         public var description: String {
             switch self {
+            case .admin: "admin"
             case .api: "api"
             case .read: "read"
             case let .pad(w): "pad:\(w)"
@@ -32,6 +37,19 @@ public struct APIToken: Sendable, Hashable, CustomStringConvertible, CustomDebug
     public var description: String { "\(name) \(scope) ***" }
     public var debugDescription: String { description }
     public static let minimumLength = 32
+    /// The name of the token read from the admin token file (`[api] admin_token_file`): what
+    /// logs and records show for hall IT's actions. A tokens-file line may not take it.
+    public static let adminName = "admin"
+
+    /// The token of an admin token file: its one line, at least `minimumLength` printable
+    /// ASCII characters. Errors name the file, never the token.
+    public static func admin(fileText text: String, source: String) throws(ConfigError) -> APIToken {
+        let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        func fail(_ m: String) -> ConfigError { ConfigError(code: .invalid, file: source, line: 1, key: "", message: m) }
+        guard secret.count >= minimumLength else { throw fail("the admin token is shorter than \(minimumLength) characters (evaluatorctl admin-token init makes one)") }
+        guard secret.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { throw fail("the admin token must be one line of printable ASCII") }
+        return APIToken(name: adminName, scope: .admin, secret: secret)
+    }
 }
 
 public struct TokenSet: Sendable, Hashable {
@@ -70,18 +88,20 @@ public struct TokenSet: Sendable, Hashable {
             }
             let scope: APIToken.Scope
             switch scopeText {
+            case "admin": scope = .admin
             case "api": scope = .api
             case "read": scope = .read
             case let s where s.hasPrefix("pad:"):
                 let w = String(s.dropFirst(4))
                 guard windows.contains(w) else { throw fail("scope \(s): no window \"\(w)\" is configured") }
                 scope = .pad(window: w)
-            default: throw fail("scope \"\(scopeText)\" is not api, read or pad:WINDOW")
+            default: throw fail("scope \"\(scopeText)\" is not admin, api, read or pad:WINDOW")
             }
             guard secret.count >= APIToken.minimumLength else {
                 throw fail("the token of \(name) is shorter than \(APIToken.minimumLength) characters")
             }
             guard secret.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { throw fail("the token of \(name) must be printable ASCII") }
+            if name == APIToken.adminName { throw fail("the name \(name) is the admin token file's ([api] admin_token_file); choose another") }
             if tokens.contains(where: { $0.name == name }) { throw fail("name \(name) is used twice") }
             if tokens.contains(where: { $0.secret == secret }) { throw fail("the token of \(name) is the same as another one's") }
             tokens.append(APIToken(name: name, scope: scope, secret: secret))

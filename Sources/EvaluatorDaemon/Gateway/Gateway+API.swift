@@ -158,6 +158,7 @@ extension Gateway: EvaluationService {
     public func resend(recordIDs: [String]?, caller: String) async throws(Rejection) -> ResendResult {
         do {
             let result = try await store.resend(recordIDs: recordIDs)
+            await adminAudit(caller: caller, "resend of \(recordIDs.map { "\($0.count) named record(s)" } ?? "every quarantined record"): \(result.requeued.count) queued again")
             if !result.requeued.isEmpty {
                 logger.notice("quarantined records queued again", metadata: ["records": "\(result.requeued.count)", "caller": "\(caller)"])
                 uplinkWake.fire()
@@ -227,6 +228,7 @@ extension Gateway: EvaluationService {
             logger.notice("salvaged records imported", metadata: [
                 "imported": "\(r.imported)", "already_present": "\(r.present)", "rated_cases": "\(r.ratedCases)", "caller": "\(caller)",
             ])
+            await adminAudit(caller: caller, "import of salvaged records: \(r.imported) imported, \(r.present) already present, \(r.ratedCases) rated case(s) restored")
             if r.imported > 0 { uplinkWake.fire() }
             return ImportResult(imported: r.imported, alreadyPresent: r.present, ratedCases: r.ratedCases)
         } catch {

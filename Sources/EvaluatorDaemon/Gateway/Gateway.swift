@@ -100,7 +100,11 @@ public actor Gateway {
         await registry?.update(windows: new.windows)
     }
 
-    func noteReload(_ result: ReloadResult) { lastReload = result }
+    func noteReload(_ result: ReloadResult) async {
+        lastReload = result
+        let changes = result.changes.isEmpty ? "" : ": " + result.changes.joined(separator: "; ")
+        await adminAudit(caller: result.trigger, "reload \(result.outcome)\(result.outcome == .refused ? " (\(result.message))" : changes)")
+    }
 
     /// Answers once the actor runs it: the watchdog's proof that the gateway is not stuck.
     public func heartbeat() {}
@@ -324,6 +328,20 @@ public actor Gateway {
     }
 
     /// An `audit` record: evidence about the gateway itself (docs/CHAIN.md).
+    /// An admin action (issue 20: import, resend, reload, pairing) as an `audit` record: who
+    /// (`opened_by`), what and the counts (`detail`), chained like every record, so the
+    /// evidence of who changed stored records or the configuration reaches the centre.
+    func adminAudit(caller: String, _ what: String) async {
+        var record = auditRecord("admin: \(what)")
+        record.draft.openedBy = caller
+        do {
+            try await store.commit([StoreChange(records: [record])])
+            uplinkWake.fire()
+        } catch {
+            logger.error("cannot store the audit record of an admin action", metadata: ["error": "\(error)", "caller": "\(caller)", "action": "\(what)"])
+        }
+    }
+
     private func auditRecord(_ detail: String) -> RatingRecord {
         RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: clock(),
                      draft: RecordDraft(windowID: nil, outcome: .audit, detail: detail))
