@@ -29,6 +29,41 @@ struct CLITests {
         #expect(try Control.token(file: nil, environment: [:], config: config) == nil)
     }
 
+    @Test("issue 20: admin verbs take the admin token; the others a read or api token, never the admin's when another will do")
+    func adminTokenPick() throws {
+        var config = try GatewayConfig.parse(cliConfig, source: "t")
+        let api = APIToken(name: "queue", scope: .api, secret: "q" + String(repeating: "2", count: 40))
+        let admin = APIToken(name: "admin", scope: .admin, secret: "a" + String(repeating: "3", count: 40))
+        config.apiAccess.tokens = TokenSet(tokens: [api, admin])
+        #expect(try Control.token(file: nil, environment: [:], config: config) == api.secret)
+        #expect(try Control.token(file: nil, environment: [:], config: config, admin: true) == admin.secret)
+        config.apiAccess.tokens = TokenSet(tokens: [api])
+        #expect(try Control.token(file: nil, environment: [:], config: config, admin: true) == nil, "an api token is never sent for an admin verb")
+    }
+
+    @Test("issue 20: admin-token init makes the file 0600 once, keeps an existing one, never writes through a link; without tokens it does nothing")
+    func adminTokenInit() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var config = try GatewayConfig.parse(cliConfig, source: "t")
+        #expect(try Control.adminTokenInit(config: config).fields["created"] == .bool(false))
+        config.apiAccess.adminTokenFile = dir + "/admin.token"
+        let made = try Control.adminTokenInit(config: config)
+        #expect(made.ok && made.fields["created"] == .bool(true))
+        let text = try String(contentsOfFile: dir + "/admin.token", encoding: .utf8)
+        #expect(text.count == 65 && text.hasSuffix("\n") && !made.json.contains(text.dropLast()), "the token is never printed")
+        let mode = try #require(FileManager.default.attributesOfItem(atPath: dir + "/admin.token")[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+        _ = try APIToken.admin(fileText: text, source: "made")
+        #expect(try Control.adminTokenInit(config: config).fields["created"] == .bool(false))
+        #expect(try String(contentsOfFile: dir + "/admin.token", encoding: .utf8) == text, "kept")
+        // A dangling link planted where the file goes: not followed.
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.token", withDestinationPath: dir + "/target")
+        config.apiAccess.adminTokenFile = dir + "/link.token"
+        #expect(try Control.adminTokenInit(config: config).fields["created"] == .bool(false))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/target"))
+    }
+
     @Test("check-config's summary names the uplink without its password or query")
     func summary() throws {
         let text = Control.summary(try GatewayConfig.parse(cliConfig, source: "t"))

@@ -108,6 +108,22 @@ check "systemctl reload fails on a change that needs a restart" sh -c '! systemc
 check "the refusal is in the journal and the daemon runs on" sh -c 'journalctl -u evaluatord --no-pager -o cat | grep -q "reload refused" && systemctl is-active --quiet evaluatord'
 cp /tmp/good.toml /etc/evaluatord/evaluatord.toml
 
+echo "== tokens and the admin token (issue 20)"
+APITOKEN=queue-0123456789abcdefghijklmnopqrstuvwxyz
+printf 'queue api %s\n' "$APITOKEN" > /etc/evaluatord/tokens
+chown root:evaluatord /etc/evaluatord/tokens && chmod 0640 /etc/evaluatord/tokens
+printf '\n[api]\ntokens_file = "/etc/evaluatord/tokens"\n' >> /etc/evaluatord/evaluatord.toml
+# The package again: its postinst makes the admin token file (it did nothing without tokens).
+check "without a tokens file the postinst made no admin token" test ! -e /etc/evaluatord/admin.token
+dpkg -i "$W/evaluatord.deb" > "$W/dpkg2.log" 2>&1
+check "with a tokens file the postinst makes /etc/evaluatord/admin.token 0600 root" sh -c 'test "$(stat -c %a:%U /etc/evaluatord/admin.token)" = 600:root'
+check "the operator's tokens file is not edited" sh -c 'test "$(cat /etc/evaluatord/tokens)" = "queue api $APITOKEN"'
+for i in $(seq 100); do curl -sf http://127.0.0.1:8740/healthz >/dev/null && break; sleep 0.2; done
+check "an api token may not reload (403)" sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $APITOKEN' -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:8740/v1/reload)\" = 403"
+systemctl reload evaluatord
+check "systemctl reload with tokens: ExecReload= takes the admin token from the unit's credential" waitlog "configuration reloaded" 2
+check "the reload is an audit record naming admin" sh -c 'evaluatorctl records --config /etc/evaluatord/evaluatord.toml --json 2>/dev/null | grep -q "admin: reload"'
+
 echo "== watchdog and status"
 while [ $(( $(date +%s) - started )) -lt 40 ]; do sleep 1; done
 systemctl show evaluatord -p NRestarts -p WatchdogTimestampMonotonic -p StatusText -p ActiveState

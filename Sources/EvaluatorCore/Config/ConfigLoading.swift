@@ -14,7 +14,8 @@ public struct ConfigFiles: Sendable {
     /// run by an operator who cannot read the daemon's tokens or keys still reads the config.
     public var skipUnreadableSecrets = false
     /// A credential systemd passed to this process (`LoadCredential=`: a file in
-    /// `$CREDENTIALS_DIRECTORY`), by its id; nil when there is none or it is empty.
+    /// `$CREDENTIALS_DIRECTORY`), by its id; nil when there is none, it is empty, or it is the
+    /// unit's fallback `-`.
     public var credential: @Sendable (String) -> Data? = { _ in nil }
     /// Whether a file exists (a missing optional file is not an error).
     public var exists: @Sendable (String) -> Bool = { _ in false }
@@ -31,8 +32,10 @@ public struct ConfigFiles: Sendable {
         f.exists = { FileManager.default.fileExists(atPath: $0) }
         f.credential = { id in
             guard let dir = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty, !id.contains("/"),
-                  let data = FileManager.default.contents(atPath: dir + "/" + id), !data.isEmpty else { return nil }
-            return data
+                  let data = FileManager.default.contents(atPath: dir + "/" + id) else { return nil }
+            // The unit's fallback (`SetCredential=admin.token:-`) says there is none.
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty || text == "-" ? nil : data
         }
         return f
     }()
