@@ -68,13 +68,13 @@ public enum EvaluatorAPI {
             return await respond { () async throws(Rejection) in ResendView(try await service.resend(recordIDs: ids, caller: context.caller)) }
         }
         router.post("/v1/records/import") { request, context in
-            let parsed: (records: [String], ratedCases: [(caseID: String, recordID: String)])
+            let parsed: ImportRequest
             switch await body(request, maxBodyBytes, ImportBody.parse) {
             case let .success(r): parsed = r
             case let .failure(f): return failure(f)
             }
             return await respond { () async throws(Rejection) in
-                ImportView(try await service.importSalvaged(records: parsed.records, ratedCases: parsed.ratedCases, caller: context.caller))
+                ImportView(try await service.importSalvaged(parsed, caller: context.caller))
             }
         }
         router.put("/v1/windows/:window/staff") { request, context in

@@ -175,25 +175,45 @@ public enum ImportBody {
 
     struct Fields: Decodable {
         var records: [JSONValue]?
+        var known: [JSONValue]?
         var rated_cases: [Case]?
     }
 
-    public static func parse(_ data: Data) throws(RequestError) -> (records: [String], ratedCases: [(caseID: String, recordID: String)]) {
-        let f = try JSONBody.decode(Fields.self, data, allowed: ["records", "rated_cases"])
-        let records = f.records ?? []
-        guard records.count <= 10_000, (f.rated_cases ?? []).count <= 100_000 else { throw RequestError("at most 10000 records and 100000 rated_cases per request") }
-        var out: [String] = []
-        for (i, r) in records.enumerated() {
-            guard case let .object(o) = r, case let .string(id)? = o["record_id"] else {
-                throw RequestError("records[\(i)] must be a record object with a record_id")
+    /// `records`: the damaged store's unsent records, to import; `known`: its sent ones, only
+    /// verified (issue 20: a rated case must name a record of the request); `rated_cases`.
+    public static func parse(_ data: Data) throws(RequestError) -> ImportRequest {
+        let f = try JSONBody.decode(Fields.self, data, allowed: ["records", "known", "rated_cases"])
+        guard (f.records ?? []).count + (f.known ?? []).count <= 10_000, (f.rated_cases ?? []).count <= 100_000 else {
+            throw RequestError("at most 10000 records and known and 100000 rated_cases per request")
+        }
+        func bodies(_ list: [JSONValue]?, _ name: String) throws(RequestError) -> [String] {
+            var out: [String] = []
+            for (i, r) in (list ?? []).enumerated() {
+                guard case let .object(o) = r, case let .string(id)? = o["record_id"] else {
+                    throw RequestError("\(name)[\(i)] must be a record object with a record_id")
+                }
+                _ = try JSONBody.id(id, field: "\(name)[\(i)].record_id")
+                out.append(r.text)
             }
-            _ = try JSONBody.id(id, field: "records[\(i)].record_id")
-            out.append(r.text)
+            return out
         }
         var cases: [(caseID: String, recordID: String)] = []
         for (i, c) in (f.rated_cases ?? []).enumerated() {
             cases.append((try JSONBody.id(c.case_id, field: "rated_cases[\(i)].case_id"), try JSONBody.id(c.record_id, field: "rated_cases[\(i)].record_id")))
         }
-        return (out, cases)
+        return ImportRequest(records: try bodies(f.records, "records"), known: try bodies(f.known, "known"), ratedCases: cases)
+    }
+}
+
+/// `POST /v1/records/import` parsed: record bodies as sent (canonical JSON).
+public struct ImportRequest: Sendable {
+    public var records: [String]
+    public var known: [String]
+    public var ratedCases: [(caseID: String, recordID: String)]
+
+    public init(records: [String], known: [String] = [], ratedCases: [(caseID: String, recordID: String)]) {
+        self.records = records
+        self.known = known
+        self.ratedCases = ratedCases
     }
 }

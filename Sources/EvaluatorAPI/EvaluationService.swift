@@ -19,8 +19,9 @@ public protocol EvaluationService: Sendable {
     func stats(since: String?, until: String?, by: String?) async throws(Rejection) -> StatsReport
     /// Whether the gateway can take ratings, and what needs a look.
     func health() async -> HealthSnapshot
-    /// Records salvaged from a damaged store (`evaluatorctl salvage`): imported with their ids.
-    func importSalvaged(records: [String], ratedCases: [(caseID: String, recordID: String)], caller: String) async throws(Rejection) -> ImportResult
+    /// Records salvaged from a damaged store (`evaluatorctl salvage`): imported with their ids;
+    /// records not of this gateway's damaged stores are `.invalidImport` (issue 20).
+    func importSalvaged(_ request: ImportRequest, caller: String) async throws(Rejection) -> ImportResult
     /// Signs a member of staff in at a window (nil: signs them out); once durable.
     func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot
     /// The screen pad of a window (nil: the window has none, or no such window).

@@ -24,6 +24,7 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .storeUnavailable: self.init(status: 503, code: "store_unavailable", message: r.message)
         case .batchTooLarge: self.init(status: 400, code: "batch_too_large", message: r.message)
         case .invalidQuery: self.init(status: 400, code: "bad_request", message: r.message)
+        case .invalidImport: self.init(status: 400, code: "invalid_import", message: r.message)
         }
     }
 }

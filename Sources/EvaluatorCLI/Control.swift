@@ -450,15 +450,23 @@ extension Control {
         // Requests stay under the daemon's body limit.
         let budget = max(4096, config.apiMaxBodyBytes - 1024)
 
-        func send(_ records: [String], _ cases: [(caseID: String, recordID: String)]) async throws {
+        let scores = config.scores
+        func send(_ records: [String], _ known: [String], _ cases: [(caseID: String, recordID: String)]) async throws {
             guard !records.isEmpty || !cases.isEmpty else { return }
             if let direct {
-                let r = try await direct.importSalvaged(records: records, ratedCases: cases)
+                let answer: Result<(imported: Int, present: Int, ratedCases: Int), StoreError>
+                do {
+                    answer = .success(try await direct.importSalvaged(records: records, known: known, ratedCases: cases, check: { scores.salvageProblem($0) }))
+                } catch {
+                    answer = .failure(error)
+                }
+                if case let .failure(e) = answer, e.code == .refused { throw SalvageRefused(message: "the store refused the import: \(e.message)") }
+                let r = try answer.get()
                 total.imported += r.imported; total.alreadyPresent += r.present; total.ratedCases += r.ratedCases
                 return
             }
             let body = "{\"rated_cases\":[" + cases.map { "{\"case_id\":\(JSONText.quote($0.caseID)),\"record_id\":\(JSONText.quote($0.recordID))}" }.joined(separator: ",")
-                + "],\"records\":[" + records.joined(separator: ",") + "]}"
+                + "],\"records\":[" + records.joined(separator: ",") + "],\"known\":[" + known.joined(separator: ",") + "]}"
             let (code, text) = try await api.send(.POST, path: "/v1/records/import", body: Data(body.utf8))
             guard code == 200 else { throw SalvageRefused(message: "the daemon refused the import (HTTP \(code)): \(text)") }
             struct View: Decodable { var imported: Int; var already_present: Int; var rated_cases: Int }
@@ -466,23 +474,27 @@ extension Control {
             total.imported += v.imported; total.alreadyPresent += v.already_present; total.ratedCases += v.rated_cases
         }
 
-        var records: [String] = [], cases: [(caseID: String, recordID: String)] = [], size = 64
+        // Every readable rating goes with the request that restores its cases: unsent ones to be
+        // imported, sent ones as `known` (verified, never imported) — a rated case must name a
+        // record of its request (issue 20).
+        var records: [String] = [], known: [String] = [], cases: [(caseID: String, recordID: String)] = [], size = 64
         do {
             while let window = reader.nextWindow() {
                 for (body, sent) in window {
                     let covered = Store.ratedCases(of: body)
-                    let adds = (sent ? 0 : body.utf8.count + 1) + covered.reduce(0) { $0 + $1.caseID.utf8.count + $1.recordID.utf8.count + 32 }
+                    guard !sent || !covered.isEmpty else { continue }
+                    let adds = body.utf8.count + 1 + covered.reduce(0) { $0 + $1.caseID.utf8.count + $1.recordID.utf8.count + 32 }
                     if size + adds > budget {
-                        try await send(records, cases)
-                        records = []; cases = []; size = 64
+                        try await send(records, known, cases)
+                        records = []; known = []; cases = []; size = 64
                     }
-                    if !sent { records.append(body) }
+                    if sent { known.append(body) } else { records.append(body) }
                     cases += covered
                     size += adds
                 }
                 if progress { printErrorInline("salvaging: seq \(reader.next - 1) of \(reader.last)") }
             }
-            try await send(records, cases)
+            try await send(records, known, cases)
         } catch let e as SalvageRefused {
             return Outcome(lines: [e.message, "\(total.imported) record(s) were imported before that"], ok: false, fields: ["imported": .int(total.imported)])
         }

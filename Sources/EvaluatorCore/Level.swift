@@ -107,3 +107,27 @@ public enum KeyNames {
         codes.filter { $0.value == code }.map(\.key).sorted().first ?? "\(code)"
     }
 }
+
+extension ScoreTable {
+    /// What is wrong with a salvaged record's rating fields, or nil (issue 20): a known outcome,
+    /// a known level, a score that is one of the configured scores (or the standard ones, for
+    /// records made before a change of `[scores]`), `bad` as its level says. Bounds every
+    /// number that reaches the statistics.
+    public func salvageProblem(_ o: [String: JSONValue]) -> String? {
+        guard let outcome = o.string("outcome"), Outcome(rawValue: outcome) != nil else { return "outcome is not one of the record format's" }
+        if let l = o["level"], l != .null {
+            guard case let .string(text) = l, let level = Level(rawValue: text) else { return "level is not one of the five levels" }
+            if o.bool("bad") != level.isBad { return "bad does not agree with level \(text)" }
+        }
+        if let s = o["score"], s != .null {
+            guard case let .int(score) = s, Set(points.values).union(Self.standard.points.values).contains(score) else {
+                return "score is not one of the configured scores"
+            }
+        }
+        if let c = o["count"], c != .null {
+            guard case let .int(n) = c, (0...1_000_000).contains(n) else { return "count is out of range" }
+        }
+        guard o.string("recorded_at").flatMap(Millis.parseRFC3339) != nil else { return "recorded_at is not an RFC 3339 time" }
+        return nil
+    }
+}

@@ -239,8 +239,8 @@ public struct StatsReport: Sendable, Hashable, Encodable {
         var total = StatsGroup(key: nil)
         var groups: [String?: StatsGroup] = [:]
         for r in rows {
-            total.counts[r.metric, default: 0] += r.n
-            groups[r.key, default: StatsGroup(key: r.key)].counts[r.metric, default: 0] += r.n
+            total.counts[r.metric, default: 0].addClamped(r.n)
+            groups[r.key, default: StatsGroup(key: r.key)].counts[r.metric, default: 0].addClamped(r.n)
         }
         self.total = total
         self.groups = groups.values.sorted { ($0.key ?? "") < ($1.key ?? "") }
@@ -262,5 +262,14 @@ public struct StatsReport: Sendable, Hashable, Encodable {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? e.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+extension Int {
+    /// `self += n`, saturating at the bounds instead of trapping (issue 20: statistics never
+    /// stop the process, whatever a record says).
+    public mutating func addClamped(_ n: Int) {
+        let (sum, overflow) = addingReportingOverflow(n)
+        self = overflow ? (n > 0 ? .max : .min) : sum
     }
 }

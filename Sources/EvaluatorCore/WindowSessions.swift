@@ -147,6 +147,8 @@ public enum Rejection: Sendable, Hashable, Error {
     case batchTooLarge(cases: Int, max: Int)
     /// A query (e.g. statistics' since/until/by) that cannot be answered as asked.
     case invalidQuery(String)
+    /// An import of records that are not this gateway's damaged stores' (issue 20).
+    case invalidImport(String)
 
     /// What is wrong, in words for the caller.
     public var message: String {
@@ -157,6 +159,7 @@ public enum Rejection: Sendable, Hashable, Error {
         case let .alreadyRated(caseID): "case \"\(caseID)\" has already been rated (one rating per case, R3)"
         case let .storeUnavailable(error): error
         case let .invalidQuery(message): message
+        case let .invalidImport(message): "import refused, nothing was changed: " + message
         case let .batchTooLarge(cases, max): "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)"
         }
     }

@@ -26,6 +26,29 @@ public struct StoreDamage: Sendable, Hashable {
     public var detail: String { "store_replaced: " + message }
 }
 
+/// A damaged store this store replaced (`replaced_chain`, issue 20): its chain, the last head
+/// that could be read (nil when none could), the file it was moved to. Salvage imports only
+/// records of these chains.
+public struct ReplacedChain: Sendable, Hashable {
+    public var chainID: String?
+    public var headSeq: Int64?
+    public var headHash: String?
+    public var file: String
+    public var replacedAt: Millis
+
+    public init(chainID: String?, headSeq: Int64?, headHash: String?, file: String, replacedAt: Millis) {
+        self.chainID = chainID
+        self.headSeq = headSeq
+        self.headHash = headHash
+        self.file = file
+        self.replacedAt = replacedAt
+    }
+
+    init(head: ChainHead?, file: String, at: Millis) {
+        self.init(chainID: head?.chainID, headSeq: head?.seq, headHash: head?.hash, file: file, replacedAt: at)
+    }
+}
+
 extension Store {
     /// Opens the daemon's store. When SQLite reports the file damaged — at opening, or in the
     /// bounded check of the chain's tail (not the whole file: start-up must not grow with the
@@ -36,8 +59,11 @@ extension Store {
             store = try Store(path: path, timeZone: timeZone)
         } catch where error.code == .corrupt {
             let previous = readableHead(path)
+            let carried = readableReplaced(path)
             let moved = moveAside(path, now: now)
-            return (try Store(path: path, timeZone: timeZone), StoreDamage(movedTo: moved, reason: error.message, previousChain: previous))
+            let fresh = try Store(path: path, timeZone: timeZone)
+            fresh.noteReplaced(carried + [ReplacedChain(head: previous, file: moved, at: now)])
+            return (fresh, StoreDamage(movedTo: moved, reason: error.message, previousChain: previous))
         }
         do {
             _ = try store.checkTail()
@@ -52,20 +78,56 @@ extension Store {
     public func replaceDamaged(reason: String, now: Millis) throws(StoreError) -> StoreDamage {
         let previous = (try? chainHead()) ?? Self.readableHead(path)
         let old = db
+        let carried = (try? old.read { db in try Self.replacedChains(db) }) ?? Self.readableReplaced(path)
         try? old.close()
         let moved = Self.moveAside(path, now: now)
         let (fresh, _) = try Self.openPool(path, days)
         pool.withLock { $0 = fresh }
         forgetCounts()
         forgetChainID()
+        noteReplaced(carried + [ReplacedChain(head: previous, file: moved, at: now)])
         return StoreDamage(movedTo: moved, reason: reason, previousChain: previous)
     }
 
-    /// The chain head of a store that may be damaged, if it can be read at all.
+    /// Writes the chains of the stores this one replaced (best effort: a store that cannot
+    /// note them still takes ratings; salvage then refuses their records, naming why).
+    func noteReplaced(_ chains: [ReplacedChain]) {
+        _ = try? db.write { db in
+            for c in chains {
+                try db.execute(sql: "INSERT INTO replaced_chain (chain_id, head_seq, head_hash, file, replaced_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [c.chainID, c.headSeq, c.headHash, c.file, c.replacedAt.value])
+            }
+        }
+    }
+
+    /// The chains of this gateway's damaged stores that this store replaced, oldest first.
+    public func replacedChains() throws(StoreError) -> [ReplacedChain] {
+        try read { db in try Self.replacedChains(db) }
+    }
+
+    static func replacedChains(_ db: Database) throws -> [ReplacedChain] {
+        try Row.fetchAll(db, sql: "SELECT chain_id, head_seq, head_hash, file, replaced_at FROM replaced_chain ORDER BY rowid").map {
+            ReplacedChain(chainID: $0["chain_id"], headSeq: $0["head_seq"], headHash: $0["head_hash"], file: $0["file"], replacedAt: Millis($0["replaced_at"]))
+        }
+    }
+
+    /// The replaced chains a damaged store noted, if they can be read.
+    static func readableReplaced(_ path: String) -> [ReplacedChain] {
+        guard let s = try? Store(readOnlyPath: path) else { return [] }
+        defer { try? s.db.close() }
+        return (try? s.replacedChains()) ?? []
+    }
+
+    /// The chain head of a store that may be damaged, if it can be read at all: its `chain`
+    /// row, else the last readable record's chain fields.
     static func readableHead(_ path: String) -> ChainHead? {
         guard let s = try? Store(readOnlyPath: path) else { return nil }
         defer { try? s.db.close() }
-        return try? s.chainHead()
+        if let head = try? s.chainHead() { return head }
+        guard let body = try? s.db.read({ db in try String.fetchOne(db, sql: "SELECT body FROM record ORDER BY seq DESC LIMIT 1") }),
+              case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)),
+              let chainID = o.string("chain_id"), let seq = o.int("seq"), let hash = o.string("hash") else { return nil }
+        return ChainHead(chainID: chainID, seq: Int64(seq), hash: hash)
     }
 
     /// Renames the database and its -wal and -shm to `<path>.damaged-<UTC time>` (+ suffix).
@@ -213,8 +275,50 @@ extension Store {
     /// — same `record_id`, the flag `salvaged` added, sealed into this store's chain, counted in
     /// the statistics — and the cases of every readable rating into the one-rating-per-case
     /// table (R3). A record id already here is skipped, so salvaging twice imports once.
-    public func importSalvaged(records bodies: [String], ratedCases: [(caseID: String, recordID: String)]) async throws(StoreError) -> (imported: Int, present: Int, ratedCases: Int) {
+    ///
+    /// Only records of this gateway's damaged stores are taken (issue 20): each one's chain must
+    /// be a `replaced_chain` of this store, its seq within that chain's last readable head, its
+    /// hash must fit its bytes, and `check` (the rating fields against the configured scores)
+    /// must find nothing; `known` are the damaged store's sent records — verified the same way,
+    /// never imported — and a rated case may name only a record of the request that rates it.
+    /// Anything else refuses the whole request (`.refused`, naming the record and why):
+    /// nothing is changed.
+    public func importSalvaged(records bodies: [String], known: [String] = [], ratedCases: [(caseID: String, recordID: String)],
+                               check: @escaping @Sendable ([String: JSONValue]) -> String? = { _ in nil }) async throws(StoreError) -> (imported: Int, present: Int, ratedCases: Int) {
+        let path = self.path
         let result = try await write("cannot import salvaged records") { [days] db -> (Int, Int, Int) in
+            func refuse(_ m: String) -> StoreError { StoreError(code: .refused, path: path, message: m) }
+            var chains: [String: Int64?] = [:]
+            for c in try Self.replacedChains(db) { if let id = c.chainID { chains[id] = c.headSeq } }
+            var objects: [[String: JSONValue]] = [], covers: [String: Set<String>] = [:]
+            for (list, texts) in [("records", bodies), ("known", known)] {
+                for (i, text) in texts.enumerated() {
+                    let at = "\(list)[\(i)]"
+                    guard text.utf8.count <= 64 << 10 else { throw refuse("\(at) is larger than 64 KiB") }
+                    guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let id = o.string("record_id") else {
+                        throw refuse("\(at) is not a record object with a record_id")
+                    }
+                    let named = "\(at) (record \(id))"
+                    guard let chainID = o.string("chain_id"), let head = chains[chainID] else {
+                        throw refuse("\(named): chain \(o.string("chain_id") ?? "none") is not one of this gateway's replaced stores (salvage takes only files evaluatord moved aside)")
+                    }
+                    let checked: Chain.Checked
+                    do {
+                        checked = try Array(text.utf8).withUnsafeBytes { raw throws(Chain.ReadError) in try Chain.check(raw) }
+                    } catch {
+                        throw refuse("\(named): its chain fields cannot be read (\(error))")
+                    }
+                    guard checked.stated == checked.actual else { throw refuse("\(named): its hash does not fit its bytes") }
+                    if let head, checked.seq > head { throw refuse("\(named): seq \(checked.seq) is past chain \(chainID)'s last readable head \(head)") }
+                    if let problem = check(o) { throw refuse("\(named): \(problem)") }
+                    covers[id, default: []].formUnion(Self.ratedCases(of: text).map(\.caseID))
+                    if list == "records" { objects.append(o) }
+                }
+            }
+            for (i, c) in ratedCases.enumerated() {
+                guard let cases = covers[c.recordID] else { throw refuse("rated_cases[\(i)] names record \(c.recordID), which is not in the request") }
+                guard cases.contains(c.caseID) else { throw refuse("rated_cases[\(i)]: record \(c.recordID) does not rate case \(c.caseID)") }
+            }
             var cases = 0
             for (caseID, recordID) in ratedCases {
                 try db.execute(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)", arguments: [caseID, recordID])
@@ -223,11 +327,8 @@ extension Store {
             var head = try Self.chainHead(db)
             var rollups = Rollups(days, foldedHour: try Self.foldedHour(db))
             var imported = 0, present = 0
-            for text in bodies {
-                guard case var .object(o) = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
-                      case let .string(recordID) = o["record_id"] else {
-                    throw StoreError(code: .write, path: "salvage", message: "a salvaged record is not a record object: \(text.prefix(80))")
-                }
+            for var o in objects {
+                guard let recordID = o.string("record_id") else { continue }
                 if try Bool.fetchOne(db, sql: "SELECT 1 FROM record WHERE record_id = ?", arguments: [recordID]) == true {
                     present += 1
                     continue

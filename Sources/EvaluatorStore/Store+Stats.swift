@@ -37,6 +37,21 @@ extension Store {
             """)
     }
 
+    /// An upsert's new amount, clamped to 64 bits: SQLite turns an integer `+` that overflows
+    /// into a REAL, which read back as an Int stops the process (issue 20: two imported scores
+    /// of Int.max made every `/v1/stats` crash). Counts never come near; the clamp is the bound.
+    static let clampedSum = "CAST(MAX(-9.2e18, MIN(9.2e18, n + excluded.n)) AS INTEGER)"
+
+    /// A summed amount read back whatever SQLite stored (integer, real, null, text): never
+    /// traps. Sums are `TOTAL` (a REAL, never SQLite's "integer overflow" error) clamped here.
+    static func amount(_ v: DatabaseValue) -> Int {
+        switch v.storage {
+        case let .int64(i): return Int(i)
+        case let .double(d): return d.isNaN ? 0 : Int(max(-9.2e18, min(9.2e18, d)))
+        default: return 0
+        }
+    }
+
     /// The daily dimensions and the hourly column each comes from.
     static let dayDims: [(dim: String, column: String)] = [("window", "window_id"), ("staff", "staff_id"), ("department", "department")]
 
@@ -58,8 +73,8 @@ extension Store {
             for (dim, column) in dayDims {
                 try db.execute(sql: """
                     INSERT INTO rollup_day (dim, day, key, metric, n)
-                    SELECT ?, ?, \(column), metric, SUM(n) FROM rollup WHERE hour = ? GROUP BY \(column), metric
-                    ON CONFLICT DO UPDATE SET n = n + excluded.n
+                    SELECT ?, ?, \(column), metric, CAST(MAX(-9.2e18, MIN(9.2e18, TOTAL(n))) AS INTEGER) FROM rollup WHERE hour = ? GROUP BY \(column), metric
+                    ON CONFLICT DO UPDATE SET n = \(Store.clampedSum)
                     """, arguments: [dim, days.day(of: Millis(hour * 3_600_000)), hour])
             }
         }
@@ -105,11 +120,11 @@ extension Store {
             let late = hour < foldedHour
             let day = days.day(of: recordedAt)
             for (metric, n) in metrics {
-                hourly[Key(bucket: hour, window: windowID ?? "", staff: staffID ?? "", department: department ?? "", metric: metric), default: 0] += n
+                hourly[Key(bucket: hour, window: windowID ?? "", staff: staffID ?? "", department: department ?? "", metric: metric), default: 0].addClamped(n)
                 guard late else { continue }
-                daily[DayKey(dim: "window", day: day, key: windowID ?? "", metric: metric), default: 0] += n
-                daily[DayKey(dim: "staff", day: day, key: staffID ?? "", metric: metric), default: 0] += n
-                daily[DayKey(dim: "department", day: day, key: department ?? "", metric: metric), default: 0] += n
+                daily[DayKey(dim: "window", day: day, key: windowID ?? "", metric: metric), default: 0].addClamped(n)
+                daily[DayKey(dim: "staff", day: day, key: staffID ?? "", metric: metric), default: 0].addClamped(n)
+                daily[DayKey(dim: "department", day: day, key: department ?? "", metric: metric), default: 0].addClamped(n)
             }
         }
 
@@ -124,13 +139,13 @@ extension Store {
             if !hourly.isEmpty {
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO rollup (hour, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET n = n + excluded.n
+                    ON CONFLICT DO UPDATE SET n = \(Store.clampedSum)
                     """)
                 for (k, n) in hourly { try upsert.execute(arguments: [k.bucket, k.window, k.staff, k.department, k.metric, n]) }
             }
             if !daily.isEmpty {
                 let upsert = try db.cachedStatement(sql: """
-                    INSERT INTO rollup_day (dim, day, key, metric, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n
+                    INSERT INTO rollup_day (dim, day, key, metric, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = \(Store.clampedSum)
                     """)
                 for (k, n) in daily { try upsert.execute(arguments: [k.dim, k.day, k.key, k.metric, n]) }
             }
@@ -147,7 +162,7 @@ extension Store {
         for (metric, n) in metrics {
             try db.execute(sql: """
                 INSERT INTO rollup (hour, window_id, staff_id, department, metric, n) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO UPDATE SET n = n + excluded.n
+                ON CONFLICT DO UPDATE SET n = \(Store.clampedSum)
                 """, arguments: [hour, windowID ?? "", staffID ?? "", department ?? "", metric, n])
         }
     }
@@ -208,20 +223,20 @@ extension Store {
                     let k: String = row["k"]
                     key = k.isEmpty ? nil : k
                 }
-                folded.append((key, row["metric"], row["n"]))
+                folded.append((key, row["metric"], Self.amount(row["n"])))
             }
         }
         if let d = plan.days {
             // By day: the department rows of each day hold every record once.
             add(try Row.fetchAll(db, sql: """
-                SELECT \(column.isEmpty ? "day" : "key") AS k, metric, SUM(n) AS n FROM rollup_day
+                SELECT \(column.isEmpty ? "day" : "key") AS k, metric, TOTAL(n) AS n FROM rollup_day
                 WHERE dim = ? AND day >= ? AND day < ? GROUP BY k, metric
                 """, arguments: [column.isEmpty ? "department" : query.by.rawValue, d.lowerBound, d.upperBound]), day: days.text)
         }
         var dayOfHour: [Int64: String] = [:]
         for h in plan.hours {
             add(try Row.fetchAll(db, sql: """
-                SELECT \(column.isEmpty ? "hour" : column) AS k, metric, SUM(n) AS n FROM rollup WHERE hour >= ? AND hour < ? GROUP BY k, metric
+                SELECT \(column.isEmpty ? "hour" : column) AS k, metric, TOTAL(n) AS n FROM rollup WHERE hour >= ? AND hour < ? GROUP BY k, metric
                 """, arguments: [h.lowerBound, h.upperBound])) { hour in
                 if dayOfHour[hour] == nil { dayOfHour[hour] = query.dayKey(hour: hour) }
                 return dayOfHour[hour]!

@@ -10,7 +10,9 @@ import Glibc
 public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// `corrupt`: SQLite said the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB): the store is
     /// replaced (`Store.replaceDamaged`), never left refusing every press.
-    public enum Code: String, Sendable { case open, pragma, write, read, locked, corrupt }
+    /// `refused`: the request asked for what the store will not do (an import of records that
+    /// are not this gateway's damaged stores', issue 20); nothing was changed.
+    public enum Code: String, Sendable { case open, pragma, write, read, locked, corrupt, refused }
     public var code: Code
     public var path: String
     public var message: String
@@ -311,6 +313,14 @@ public final class Store: Sendable {
             // must not sign the hall out. One JSON body per window.
             try db.execute(sql: "CREATE TABLE window_state (window_id TEXT PRIMARY KEY, body TEXT NOT NULL)")
         }
+        m.registerMigration("v12-replaced-chain") { db in
+            // The chains of this gateway's damaged stores (issue 20): salvage may import only
+            // records of these, so an API caller cannot seal made-up records into the chain.
+            // Written when a store is moved aside, carried into every later store, never pruned.
+            try db.execute(sql: """
+                CREATE TABLE replaced_chain (chain_id TEXT, head_seq INTEGER, head_hash TEXT, file TEXT NOT NULL, replaced_at INTEGER NOT NULL)
+                """)
+        }
         return m
     }
 
@@ -356,6 +366,8 @@ public final class Store: Sendable {
     func write<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await db.write(body)
+        } catch let e as StoreError {
+            throw e
         } catch {
             throw StoreError(code: Self.isCorruption(error) ? .corrupt : .write, path: path, message: "\(what()): \(error)")
         }

@@ -85,6 +85,8 @@ struct StoreDamageTests {
         do {
             let store = try Store(path: config.databasePath)
             for chunk in 0..<4 { try await store.commit(records: makeRecords(300, prefix: "old\(chunk)-")) }
+            // The first half was sent: salvage restores their cases as `known` (issue 20).
+            try await store.markAllSentForBench(keepUnsent: 600)
             oldChain = try store.chainHead()
         }
         try checkpoint(config.databasePath)
@@ -106,12 +108,30 @@ struct StoreDamageTests {
         #expect(lines.first?.hasPrefix("read ") == true)
         #expect(lines.last?.contains("through evaluatord's API") == true, "\(lines)")
         let imported = try #require(lines.last.flatMap { Int($0.split(separator: " ")[1]) })
-        #expect(imported > 400, "\(lines)")
+        #expect(imported > 300, "\(lines)")
         // --json says the same.
         let json = try #require(try JSONSerialization.jsonObject(with: Data(first.json.utf8)) as? [String: Any])
         #expect(json["ok"] as? Bool == true && json["imported"] as? Int == imported && json["via"] as? String == "daemon")
         let again = try await Control.salvage(config: config, file: damaged, api: daemon.client, progress: false).lines
         #expect(again.last?.hasPrefix("imported 0 unsent record(s) with their record ids (\(imported) were already here)") == true, "\(again)")
+        // Only records of this gateway's damaged stores, whose hashes fit, are taken (issue 20).
+        let reader = try SalvageReader(path: damaged)
+        let real = try #require(reader.nextWindow()?.first { !$0.sent && $0.body.contains(#""outcome":"rated""#) }?.body)
+        let realID = try #require((try JSONSerialization.jsonObject(with: Data(real.utf8)) as? [String: Any])?["record_id"] as? String)
+        let current = try daemon.daemon.store.chainHead().chainID
+        let refusals: [(String, String)] = [
+            (#"{"records": [\#(real.replacingOccurrences(of: oldChain.chainID, with: current))]}"#, "is not one of this gateway's replaced stores"),
+            (#"{"records": [\#(real.replacingOccurrences(of: #""score":8"#, with: #""score":9223372036854775807"#))]}"#, "its hash does not fit its bytes"),
+            (#"{"records": [\#(real)], "rated_cases": [{"case_id": "C-ELSE", "record_id": "\#(realID)"}]}"#, "does not rate case C-ELSE"),
+            (#"{"records": [], "rated_cases": [{"case_id": "C-ELSE", "record_id": "made-up"}]}"#, "names record made-up, which is not in the request"),
+        ]
+        for (body, why) in refusals {
+            let (code, answer) = try await daemon.request(.POST, "/v1/records/import", json: body)
+            let error = answer["error"] as? [String: Any]
+            #expect(code == 400 && error?["code"] as? String == "invalid_import" && (error?["message"] as? String)?.contains(why) == true, "\(answer)")
+        }
+        #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "C-ELSE"}"#).0 == 201, "a refused import marked nothing rated")
+        _ = try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current")
         // A salvaged rated case is rated: it cannot be opened again (R3).
         let (code, body) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "C7"}"#)
         #expect(code == 409, "\(body)")
@@ -128,10 +148,15 @@ struct StoreDamageTests {
             Issue.record("the new chain with salvaged records does not verify: \(try store.verifyChain())")
             return
         }
-        #expect(records == Int64(imported + 2), "the audit record, the new rating, the salvaged ones")
-        #expect(try store.recentRecords(limit: 1).first?.body.contains("\"salvaged\"") == true)
-        let audit = try #require(try store.recentRecords(limit: 100_000).last)
+        // Each import request is an admin action: an audit record naming who and the counts (issue 20).
+        let all = try store.recentRecords(limit: 100_000)
+        let importAudits = all.filter { $0.outcome == "audit" && $0.body.contains("admin: import of salvaged records") }
+        #expect(!importAudits.isEmpty && importAudits.allSatisfy { $0.body.contains(#""opened_by":"api""#) })
+        #expect(records == Int64(imported + 3 + importAudits.count), "the audit record, the new rating, the cancelled C-ELSE, the salvaged ones, the import audits")
+        #expect(all.contains { $0.body.contains("\"salvaged\"") })
+        let audit = try #require(all.last)
         #expect(audit.outcome == "audit" && audit.body.contains(moved))
+        #expect(try store.replacedChains().map(\.chainID) == [oldChain.chainID], "the damaged store's chain is noted")
     }
 
     @Test("evaluatorctl backup: a consistent copy while the daemon runs; never over an existing file")

@@ -157,4 +157,22 @@ struct StatsTests {
             do { _ = try query(since, until, by) } catch { #expect((error as? StatsQuery.Invalid)?.message == message) }
         }
     }
+
+    @Test("issue 20: scores that would overflow never trap the rollups or the report (clamped, whatever SQLite stored)")
+    func overflowNeverTraps() async throws {
+        let store = try newStore()
+        var records = makeRecords(3, prefix: "max")
+        for i in records.indices { records[i].draft.score = Int.max }
+        try await store.commit(records: Array(records[0...1]))
+        try await store.commit(records: [records[2]])
+        let q = try StatsQuery.parse(since: "1970-01-01", until: "1970-01-02", by: "window", now: Millis(0), timeZone: TimeZone(identifier: "UTC")!)
+        let report = try store.stats(q)
+        #expect((report.total.counts["score_sum"] ?? 0) >= Int(9.2e18) && report.total.counts["rated"] == 3)
+        // A REAL planted in the rollup (what an overflowing SQLite `+` leaves) is read, not trapped on.
+        try await store.db.write { db in try db.execute(sql: "UPDATE rollup SET n = 1.0e30 WHERE metric = 'score_sum'") }
+        #expect(try store.stats(q).total.counts["score_sum"] == Int(9.2e18))
+        var n = Int.max - 1
+        n.addClamped(5)
+        #expect(n == Int.max)
+    }
 }

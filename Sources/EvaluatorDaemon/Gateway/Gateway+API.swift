@@ -222,15 +222,20 @@ extension Gateway: EvaluationService {
         return HealthSnapshot(status: found.isEmpty ? .ok : .degraded, problems: found)
     }
 
-    public func importSalvaged(records: [String], ratedCases: [(caseID: String, recordID: String)], caller: String) async throws(Rejection) -> ImportResult {
+    public func importSalvaged(_ request: ImportRequest, caller: String) async throws(Rejection) -> ImportResult {
         do {
-            let r = try await store.importSalvaged(records: records, ratedCases: ratedCases)
+            let scores = config.scores
+            let r = try await store.importSalvaged(records: request.records, known: request.known, ratedCases: request.ratedCases,
+                                                   check: { scores.salvageProblem($0) })
             logger.notice("salvaged records imported", metadata: [
                 "imported": "\(r.imported)", "already_present": "\(r.present)", "rated_cases": "\(r.ratedCases)", "caller": "\(caller)",
             ])
             await adminAudit(caller: caller, "import of salvaged records: \(r.imported) imported, \(r.present) already present, \(r.ratedCases) rated case(s) restored")
             if r.imported > 0 { uplinkWake.fire() }
             return ImportResult(imported: r.imported, alreadyPresent: r.present, ratedCases: r.ratedCases)
+        } catch where error.code == .refused {
+            logger.warning("salvage import refused", metadata: ["caller": "\(caller)", "reason": "\(error.message)"])
+            throw .invalidImport(error.message)
         } catch {
             throw .storeUnavailable("\(error)")
         }
