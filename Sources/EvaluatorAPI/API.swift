@@ -103,12 +103,12 @@ public enum EvaluatorAPI {
             }
         }
         // Screen pads (issue 14): the page, the staff photo, the WebSocket's plain-GET answer.
-        router.get("/pad/:window") { _, context in
+        router.get("/pad/:window") { request, context in
             let windowID = context.parameters.get("window") ?? ""
             guard await service.screenPad(ofWindow: windowID) != nil else {
                 return failure(APIFailure(status: 404, code: "not_found", message: "window \"\(windowID)\" has no screen pad (pad = { screen = \"NAME\" })"))
             }
-            return page(PadPage.html)
+            return page(PadPage.html, host: request.head.authority)
         }
         router.get("/pad/:window/photo") { _, context in
             let windowID = context.parameters.get("window") ?? ""
@@ -120,7 +120,7 @@ public enum EvaluatorAPI {
         router.get("/v1/pads/:window/ws") { _, context in
             failure(APIFailure(status: 426, code: "upgrade_required", message: "GET /v1/pads/\(context.parameters.get("window") ?? "")/ws is a WebSocket: connect with the pad's token (docs/SCREEN-PAD.md)"))
         }
-        router.get("/ui") { _, _ in page(HallPage.html) }
+        router.get("/ui") { request, _ in page(HallPage.html, host: request.head.authority) }
         router.get("/ui/pads") { request, _ in
             // The hall status page's QR codes: each screen pad's page with its own token, at the
             // address this page was opened with (the tablet is on the same hall LAN).
@@ -171,13 +171,24 @@ public enum EvaluatorAPI {
         }
     }
 
-    /// A page of ours: HTML with a policy that lets it load nothing from elsewhere.
-    static func page(_ html: String) -> Response {
+    /// A page of ours: HTML with a policy that lets it load nothing from elsewhere, connect only
+    /// to its own origin (its WebSocket too: `ws://` / `wss://` of the host it was opened at,
+    /// issue 20), never be framed, and send no referrer.
+    static func page(_ html: String, host: String?) -> Response {
         Response(status: .ok, headers: [
             .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-            .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self' ws: wss:",
+            .contentSecurityPolicy: contentSecurityPolicy(host: host),
             .init("Referrer-Policy")!: "no-referrer",
+            .init("X-Content-Type-Options")!: "nosniff",
         ], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The pages' policy. A host with anything but a host name's or address's characters gets
+    /// `'self'` alone (no WebSocket), never echoed into the header.
+    public static func contentSecurityPolicy(host: String?) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
+        let own = host.flatMap { h in !h.isEmpty && h.count <= 255 && h.allSatisfy(allowed.contains) ? " ws://\(h) wss://\(h)" : nil } ?? ""
+        return "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'\(own); frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     }
 
     /// A staff photo (at most 2 MiB; JPEG, PNG or WebP by its name).

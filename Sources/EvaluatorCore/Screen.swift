@@ -42,6 +42,8 @@ public struct ScreenOptions: Sendable, Hashable {
 
     /// At most this many characters of free text with a reason (a bound on every input).
     public static let maxReasonTextLength = 200
+    /// At most this many UTF-8 bytes (200 CJK characters are 600).
+    public static let maxReasonTextBytes = 800
 
     /// The reasons offered per bad level, in the order shown.
     public var reasons: [Level: [ReasonItem]] = [:]
@@ -73,6 +75,11 @@ public struct ScreenOptions: Sendable, Hashable {
         if let text = r.reasonText {
             guard r.level.isBad else { return "reason_text goes with a bad level only" }
             guard text.count <= Self.maxReasonTextLength else { return "reason_text is longer than \(Self.maxReasonTextLength) characters" }
+            // Bytes too (issue 20): 200 characters of combining marks are not 200 bytes.
+            guard text.utf8.count <= Self.maxReasonTextBytes else { return "reason_text is longer than \(Self.maxReasonTextBytes) bytes" }
+            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) else {
+                return "reason_text holds a control or format character"
+            }
         }
         if let dims = r.dimensions {
             let known = Set(dimensions.map(\.id))

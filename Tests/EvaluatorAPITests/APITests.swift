@@ -78,3 +78,15 @@ struct ScopeTableTests {
         }
     }
 }
+
+@Suite("API: the pages' policy (issue 20)")
+struct PagePolicyTests {
+    @Test("connect-src is the page's own origin, never framed; a strange Host is not echoed")
+    func policy() {
+        let csp = EvaluatorAPI.contentSecurityPolicy(host: "192.168.1.20:8740")
+        #expect(csp.contains("connect-src 'self' ws://192.168.1.20:8740 wss://192.168.1.20:8740;"))
+        #expect(csp.contains("frame-ancestors 'none'") && !csp.contains("ws: ") && !csp.contains("wss:;"))
+        let odd = EvaluatorAPI.contentSecurityPolicy(host: "evil.example; script-src *")
+        #expect(odd.contains("connect-src 'self';") && !odd.contains("evil"))
+    }
+}

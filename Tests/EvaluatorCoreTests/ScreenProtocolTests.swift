@@ -55,3 +55,20 @@ struct ScreenProtocolTests {
         #expect(ScreenText.maskCase("1234") == "1234" && ScreenText.maskCase("办件-20261202") == "*******1202")
     }
 }
+
+@Suite("screen ratings: reason_text bounds (issue 20)")
+struct ReasonTextBoundsTests {
+    @Test("reason_text is bounded in bytes and refuses control and format characters")
+    func bounds() {
+        let options = ScreenOptions()
+        func problem(_ text: String) -> String? {
+            options.problem(with: ScreenRating(sessionID: "s", level: .dissatisfied, reasonText: text))
+        }
+        #expect(problem("窗口人员态度不好") == nil)
+        #expect(problem(String(repeating: "人", count: 200)) == nil, "200 CJK characters are 600 bytes")
+        #expect(problem(String(repeating: "e\u{301}\u{301}\u{301}", count: 200))?.contains("bytes") == true, "200 characters of combining marks")
+        #expect(problem("态度\u{7}不好")?.contains("control or format character") == true)
+        #expect(problem("态度\u{202E}不好")?.contains("control or format character") == true)
+        #expect(problem("态度\n不好")?.contains("control or format character") == true)
+    }
+}
