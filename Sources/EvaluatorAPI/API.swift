@@ -8,11 +8,14 @@ import Logging
 /// `{"error": {"code", "message"}}` naming what is wrong; nothing stored is touched on errors.
 public enum EvaluatorAPI {
     /// - Parameter reload: re-reads the configuration (`POST /v1/reload`); its argument is the caller.
+    /// - Parameter browser: on a TCP listener, the rule that keeps web pages from driving the
+    ///   API while it has no tokens (issue 20).
     public static func router(service: any EvaluationService, maxBodyBytes: Int, tokens: TokenBox = TokenBox(nil),
+                              browser: BrowserGuard? = nil,
                               reload: (@Sendable (String) async -> ReloadResult)? = nil,
                               metrics: (@Sendable () async -> String)? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: AccessMiddleware(tokens: tokens))
+        router.add(middleware: AccessMiddleware(tokens: tokens, browser: browser))
         if let metrics {
             // Prometheus text exposition format 0.0.4; a `read` token when tokens are on.
             router.get("/metrics") { _, _ in

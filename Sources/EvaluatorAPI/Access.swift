@@ -59,15 +59,77 @@ public enum Access {
     }
 }
 
+/// A TCP listener without tokens (loopback only: anything else needs tokens) must not be
+/// driven by a web page the clerk opens (issue 20): a page can POST `text/plain` or a form to
+/// 127.0.0.1 (CSRF) or rebind its own name to it (DNS rebinding). Pure: the request's method
+/// and headers in, a refusal (403) or nil. With tokens, or on the unix socket, it is not used.
+public struct BrowserGuard: Sendable {
+    /// Host names a request's `Host` may carry (lower case).
+    public let hosts: Set<String>
+    /// Origins of web-based window systems that may call, with CORS answers.
+    public let origins: Set<String>
+
+    /// nil for a unix socket.
+    public init?(listen: APIListen, access: APIAccess) {
+        guard case let .tcp(host, _) = listen else { return nil }
+        var hosts: Set<String> = [host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))]
+        if listen.isLocal { hosts.formUnion(["localhost", "127.0.0.1", "::1"]) }
+        self.hosts = hosts.union(access.allowedHosts)
+        origins = Set(access.allowedOrigins)
+    }
+
+    /// The host name of a `Host` header (`name:port`, `[v6]:port`).
+    static func hostName(_ authority: String) -> String {
+        let a = authority.lowercased()
+        if a.hasPrefix("["), let end = a.firstIndex(of: "]") { return String(a[a.index(after: a.startIndex)..<end]) }
+        return String(a.split(separator: ":", maxSplits: 1).first ?? "")
+    }
+
+    public func refusal(method: HTTPRequest.Method, host: String?, origin: String?, contentType: String?) -> String? {
+        guard let host, hosts.contains(Self.hostName(host)) else {
+            return "Host \"\(host ?? "")\" is not this API's address: add it to [api] allowed_hosts if a system reaches the API by that name"
+        }
+        if let origin, !origins.contains(origin), origin != "http://\(host)", origin != "https://\(host)" {
+            return "Origin \(origin) may not call this API (a web page's request): add it to [api] allowed_origins for a browser-based window system"
+        }
+        if ![.get, .head, .options].contains(method) {
+            let media = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+            guard media == "application/json" else {
+                return "a \(method) needs Content-Type: application/json (got \(contentType ?? "none"))"
+            }
+        }
+        return nil
+    }
+
+    /// The CORS headers for an allowed origin (nil for any other).
+    public func cors(origin: String?) -> HTTPFields? {
+        guard let origin, origins.contains(origin) else { return nil }
+        return [.accessControlAllowOrigin: origin, .vary: "Origin", .accessControlAllowMethods: "GET, POST, PUT, DELETE",
+                .accessControlAllowHeaders: "Content-Type, Authorization", .accessControlMaxAge: "600"]
+    }
+}
+
 /// With a tokens file, every request but `GET /healthz` needs `Authorization: Bearer TOKEN` (or,
 /// for a browser page's GET, `?token=`) with a sufficient scope: 401 `unauthorized` without a
 /// known token, 403 `forbidden` with the wrong scope; nothing is changed either way.
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let tokens: TokenBox
+    var browser: BrowserGuard?
 
     func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
-        guard let tokens = tokens.current else { return try await next(request, context) }
+        guard let tokens = tokens.current else {
+            guard let browser else { return try await next(request, context) }
+            let origin = request.headers[.origin]
+            if let refusal = browser.refusal(method: request.method, host: request.head.authority, origin: origin, contentType: request.headers[.contentType]) {
+                return EvaluatorAPI.failure(APIFailure(status: 403, code: "forbidden", message: refusal))
+            }
+            let cors = browser.cors(origin: origin)
+            if request.method == .options, let cors { return Response(status: .noContent, headers: cors) }
+            var response = try await next(request, context)
+            if let cors { response.headers.append(contentsOf: cors) }
+            return response
+        }
         let path = request.uri.path
         if request.method == .get && path == "/healthz" { return try await next(request, context) }
         guard let secret = Self.secret(request), let token = tokens.find(secret) else {

@@ -71,10 +71,9 @@ public struct APIClient: Sendable {
         var request = HTTPClientRequest(url: try url(path))
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        // Every write says JSON: without tokens the daemon refuses any other (issue 20, CSRF).
+        if method != .GET { request.headers.add(name: "Content-Type", value: "application/json") }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
         do {
             response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))

@@ -153,6 +153,7 @@ public struct Daemon: Sendable {
         let screenService = ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet))
         let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
+                                        browser: BrowserGuard(listen: config.api, access: config.apiAccess),
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
                                         metrics: { [gateway] in await gateway.metricsText() }),
             address: address, access: config.apiAccess, logger: logger, screens: screens,

@@ -90,3 +90,40 @@ struct PagePolicyTests {
         #expect(odd.contains("connect-src 'self';") && !odd.contains("evil"))
     }
 }
+
+@Suite("API: no web page drives the API without tokens (issue 20, CSRF and DNS rebinding)")
+struct BrowserGuardTests {
+    @Test("Host, Origin and Content-Type rules on a loopback TCP listener; none on the unix socket")
+    func rules() throws {
+        var access = APIAccess()
+        access.allowedHosts = ["queue-pc"]
+        access.allowedOrigins = ["http://queue.hall.local:8080"]
+        let guardRule = try #require(BrowserGuard(listen: .tcp(host: "127.0.0.1", port: 8740), access: access))
+        #expect(BrowserGuard(listen: .unix(path: "/run/evaluatord/api.sock"), access: access) == nil)
+        let json = "application/json; charset=utf-8"
+        let rows: [(HTTPRequest.Method, String?, String?, String?, String?)] = [
+            (.post, "127.0.0.1:8740", nil, json, nil),
+            (.post, "localhost:8740", nil, "Application/JSON", nil),
+            (.post, "[::1]:8740", nil, json, nil),
+            (.post, "queue-pc:8740", nil, json, nil),
+            (.get, "127.0.0.1:8740", nil, nil, nil),
+            (.delete, "127.0.0.1:8740", nil, json, nil),
+            (.post, "127.0.0.1:8740", "http://127.0.0.1:8740", json, nil),
+            (.post, "127.0.0.1:8740", "http://queue.hall.local:8080", json, nil),
+            (.post, "127.0.0.1:8740", nil, "text/plain", "needs Content-Type: application/json"),
+            (.post, "127.0.0.1:8740", nil, nil, "needs Content-Type: application/json"),
+            (.delete, "127.0.0.1:8740", nil, "application/x-www-form-urlencoded", "needs Content-Type: application/json"),
+            (.post, "rebound.attacker.example:8740", nil, json, "is not this API's address"),
+            (.get, "rebound.attacker.example:8740", nil, nil, "is not this API's address"),
+            (.get, nil, nil, nil, "is not this API's address"),
+            (.post, "127.0.0.1:8740", "http://attacker.example", json, "Origin http://attacker.example may not call"),
+            (.get, "127.0.0.1:8740", "null", nil, "Origin null may not call"),
+        ]
+        for (method, host, origin, type, refusal) in rows {
+            let got = guardRule.refusal(method: method, host: host, origin: origin, contentType: type)
+            if let refusal { #expect(got?.contains(refusal) == true, "\(method) \(host ?? "-") \(origin ?? "-"): \(got ?? "allowed")") } else { #expect(got == nil, "\(got ?? "")") }
+        }
+        #expect(guardRule.cors(origin: "http://queue.hall.local:8080")?[.accessControlAllowOrigin] == "http://queue.hall.local:8080")
+        #expect(guardRule.cors(origin: "http://attacker.example") == nil)
+    }
+}

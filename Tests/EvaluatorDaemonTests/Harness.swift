@@ -105,10 +105,8 @@ final class RunningDaemon: Sendable {
         var r = HTTPClientRequest(url: api + path)
         r.method = method
         if let token { r.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let json {
-            r.headers.add(name: "Content-Type", value: "application/json")
-            r.body = .bytes(ByteBuffer(string: json))
-        }
+        if method != .GET { r.headers.add(name: "Content-Type", value: "application/json") }
+        if let json { r.body = .bytes(ByteBuffer(string: json)) }
         let resp = try await HTTPClient.shared.execute(r, timeout: .seconds(10))
         let body = try await resp.body.collect(upTo: 1 << 20)
         let obj = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]

@@ -136,6 +136,40 @@ struct HostileInputTests {
         await daemon.stop()
     }
 
+    @Test("issue 20: without tokens on TCP, a web page cannot open, pause or reload: text/plain, a foreign Origin or Host is 403 and nothing changes; an allowed origin gets CORS")
+    func browserCannotDrive() async throws {
+        let dir = temporaryFolder()
+        let config = try testConfig(dir: dir, receiverPort: nil, api: #"allowed_origins = ["http://queue.hall.local:8080"]"#)
+        let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        func send(_ method: HTTPMethod, _ path: String, _ headers: [(String, String)], body: String? = nil) async throws -> (Int, HTTPHeaders) {
+            var r = HTTPClientRequest(url: daemon.api + path)
+            r.method = method
+            for (k, v) in headers { r.headers.replaceOrAdd(name: k, value: v) }
+            if let body { r.body = .bytes(ByteBuffer(string: body)) }
+            let resp = try await HTTPClient.shared.execute(r, timeout: .seconds(10))
+            _ = try await resp.body.collect(upTo: 1 << 20)
+            return (Int(resp.status.code), resp.headers)
+        }
+        let open = #"{"case_id": "CSRF-1"}"#
+        // What a page the clerk opens can send without a preflight.
+        #expect(try await send(.POST, "/v1/windows/W01/evaluations", [("Content-Type", "text/plain")], body: open).0 == 403)
+        #expect(try await send(.POST, "/v1/windows/W01/pause", [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "http://attacker.example")]).0 == 403)
+        #expect(try await send(.POST, "/v1/windows/W01/evaluations", [("Content-Type", "application/json"), ("Origin", "http://attacker.example")], body: open).0 == 403)
+        #expect(try await send(.POST, "/v1/reload", [("Content-Type", "text/plain")], body: "{}").0 == 403)
+        // DNS rebinding: the attacker's name resolving to 127.0.0.1.
+        #expect(try await send(.GET, "/v1/status", [("Host", "rebound.attacker.example")]).0 == 403)
+        #expect(try await send(.POST, "/v1/windows/W01/evaluations", [("Content-Type", "application/json"), ("Host", "rebound.attacker.example:80")], body: open).0 == 403)
+        let (_, windows) = try await daemon.request(.GET, "/v1/windows")
+        let w01 = ((windows["windows"] as? [[String: Any]]) ?? []).first { $0["id"] as? String == "W01" }
+        #expect((w01?["session"] == nil || w01?["session"] is NSNull) && w01?["paused"] as? Bool == false, "nothing changed: \(w01 ?? [:])")
+        // The allowed browser-based window system: a preflight, then the call, with CORS headers.
+        let pre = try await send(.OPTIONS, "/v1/windows/W01/evaluations", [("Origin", "http://queue.hall.local:8080"), ("Access-Control-Request-Method", "POST")])
+        #expect(pre.0 == 204 && pre.1["Access-Control-Allow-Origin"].first == "http://queue.hall.local:8080")
+        let ok = try await send(.POST, "/v1/windows/W01/evaluations", [("Content-Type", "application/json"), ("Origin", "http://queue.hall.local:8080")], body: open)
+        #expect(ok.0 == 201 && ok.1["Access-Control-Allow-Origin"].first == "http://queue.hall.local:8080")
+        await daemon.stop()
+    }
+
     @Test("without a tokens file every local caller may act, named api on the records")
     func noTokens() async throws {
         let dir = temporaryFolder()

@@ -311,6 +311,12 @@ public struct APIAccess: Sendable, Hashable {
     /// The unix socket's mode and group (`unix:` listen only).
     public var socketMode: UInt32 = 0o660
     public var socketGroup: String?
+    /// On a TCP listener without tokens (issue 20): `Host` names besides the listen address
+    /// (and, on loopback, localhost) that requests may carry — anything else is DNS rebinding.
+    public var allowedHosts: [String] = []
+    /// Browser origins (`http://queue.hall.local:8080`) of web-based window systems that may
+    /// call the API without tokens, answered with CORS headers; any other `Origin` is refused.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 }

@@ -98,6 +98,21 @@ struct ConfigReader {
         return s
     }
 
+    /// An array of strings, each at most `maxLength` and at most `maxCount` of them.
+    func strings(_ t: TOMLTable, _ key: String, _ path: [String], maxCount: Int = 64, maxLength: Int = 255) throws(ConfigError) -> [String]? {
+        guard let v = t[key] else { return nil }
+        guard let a = v.array else { throw fail(.invalid, path + [key], "must be an array of strings") }
+        guard a.count <= maxCount else { throw fail(.invalid, path + [key], "has \(a.count) entries; at most \(maxCount)") }
+        var out: [String] = []
+        for (i, e) in a.enumerated() {
+            guard let s = e.string, !s.isEmpty, s.count <= maxLength else {
+                throw fail(.invalid, path + [key], "entry \(i + 1) must be a non-empty string of at most \(maxLength) characters")
+            }
+            out.append(s)
+        }
+        return out
+    }
+
     func int(_ t: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) throws(ConfigError) -> Int? {
         guard let v = t[key] else { return nil }
         guard let i = v.int else { throw fail(.invalid, path + [key], "must be an integer, got \(v.type)") }

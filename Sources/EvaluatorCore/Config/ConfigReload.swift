@@ -22,6 +22,8 @@ public enum ConfigReload {
         check("api.max_connections", old.apiAccess.maxConnections, new.apiAccess.maxConnections)
         check("api.socket_mode", old.apiAccess.socketMode, new.apiAccess.socketMode)
         check("api.socket_group", old.apiAccess.socketGroup, new.apiAccess.socketGroup)
+        check("api.allowed_hosts", old.apiAccess.allowedHosts, new.apiAccess.allowedHosts)
+        check("api.allowed_origins", old.apiAccess.allowedOrigins, new.apiAccess.allowedOrigins)
         check("store.keep_sent_days", old.keepSentDays, new.keepSentDays)
         return keys
     }

@@ -165,7 +165,7 @@ extension ConfigReader {
         var maxBody = GatewayConfig.Defaults.apiMaxBodyBytes
         if let api = try table(root, "api", []) {
             try onlyKeys(api, ["listen", "max_body_bytes", "tokens_file", "tls_cert_file", "tls_key_file", "idle_timeout_s",
-                               "max_connections", "socket_mode", "socket_group", "admin_token_file"], ["api"])
+                               "max_connections", "socket_mode", "socket_group", "admin_token_file", "allowed_hosts", "allowed_origins"], ["api"])
             if let l = try string(api, "listen", ["api"]) {
                 guard let parsed = APIListen.parse(l) else {
                     throw fail(.invalid, ["api", "listen"], "\"\(l)\" is not HOST:PORT or unix:/path")
@@ -220,6 +220,17 @@ extension ConfigReader {
                 access.socketMode = mode
             }
             access.socketGroup = try string(api, "socket_group", p)
+            access.allowedHosts = try strings(api, "allowed_hosts", p)?.map { $0.lowercased() } ?? []
+            for h in access.allowedHosts where h.contains("/") || h.contains(" ") {
+                throw fail(.invalid, p + ["allowed_hosts"], "\"\(h)\" is not a host name (no scheme, path or spaces)")
+            }
+            access.allowedOrigins = try strings(api, "allowed_origins", p) ?? []
+            for o in access.allowedOrigins {
+                guard let u = URLComponents(string: o), ["http", "https"].contains(u.scheme ?? ""), u.host?.isEmpty == false,
+                      u.path.isEmpty, u.query == nil, u.fragment == nil else {
+                    throw fail(.invalid, p + ["allowed_origins"], "\"\(o)\" is not an origin such as \"http://queue.hall.local:8080\" (scheme, host, optional port; no path)")
+                }
+            }
         }
         // A screen pad rates with its own token, also on loopback: otherwise the clerk's own
         // browser could rate the clerk's case (issue 14).
