@@ -40,16 +40,16 @@ public enum Access {
     /// What `read` may GET: figures and state, never a secret.
     public static let readPaths: Set<String> = ["/v1/status", "/v1/windows", "/v1/devices", "/v1/stats", "/metrics", "/ui"]
 
-    public static func isAdminOnly(method: HTTPRequest.Method, path: String) -> Bool {
+    public static func isAdminOnly(_ path: String) -> Bool {
         adminPaths.contains(path) || (path.hasPrefix("/v1/pads/") && path.hasSuffix("/pair"))
     }
 
     public static func allows(_ scope: APIToken.Scope, method: HTTPRequest.Method, path: String) -> Bool {
         switch scope {
         case .admin:
-            return path.hasPrefix("/v1/") || isAdminOnly(method: method, path: path) || (method == .get && readPaths.contains(path))
+            return path.hasPrefix("/v1/") || isAdminOnly(path) || (method == .get && readPaths.contains(path))
         case .api:
-            if isAdminOnly(method: method, path: path) { return false }
+            if isAdminOnly(path) { return false }
             return path.hasPrefix("/v1/") || (method == .get && readPaths.contains(path))
         case .read:
             return method == .get && readPaths.contains(path)
@@ -136,7 +136,7 @@ struct AccessMiddleware: RouterMiddleware {
             return EvaluatorAPI.failure(APIFailure(status: 401, code: "unauthorized", message: "a valid token is required: Authorization: Bearer TOKEN"))
         }
         guard Access.allows(token.scope, method: request.method, path: path) else {
-            let needs = Access.isAdminOnly(method: request.method, path: path) ? ": only an admin token may (hall IT: evaluatorctl as root uses the admin token file)" : ""
+            let needs = Access.isAdminOnly(path) ? ": only an admin token may (hall IT: evaluatorctl as root uses the admin token file)" : ""
             return EvaluatorAPI.failure(APIFailure(status: 403, code: "forbidden", message: "token \(token.name) (scope \(token.scope)) may not \(request.method) \(path)\(needs)"))
         }
         var context = context

@@ -454,6 +454,8 @@ extension Control {
         func send(_ records: [String], _ known: [String], _ cases: [(caseID: String, recordID: String)]) async throws {
             guard !records.isEmpty || !cases.isEmpty else { return }
             if let direct {
+                // A Result rather than `catch where error.code == .refused`: that form crashes
+                // the 6.x compiler in this nested async function (an ownership verifier error).
                 let answer: Result<(imported: Int, present: Int, ratedCases: Int), StoreError>
                 do {
                     answer = .success(try await direct.importSalvaged(records: records, known: known, ratedCases: cases, check: { scores.salvageProblem($0) }))

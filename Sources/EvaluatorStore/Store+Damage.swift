@@ -266,9 +266,53 @@ public final class SalvageReader {
 extension Store {
     /// The case ids a stored rated record covers (its case and batch), for R3.
     public static func ratedCases(of body: String) -> [(caseID: String, recordID: String)] {
-        guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)),
-              o["outcome"] == .string(Outcome.rated.rawValue), case let .string(recordID) = o["record_id"] else { return [] }
+        guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)) else { return [] }
+        return ratedCases(of: o)
+    }
+
+    /// The case ids a rated record object covers (its case and batch), for R3.
+    static func ratedCases(of o: [String: JSONValue]) -> [(caseID: String, recordID: String)] {
+        guard o["outcome"] == .string(Outcome.rated.rawValue), case let .string(recordID) = o["record_id"] else { return [] }
         return ([o.string("case_id")].compactMap { $0 } + o.strings("batch_case_ids")).map { ($0, recordID) }
+    }
+
+    /// The request of `importSalvaged` checked (issue 20): the objects of `records` to import,
+    /// or `.refused` naming the first record that is not this gateway's, and why.
+    static func checkSalvaged(records bodies: [String], known: [String], ratedCases: [(caseID: String, recordID: String)], chains replaced: [ReplacedChain],
+                              path: String, check: ([String: JSONValue]) -> String?) throws(StoreError) -> [[String: JSONValue]] {
+        func refuse(_ m: String) -> StoreError { StoreError(code: .refused, path: path, message: m) }
+        var chains: [String: Int64?] = [:]
+        for c in replaced { if let id = c.chainID { chains[id] = c.headSeq } }
+        var objects: [[String: JSONValue]] = [], covers: [String: Set<String>] = [:]
+        for (list, texts) in [("records", bodies), ("known", known)] {
+            for (i, text) in texts.enumerated() {
+                let at = "\(list)[\(i)]"
+                guard text.utf8.count <= 64 << 10 else { throw refuse("\(at) is larger than 64 KiB") }
+                guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let id = o.string("record_id") else {
+                    throw refuse("\(at) is not a record object with a record_id")
+                }
+                let named = "\(at) (record \(id))"
+                guard let chainID = o.string("chain_id"), let head = chains[chainID] else {
+                    throw refuse("\(named): chain \(o.string("chain_id") ?? "none") is not one of this gateway's replaced stores (salvage takes only files evaluatord moved aside)")
+                }
+                let checked: Chain.Checked
+                do {
+                    checked = try Array(text.utf8).withUnsafeBytes { raw throws(Chain.ReadError) in try Chain.check(raw) }
+                } catch {
+                    throw refuse("\(named): its chain fields cannot be read (\(error))")
+                }
+                guard checked.stated == checked.actual else { throw refuse("\(named): its hash does not fit its bytes") }
+                if let head, checked.seq > head { throw refuse("\(named): seq \(checked.seq) is past chain \(chainID)'s last readable head \(head)") }
+                if let problem = check(o) { throw refuse("\(named): \(problem)") }
+                covers[id, default: []].formUnion(Self.ratedCases(of: o).map(\.caseID))
+                if list == "records" { objects.append(o) }
+            }
+        }
+        for (i, c) in ratedCases.enumerated() {
+            guard let cases = covers[c.recordID] else { throw refuse("rated_cases[\(i)] names record \(c.recordID), which is not in the request") }
+            guard cases.contains(c.caseID) else { throw refuse("rated_cases[\(i)]: record \(c.recordID) does not rate case \(c.caseID)") }
+        }
+        return objects
     }
 
     /// Imports salvaged records into this store: the unsent ones (their stored JSON) as records
@@ -285,40 +329,11 @@ extension Store {
     /// nothing is changed.
     public func importSalvaged(records bodies: [String], known: [String] = [], ratedCases: [(caseID: String, recordID: String)],
                                check: @escaping @Sendable ([String: JSONValue]) -> String? = { _ in nil }) async throws(StoreError) -> (imported: Int, present: Int, ratedCases: Int) {
-        let path = self.path
+        // Checked before the write transaction, off the writer: parsing and hashing up to
+        // 10,000 records there would hold every press's commit behind the salvage.
+        let chains = try read { db in try Self.replacedChains(db) }
+        let objects = try Self.checkSalvaged(records: bodies, known: known, ratedCases: ratedCases, chains: chains, path: path, check: check)
         let result = try await write("cannot import salvaged records") { [days] db -> (Int, Int, Int) in
-            func refuse(_ m: String) -> StoreError { StoreError(code: .refused, path: path, message: m) }
-            var chains: [String: Int64?] = [:]
-            for c in try Self.replacedChains(db) { if let id = c.chainID { chains[id] = c.headSeq } }
-            var objects: [[String: JSONValue]] = [], covers: [String: Set<String>] = [:]
-            for (list, texts) in [("records", bodies), ("known", known)] {
-                for (i, text) in texts.enumerated() {
-                    let at = "\(list)[\(i)]"
-                    guard text.utf8.count <= 64 << 10 else { throw refuse("\(at) is larger than 64 KiB") }
-                    guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), let id = o.string("record_id") else {
-                        throw refuse("\(at) is not a record object with a record_id")
-                    }
-                    let named = "\(at) (record \(id))"
-                    guard let chainID = o.string("chain_id"), let head = chains[chainID] else {
-                        throw refuse("\(named): chain \(o.string("chain_id") ?? "none") is not one of this gateway's replaced stores (salvage takes only files evaluatord moved aside)")
-                    }
-                    let checked: Chain.Checked
-                    do {
-                        checked = try Array(text.utf8).withUnsafeBytes { raw throws(Chain.ReadError) in try Chain.check(raw) }
-                    } catch {
-                        throw refuse("\(named): its chain fields cannot be read (\(error))")
-                    }
-                    guard checked.stated == checked.actual else { throw refuse("\(named): its hash does not fit its bytes") }
-                    if let head, checked.seq > head { throw refuse("\(named): seq \(checked.seq) is past chain \(chainID)'s last readable head \(head)") }
-                    if let problem = check(o) { throw refuse("\(named): \(problem)") }
-                    covers[id, default: []].formUnion(Self.ratedCases(of: text).map(\.caseID))
-                    if list == "records" { objects.append(o) }
-                }
-            }
-            for (i, c) in ratedCases.enumerated() {
-                guard let cases = covers[c.recordID] else { throw refuse("rated_cases[\(i)] names record \(c.recordID), which is not in the request") }
-                guard cases.contains(c.caseID) else { throw refuse("rated_cases[\(i)]: record \(c.recordID) does not rate case \(c.caseID)") }
-            }
             var cases = 0
             for (caseID, recordID) in ratedCases {
                 try db.execute(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)", arguments: [caseID, recordID])

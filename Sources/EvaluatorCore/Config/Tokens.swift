@@ -46,9 +46,17 @@ public struct APIToken: Sendable, Hashable, CustomStringConvertible, CustomDebug
     public static func admin(fileText text: String, source: String) throws(ConfigError) -> APIToken {
         let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
         func fail(_ m: String) -> ConfigError { ConfigError(code: .invalid, file: source, line: 1, key: "", message: m) }
-        guard secret.count >= minimumLength else { throw fail("the admin token is shorter than \(minimumLength) characters (evaluatorctl admin-token init makes one)") }
-        guard secret.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { throw fail("the admin token must be one line of printable ASCII") }
+        if let problem = secretProblem(secret, of: "the admin token") {
+            throw fail(problem + (secret.count < minimumLength ? " (evaluatorctl admin-token init makes one)" : ""))
+        }
         return APIToken(name: adminName, scope: .admin, secret: secret)
+    }
+
+    /// What is wrong with a token's secret (nil: nothing), for every source of tokens.
+    static func secretProblem(_ secret: String, of what: String) -> String? {
+        guard secret.count >= minimumLength else { return "\(what) is shorter than \(minimumLength) characters" }
+        guard secret.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return "\(what) must be printable ASCII" }
+        return nil
     }
 }
 
@@ -97,10 +105,7 @@ public struct TokenSet: Sendable, Hashable {
                 scope = .pad(window: w)
             default: throw fail("scope \"\(scopeText)\" is not admin, api, read or pad:WINDOW")
             }
-            guard secret.count >= APIToken.minimumLength else {
-                throw fail("the token of \(name) is shorter than \(APIToken.minimumLength) characters")
-            }
-            guard secret.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { throw fail("the token of \(name) must be printable ASCII") }
+            if let problem = APIToken.secretProblem(secret, of: "the token of \(name)") { throw fail(problem) }
             if name == APIToken.adminName { throw fail("the name \(name) is the admin token file's ([api] admin_token_file); choose another") }
             if tokens.contains(where: { $0.name == name }) { throw fail("name \(name) is used twice") }
             if tokens.contains(where: { $0.secret == secret }) { throw fail("the token of \(name) is the same as another one's") }
