@@ -25,6 +25,7 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .batchTooLarge: self.init(status: 400, code: "batch_too_large", message: r.message)
         case .invalidQuery: self.init(status: 400, code: "bad_request", message: r.message)
         case .invalidImport: self.init(status: 400, code: "invalid_import", message: r.message)
+        case .staffChanged: self.init(status: 409, code: "staff_changed", message: r.message)
         }
     }
 }

@@ -109,6 +109,20 @@ public enum JSONText {
             bytes.append(0x7D)
         }
 
+        /// An array of objects each written by `write` (keys in order, as here), or null.
+        public mutating func objects<T>(_ k: StaticString, _ v: [T]?, _ write: (inout Object, T) -> Void) {
+            key(k)
+            guard let v else { return literal("null") }
+            bytes.append(0x5B)
+            for (i, item) in v.enumerated() {
+                if i > 0 { bytes.append(0x2C) }
+                var inner = Object()
+                write(&inner, item)
+                bytes.append(contentsOf: inner.finishBytes())
+            }
+            bytes.append(0x5D)
+        }
+
         /// Bytes written so far (an offset for a later fill-in).
         public var count: Int { bytes.count }
 

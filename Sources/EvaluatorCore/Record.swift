@@ -46,6 +46,9 @@ public enum RecordFlag: String, Codable, Sendable, CaseIterable {
     /// The evaluation was opened while the window's pad was absent or detached (the answer
     /// said `"prompted": false`): the citizen may never have seen the prompt.
     case padOffline = "pad_offline"
+    /// The business system changed the open evaluation (matter, batch, timeout) before it ended:
+    /// what changed, by whom and when is in `edits` (issue 20, R11).
+    case edited
 }
 
 /// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`
@@ -77,6 +80,8 @@ public struct RecordDraft: Sendable, Hashable {
     public var openedBy: String?
     /// The API caller that ended the session by cancelling or superseding it (R11).
     public var endedBy: String?
+    /// Changes made to the open evaluation before it ended (issue 20, R11); nil: none.
+    public var edits: [SessionEdit]?
     /// How many presses a `flood` record stands for.
     public var count: Int?
     /// What an `audit` record is about, in a sentence.
@@ -187,7 +192,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
         case sessionID = "session_id", outcome, level, score, bad, reason, reasonText = "reason_text", dimensions, channel, pad, key
         case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
-        case openedBy = "opened_by", endedBy = "ended_by", count
+        case openedBy = "opened_by", endedBy = "ended_by", edits, count
         case chainID = "chain_id", seq, prevHash = "prev_hash", hash, promptToPressMs = "prompt_to_press_ms", detail
     }
 
@@ -213,6 +218,7 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         try c.encode(d.reason, forKey: .reason)
         try c.encode(d.reasonText, forKey: .reasonText)
         try c.encode(d.dimensionNames, forKey: .dimensions)
+        try c.encode(d.edits.map { $0.map(EditView.init) }, forKey: .edits)
         try c.encode(d.channel, forKey: .channel)
         try c.encode(d.pad, forKey: .pad)
         try c.encode(d.key, forKey: .key)
@@ -269,6 +275,13 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.string("department", d.department)
         o.string("detail", d.detail)
         o.stringMap("dimensions", d.dimensionNames)
+        o.objects("edits", d.edits) { e, edit in
+            e.string("at", edit.at.rfc3339)
+            e.string("by", edit.by)
+            e.string("field", edit.field)
+            e.string("from", edit.from)
+            e.string("to", edit.to)
+        }
         o.string("ended_by", d.endedBy)
         o.strings("flags", d.flags.map(\.rawValue))
         o.string("gateway_id", gatewayID)
@@ -297,5 +310,20 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         o.string("staff_id", d.staffID)
         o.string("window_id", d.windowID)
         return (o.finishBytes(), hashAt, prevAt, seqAt)
+    }
+}
+
+/// A `SessionEdit` as the record writes it (`at` in RFC 3339, every member present).
+struct EditView: Encodable {
+    var edit: SessionEdit
+    init(_ edit: SessionEdit) { self.edit = edit }
+    enum CodingKeys: String, CodingKey { case at, by, field, from, to }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(edit.at.rfc3339, forKey: .at)
+        try c.encode(edit.by, forKey: .by)
+        try c.encode(edit.field, forKey: .field)
+        try c.encode(edit.from, forKey: .from)
+        try c.encode(edit.to, forKey: .to)
     }
 }

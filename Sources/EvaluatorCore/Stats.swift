@@ -138,10 +138,9 @@ public enum StatsMetrics {
             if bad { m.append(("bad", 1)) }
         case Outcome.unrated.rawValue:
             m += [("opened", 1), ("unrated", 1)]
-            if flags.contains(RecordFlag.superseded.rawValue) {
-                m.append(("superseded", 1))
-                if let endedBy { m.append(("ended_by:" + endedBy, 1)) }
-            }
+            if flags.contains(RecordFlag.superseded.rawValue) { m.append(("superseded", 1)) }
+            // Superseded, or expired by a caller's shortened timeout (issue 20).
+            if let endedBy { m.append(("ended_by:" + endedBy, 1)) }
         case Outcome.cancelled.rawValue:
             m += [("opened", 1), ("cancelled", 1)]
             if let endedBy { m.append(("ended_by:" + endedBy, 1)) }

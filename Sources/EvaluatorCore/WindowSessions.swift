@@ -67,6 +67,12 @@ public struct Session: Sendable, Hashable, Codable {
     /// Opened while the window's pad was absent or detached: its records are flagged
     /// `pad_offline` (nil: it was there; Optional so sessions stored before decode).
     public var padOffline: Bool?
+    /// Every change the business system made to the open evaluation (issue 20, R11): on each of
+    /// its records, so an edit that steers a rating is never unseen. nil: none.
+    public var edits: [SessionEdit]?
+    /// The caller whose edit brought the deadline forward: an expiry it causes names it in
+    /// `ended_by` (a shortened timeout ends an evaluation as surely as a cancel).
+    public var shortenedBy: String?
 
     public init(
         sessionID: String, windowID: String, request: EvaluationRequest, promptedAt: Millis,
@@ -81,6 +87,37 @@ public struct Session: Sendable, Hashable, Codable {
         self.ratedAt = ratedAt
         self.restored = restored
         self.pending = pending
+    }
+}
+
+/// One field of an open evaluation changed by a repeated open (issue 20): who, when, old → new.
+public struct SessionEdit: Sendable, Hashable, Codable {
+    public var by: String
+    public var at: Millis
+    /// The API field: `matter_code`, `matter_name`, `batch_case_ids`, `timeout_s`.
+    public var field: String
+    public var from: String?
+    public var to: String?
+
+    public init(by: String, at: Millis, field: String, from: String?, to: String?) {
+        self.by = by
+        self.at = at
+        self.field = field
+        self.from = from
+        self.to = to
+    }
+
+    /// The changes from `old` to `new`, field by field in the API's order (staff is not an edit:
+    /// a staff change is refused). Batches are written as their case ids joined by ",".
+    static func changes(from old: EvaluationRequest, to new: EvaluationRequest, by: String, at: Millis) -> [SessionEdit] {
+        func seconds(_ ms: Int64?) -> String? { ms.map { $0 % 1000 == 0 ? String($0 / 1000) : String(Double($0) / 1000) } }
+        let pairs: [(String, String?, String?)] = [
+            ("batch_case_ids", old.batchCaseIDs.joined(separator: ","), new.batchCaseIDs.joined(separator: ",")),
+            ("matter_code", old.matterCode, new.matterCode),
+            ("matter_name", old.matterName, new.matterName),
+            ("timeout_s", seconds(old.timeoutMs), seconds(new.timeoutMs)),
+        ]
+        return pairs.filter { $0.1 != $0.2 }.map { SessionEdit(by: by, at: at, field: $0.0, from: $0.1, to: $0.2) }
     }
 }
 
@@ -149,6 +186,9 @@ public enum Rejection: Sendable, Hashable, Error {
     case invalidQuery(String)
     /// An import of records that are not this gateway's damaged stores' (issue 20).
     case invalidImport(String)
+    /// A repeated open of the window's open case names another staff member (issue 20): the
+    /// pad shows the one signed in, so the rating may not move to someone else.
+    case staffChanged(windowID: String, caseID: String, from: String?, to: String?)
 
     /// What is wrong, in words for the caller.
     public var message: String {
@@ -160,6 +200,9 @@ public enum Rejection: Sendable, Hashable, Error {
         case let .storeUnavailable(error): error
         case let .invalidQuery(message): message
         case let .invalidImport(message): "import refused, nothing was changed: " + message
+        case let .staffChanged(windowID, caseID, from, to):
+            "case \"\(caseID)\" is open at window \"\(windowID)\" for staff \(from.map { "\"\($0)\"" } ?? "(none)"); "
+                + "another staff_id (\(to.map { "\"\($0)\"" } ?? "none")) is refused once the prompt is shown: cancel the evaluation and open it again"
         case let .batchTooLarge(cases, max): "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)"
         }
     }
@@ -283,9 +326,11 @@ public struct WindowSessions: Sendable {
             flags: (s.restored ? [.restored] : []) + extraFlags
                 + (s.request.allCaseIDs.count > config.signals.largeBatchCases ? [.largeBatch] : [])
                 + (s.padOffline == true ? [.padOffline] : [])
+                + (s.edits?.isEmpty == false ? [.edited] : [])
         )
         d.openedBy = s.openedBy
         d.endedBy = endedBy
+        d.edits = s.edits
         return d
     }
 
@@ -317,10 +362,20 @@ public struct WindowSessions: Sendable {
                 // The same case at the same window with edited details (another staff_id, a
                 // matter name): the case is still at the window, so the open session is
                 // updated, never ended with an `unrated` record (issue 11).
+                // Each change is on the records (R11); the staff a rating judges cannot change
+                // once the pad shows the prompt (cancel and open again: both recorded).
+                guard current.request.staffID == request.staffID else {
+                    return out + [.rejected(.staffChanged(windowID: windowID, caseID: request.caseID,
+                                                          from: current.request.staffID, to: request.staffID))]
+                }
                 var updated = current
                 updated.request = request
+                updated.edits = (current.edits ?? []) + SessionEdit.changes(from: current.request, to: request, by: by, at: at)
                 // A new timeout counts from now: the pad is prompted again.
-                if let t = request.timeoutMs { updated.expiresAt = at + t }
+                if let t = request.timeoutMs {
+                    if at + t < current.expiresAt { updated.shortenedBy = by }
+                    updated.expiresAt = at + t
+                }
                 sessions[windowID] = updated
                 return out + [.saveSession(updated)] + prompt(windowID) + [.opened(updated, reused: true, updated: true)]
             }
@@ -551,7 +606,7 @@ public struct WindowSessions: Sendable {
             }
             guard session.expiresAt <= at else { continue }
             if session.ratedAt == nil {
-                out.append(.record(draft(session, outcome: .unrated)))
+                out.append(.record(draft(session, outcome: .unrated, endedBy: session.shortenedBy)))
             }
             out.append(.removeSession(sessionID: session.sessionID))
             sessions[windowID] = nil

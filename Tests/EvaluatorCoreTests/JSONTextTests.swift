@@ -37,7 +37,7 @@ struct JSONTextTests {
         func maybe() -> String? { Bool.random(using: &rng) ? nil : text() }
         func when() -> Millis? { Bool.random(using: &rng) ? nil : Millis(Int64.random(in: -10_000_000_000_000...10_000_000_000_000, using: &rng)) }
         for _ in 0..<2000 {
-            let draft = RecordDraft(
+            var draft = RecordDraft(
                 windowID: maybe(), department: maybe(), staffID: maybe(), caseID: maybe(),
                 batchCaseIDs: (0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }, matterCode: maybe(), matterName: maybe(),
                 sessionID: maybe(), outcome: Outcome.allCases.randomElement(using: &rng)!, level: Bool.random(using: &rng) ? nil : Level.allCases.randomElement(using: &rng),
@@ -45,6 +45,11 @@ struct JSONTextTests {
                 key: Bool.random(using: &rng) ? nil : Int.random(in: 0...300, using: &rng), promptedAt: when(), pressedAt: when(), reason: maybe(),
                 flags: (0..<Int.random(in: 0...3, using: &rng)).map { _ in RecordFlag.allCases.randomElement(using: &rng)! }
             )
+            if Bool.random(using: &rng) {
+                draft.edits = (0..<Int.random(in: 0...2, using: &rng)).map { _ in
+                    SessionEdit(by: text(), at: when() ?? Millis(0), field: text(), from: maybe(), to: maybe())
+                }
+            }
             let r = RatingRecord(recordID: UUID().uuidString.lowercased(), gatewayID: text(), region: text(),
                                  recordedAt: when() ?? Millis(0), draft: draft)
             #expect(r.jsonString() == r.encodedWithJSONEncoder())

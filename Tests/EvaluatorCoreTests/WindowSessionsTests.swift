@@ -5,7 +5,7 @@ import Testing
 /// Scenario tables for the window-session policy, keyd-style: each step carries its time
 /// (a virtual clock in ms); each expectation is a compact line per decision.
 enum Step {
-    case open(Int64, String, String, batch: [String] = [], timeoutS: Int64? = nil, staff: String? = nil, session: String)
+    case open(Int64, String, String, batch: [String] = [], timeoutS: Int64? = nil, staff: String? = nil, matter: String? = nil, session: String)
     case press(Int64, String, Int)
     case cancel(Int64, String)
     case tick(Int64)
@@ -37,6 +37,9 @@ func compact(_ d: Decision) -> String {
         if let dims = r.dimensions { s += " dims=\(dims.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: ","))" }
         if !r.flags.isEmpty { s += " [\(r.flags.map(\.rawValue).joined(separator: ","))]" }
         if let c = r.count { s += " count=\(c)" }
+        // ended_by of a cancel or supersede has its own test (callers); shown for an expiry only.
+        if let by = r.endedBy, r.outcome == .unrated, !r.flags.contains(.superseded) { s += " ended_by=\(by)" }
+        for e in r.edits ?? [] { s += " edit@\(e.at.value):\(e.by):\(e.field):\(e.from ?? "null")→\(e.to ?? "null")" }
         return s
     case let .saveSession(s): return "save \(s.sessionID)\(s.ratedAt != nil ? " rated" : "")"
     case let .removeSession(id): return "remove \(id)"
@@ -89,8 +92,9 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
     return steps.map { step in
         let event: SessionEvent
         switch step {
-        case let .open(t, w, c, batch, timeout, staff, session):
-            event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, staffID: staff, timeoutMs: timeout.map { $0 * 1000 }),
+        case let .open(t, w, c, batch, timeout, staff, matter, session):
+            event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, matterName: matter, staffID: staff,
+                                                                                       timeoutMs: timeout.map { $0 * 1000 }),
                           by: "queue", at: Millis(t))
         case let .press(t, pad, key):
             event = .press(pad: PadID(pad)!, key: key, at: Millis(t))
@@ -231,15 +235,40 @@ struct WindowSessionsTests {
         ])
     }
 
-    @Test("the same case again at the same window with another staff_id updates the open session; it is never ended (issue 11)")
-    func editedRepeat() {
+    @Test("the same case again with another staff_id is refused 409 once the prompt is shown: the rating cannot move to someone else (issue 20)")
+    func staffChangeRefused() {
         let out = run([
             .open(0, "W01", "C1", staff: "S1", session: "s1"),
             .open(500, "W01", "C1", staff: "S2", session: "s2"),
+            .open(600, "W01", "C1", session: "s3"),
             .press(900, "bus1#3", 3),
         ])
+        #expect(out[1] == [#"rejected staffChanged(windowID: "W01", caseID: "C1", from: Optional("S1"), to: Optional("S2"))"#])
+        #expect(out[2] == [#"rejected staffChanged(windowID: "W01", caseID: "C1", from: Optional("S1"), to: nil)"#])
+        #expect(out[3] == ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"])
+    }
+
+    @Test("edits of an open evaluation are on its records (who, when, field, old → new, flagged edited); an expiry by a shortened timeout names the caller (issue 20)")
+    func editsRecorded() {
+        let out = run([
+            .open(0, "W01", "C1", staff: "S1", matter: "不动产登记", session: "s1"),
+            .open(500, "W01", "C1", staff: "S1", matter: "抵押登记", session: "s2"),
+            .open(800, "W01", "C1", batch: ["C2"], timeoutS: 1, staff: "S1", matter: "抵押登记", session: "s3"),
+            .tick(1800),
+            .open(2000, "W02", "C5", timeoutS: 60, session: "s5"),
+            .open(2100, "W02", "C5", timeoutS: 90, session: "s6"),
+            .press(2200, "bus1#4", 3),
+            .open(3000, "W03", "C7", timeoutS: 60, session: "s7"),
+            .open(3100, "W03", "C7", timeoutS: 90, session: "s8"),
+            .tick(93_100),
+        ])
         #expect(out[1] == ["save s1", "prompt bus1#3", "opened s1 reused updated until 30000"])
-        #expect(out[2] == ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"])
+        #expect(out[2] == ["save s1", "prompt bus1#3", "opened s1 reused updated until 1800"])
+        #expect(out[3] == ["record unrated W01 C1 batch=C2 [edited] ended_by=queue edit@500:queue:matter_name:不动产登记→抵押登记"
+                           + " edit@800:queue:batch_case_ids:→C2 edit@800:queue:timeout_s:null→1", "remove s1"])
+        #expect(out[6] == ["record rated W02 C5 very_satisfied [edited] edit@2100:queue:timeout_s:60→90", "save s5 rated", "ack bus1#4 3"])
+        // A longer timeout is an edit but its expiry is nobody's doing.
+        #expect(out[9] == ["remove s5", "record unrated W03 C7 [edited] edit@3100:queue:timeout_s:60→90", "remove s7"])
     }
 
     @Test("who opened and who ended a session travel on its records (R11: opened_by, ended_by)")

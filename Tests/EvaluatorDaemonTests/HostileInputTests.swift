@@ -170,18 +170,30 @@ struct HostileInputTests {
         await daemon.stop()
     }
 
-    @Test("without a tokens file every local caller may act, named api on the records")
+    @Test("without a tokens file every local caller may act, named api on the records; edits are recorded, a staff change is 409 (issue 20)")
     func noTokens() async throws {
         let dir = temporaryFolder()
         let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: LogCapture().logger)
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S1"}"#).0 == 201)
-        // The same case with another staff_id: the open session is updated, never ended.
-        let (status, again) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S2"}"#)
-        #expect(status == 201 && again["reused"] as? Bool == true && again["updated"] as? Bool == true)
+        // The same case with another staff_id: refused (the pad shows S1), nothing changes (issue 20).
+        let (status, refused) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S2"}"#)
+        let error = refused["error"] as? [String: Any]
+        #expect(status == 409 && error?["code"] as? String == "staff_changed", "\(refused)")
+        #expect("\(error?["message"] ?? "")".contains("cancel the evaluation and open it again"))
+        // Edited details update the open session, never end it, and are on its record.
+        let (edited, again) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S1", "matter_name": "抵押登记"}"#)
+        #expect(edited == 201 && again["reused"] as? Bool == true && again["updated"] as? Bool == true)
         #expect(try daemon.daemon.store.recordCount() == 0, "no unrated record for a case still at the window")
         #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current").0 == 200)
         let body = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
-        #expect(body.contains(#""ended_by":"api""#) && body.contains(#""opened_by":"api""#) && body.contains(#""staff_id":"S2""#))
+        #expect(body.contains(#""ended_by":"api""#) && body.contains(#""opened_by":"api""#) && body.contains(#""staff_id":"S1""#))
+        #expect(body.contains(#""field":"matter_name","from":null,"to":"抵押登记""#) && body.contains(#""edited""#), "\(body)")
+        // A timeout shortened to 1 s ends the evaluation: its record names who did it.
+        #expect(try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: #"{"case_id": "N-2"}"#).0 == 201)
+        #expect(try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: #"{"case_id": "N-2", "timeout_s": 1}"#).0 == 201)
+        #expect(await eventually(15) { (try? daemon.daemon.store.recordCount()) == 2 })
+        let expired = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
+        #expect(expired.contains(#""outcome":"unrated""#) && expired.contains(#""ended_by":"api""#) && expired.contains(#""field":"timeout_s""#), "\(expired)")
         await daemon.stop()
     }
 

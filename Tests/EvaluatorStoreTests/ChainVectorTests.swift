@@ -28,11 +28,13 @@ func vectorRecords() -> [(String, RatingRecord)] {
                                 promptedAt: Millis(1_795_000_004_000))
     cancelled.openedBy = "queue-system"
     cancelled.endedBy = "clerk-desk-1"
+    cancelled.edits = [SessionEdit(by: "queue-system", at: Millis(1_795_000_004_500), field: "matter_name", from: nil, to: "企业开办 \"一网通办\"")]
+    cancelled.flags = [.edited]
     let audit = RecordDraft(windowID: nil, outcome: .audit, detail: "store_foreign_object: foreign trigger \"soften\" on record dropped")
     let good = RecordDraft(windowID: "W02", caseID: "2026-SD-000201", outcome: .rated, level: .verySatisfied, score: 10,
                            pad: .hidraw(window: "W02"), key: 76, promptedAt: Millis(1_795_000_006_000), pressedAt: Millis(1_795_000_009_000))
     return [("bad rating, CJK and escapes, batch, reason", r(1, bad)), ("unrated, nulls and empty arrays", r(2, unrated)),
-            ("press from an unknown pad", r(3, stray)), ("flood with count", r(4, flood)), ("cancelled, opened_by and ended_by", r(5, cancelled)),
+            ("press from an unknown pad", r(3, stray)), ("flood with count", r(4, flood)), ("cancelled, opened_by, ended_by and an edit", r(5, cancelled)),
             ("audit", r(6, audit)), ("good rating from a hidraw pad", r(7, good))]
 }
 
