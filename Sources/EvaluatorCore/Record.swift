@@ -49,6 +49,9 @@ public enum RecordFlag: String, Codable, Sendable, CaseIterable {
     /// The business system changed the open evaluation (matter, batch, timeout) before it ended:
     /// what changed, by whom and when is in `edits` (issue 20, R11).
     case edited
+    /// A screen pad's rating the gateway refused (expired, not open, already rated), kept as
+    /// evidence with its level; the refusal is in `detail` (issue 20, R9 R17).
+    case refused
 }
 
 /// Everything the policy knows about a record; the gateway adds `record_id` and `recorded_at`

@@ -162,7 +162,10 @@ public enum SessionEvent: Sendable, Hashable {
     /// A screen pad sent a rating for one evaluation (issue 14): all of it at once — level,
     /// reason, free text, dimensions — checked against `screen`; never a retransmit (the pad
     /// names the evaluation, and a resend of an acked rating is answered by the gateway).
-    case rate(pad: PadID, rating: ScreenRating, at: Millis)
+    /// A refused rating (expired, not open, already rated) is kept as a `no_case` record unless
+    /// `evidenceStored`: the gateway found that very refusal (pad, session id, level) in the
+    /// store — a resend after a restart — and it is never a second record (issue 20).
+    case rate(pad: PadID, rating: ScreenRating, at: Millis, evidenceStored: Bool = false)
     /// The business system (API caller `by`) withdraws the open evaluation at a window.
     case cancel(windowID: String, by: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
@@ -307,8 +310,8 @@ public struct WindowSessions: Sendable {
             return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline)
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
-        case let .rate(pad, rating, at):
-            return rate(pad: pad, rating, at: at)
+        case let .rate(pad, rating, at, evidenceStored):
+            return rate(pad: pad, rating, at: at, evidenceStored: evidenceStored)
         case let .cancel(windowID, by, at):
             return cancel(windowID: windowID, by: by, at: at)
         case let .tick(at):
@@ -522,7 +525,7 @@ public struct WindowSessions: Sendable {
     /// A screen pad's rating: one per evaluation, only for the evaluation open at its window now
     /// (R3), with a reason only from the configured list (R2). Everything it says goes into one
     /// rated record; a bad level without a reason is flagged `needs_reason`, as for keys.
-    private mutating func rate(pad: PadID, _ r: ScreenRating, at: Millis) -> [Decision] {
+    private mutating func rate(pad: PadID, _ r: ScreenRating, at: Millis, evidenceStored: Bool) -> [Decision] {
         func refuse(_ code: ScreenRefusal, _ message: String) -> Decision {
             .screenRefused(pad: pad, sessionID: r.sessionID, code: code, message: message)
         }
@@ -530,11 +533,28 @@ public struct WindowSessions: Sendable {
         if let problem = config.screen.problem(with: r) { return [refuse(.invalid, problem)] }
         let timedOut = sessions[windowID].map { $0.sessionID == r.sessionID && $0.ratedAt == nil && $0.expiresAt <= at } ?? false
         var out = expire(at: at) + endFloods(at: at)
-        if timedOut { return out + [refuse(.expired, "evaluation \(r.sessionID) timed out before the rating came")] }
-        guard var session = sessions[windowID], session.sessionID == r.sessionID else {
-            return out + [refuse(.notOpen, "evaluation \(r.sessionID) is not open at window \(windowID)")]
+        /// A well-formed rating that came too late or for the wrong evaluation is evidence (R9,
+        /// R17), like a key press with no case: a `no_case` record flagged `refused`, bounded by
+        /// the flood rule; no key ack (the screen gets the refusal).
+        func refuseKeeping(_ code: ScreenRefusal, _ message: String, session: Session? = nil) -> [Decision] {
+            guard !evidenceStored else { return out + [refuse(code, message)] }
+            let window = config.windows[windowID]
+            var d = RecordDraft(windowID: windowID, department: window?.department, staffID: session?.request.staffID,
+                                sessionID: r.sessionID, outcome: .noCase, level: r.level, score: config.scores.score(r.level), pad: pad,
+                                promptedAt: session?.promptedAt, pressedAt: at, reason: r.reason,
+                                flags: [.refused] + (code == .alreadyRated ? [.extraPress] : []) + signals(pad: pad, at: at),
+                                detail: "screen rating refused: \(code.rawValue)")
+            d.reasonText = r.reasonText
+            d.dimensions = r.dimensions
+            return out + keep(d, pad: pad, window: windowID, at: at).filter { if case .ack = $0 { false } else { true } } + [refuse(code, message)]
         }
-        guard session.ratedAt == nil else { return out + [refuse(.alreadyRated, "evaluation \(r.sessionID) is already rated (one rating per case, R3)")] }
+        if timedOut { return refuseKeeping(.expired, "evaluation \(r.sessionID) timed out before the rating came") }
+        guard var session = sessions[windowID], session.sessionID == r.sessionID else {
+            return refuseKeeping(.notOpen, "evaluation \(r.sessionID) is not open at window \(windowID)")
+        }
+        guard session.ratedAt == nil else {
+            return refuseKeeping(.alreadyRated, "evaluation \(r.sessionID) is already rated (one rating per case, R3)", session: session)
+        }
         let pressFlags = signals(pad: pad, at: at)
         session.ratedAt = at
         sessions[windowID] = session

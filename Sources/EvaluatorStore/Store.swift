@@ -321,6 +321,15 @@ public final class Store: Sendable {
                 CREATE TABLE replaced_chain (chain_id TEXT, head_seq INTEGER, head_hash TEXT, file TEXT NOT NULL, replaced_at INTEGER NOT NULL)
                 """)
         }
+        m.registerMigration("v13-screen-refusal-index") { db in
+            // A screen pad's refused rating is kept as evidence once (issue 20): a resend after a
+            // restart is looked up by its session id. Partial, so only refused screen ratings
+            // are indexed: other records fail `outcome = 'no_case'` before any JSON is read.
+            try db.execute(sql: """
+                CREATE INDEX record_screen_refusal ON record(json_extract(body, '$.session_id'))
+                    WHERE outcome = 'no_case' AND json_extract(body, '$.channel') = 'screen'
+                """)
+        }
         return m
     }
 
@@ -448,6 +457,18 @@ public final class Store: Sendable {
                 FROM rated_case c JOIN record r ON r.record_id = c.record_id WHERE c.case_id = ?
                 """, arguments: [caseID]) else { return nil }
             return (row["record_id"], row["sid"], row["pad"])
+        }
+    }
+
+    /// Whether a screen pad's refused rating (this pad, session id and level) is stored already:
+    /// its resend after a restart is never a second record (issue 20).
+    public func screenRefusalStored(pad: PadID, sessionID: String, level: Level) async throws(StoreError) -> Bool {
+        try await readAsync { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM record INDEXED BY record_screen_refusal
+                    WHERE outcome = 'no_case' AND json_extract(body, '$.channel') = 'screen'
+                      AND json_extract(body, '$.session_id') = ? AND level = ? AND json_extract(body, '$.pad') = ?)
+                """, arguments: [sessionID, level.rawValue, pad.description]) ?? false
         }
     }
 

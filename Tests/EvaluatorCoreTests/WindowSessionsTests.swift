@@ -131,16 +131,35 @@ struct WindowSessionsTests {
             ["screen-refused screen:T1 s9 invalid"],
             ["screen-refused screen:T1 s9 invalid"],
             ["screen-refused screen:T1 s9 invalid"],
-            ["screen-refused screen:T1 nope not_open"],
+            // Well-formed but refused: kept as evidence (issue 20), never a rating.
+            ["record no_case W04 - satisfied [refused]", "screen-refused screen:T1 nope not_open"],
             ["record rated W04 C9 dissatisfied reason=207 text=人少 dims=attitude:basic", "save s9 rated", "screen-ack screen:T1 s9"],
-            ["screen-refused screen:T1 s9 already_rated"],
+            ["record no_case W04 - dissatisfied reason=207 [refused,extra_press]", "screen-refused screen:T1 s9 already_rated"],
             ["remove s9", "save s10", "prompt screen:T1", "opened s10 until 41000"],
-            ["record unrated W04 C10", "remove s10", "screen-refused screen:T1 s10 expired"],
+            ["record unrated W04 C10", "remove s10", "record no_case W04 - satisfied [refused]", "screen-refused screen:T1 s10 expired"],
             ["save s11", "prompt screen:T1", "opened s11 until 80000"],
             // A bad level without a reason is taken, flagged for follow-up (R2), as from keys.
             ["record rated W04 C11 very_dissatisfied [needs_reason]", "save s11 rated", "screen-ack screen:T1 s11"],
-            ["screen-refused screen:T1 s11 already_rated"],
+            ["record no_case W04 - satisfied [refused,extra_press]", "screen-refused screen:T1 s11 already_rated"],
         ])
+    }
+
+    @Test("refused screen ratings are evidence bounded by the flood rule; one already stored (a resend after a restart) is not stored again (issue 20)")
+    func screenRefusalEvidence() {
+        var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500)
+        config.maxPressesPerMinute = 3
+        config.signals = quietSignals
+        var policy = WindowSessions(config: config)
+        let pad = PadID.screen(name: "T1")
+        func rate(_ t: Int64, _ sid: String, stored: Bool = false) -> [String] {
+            policy.handle(.rate(pad: pad, rating: ScreenRating(sessionID: sid, level: .satisfied), at: Millis(t), evidenceStored: stored)).map(compact)
+        }
+        #expect(rate(60_000, "gone", stored: true) == ["screen-refused screen:T1 gone not_open"])
+        let kept = (1...5).map { rate(60_000 + Int64($0) * 100, "x\($0)") }
+        #expect(kept[0...2].allSatisfy { $0 == ["record no_case W04 - satisfied [refused]", "screen-refused screen:T1 \($0.last!.split(separator: " ")[2]) not_open"] })
+        #expect(kept[3] == ["flooding screen:T1 >3/min", "flood screen:T1 1", "screen-refused screen:T1 x4 not_open"])
+        #expect(kept[4] == ["flood screen:T1 2", "screen-refused screen:T1 x5 not_open"])
+        #expect(policy.handle(.tick(at: Millis(120_000))).map(compact) == ["record no_case W04 - [flood] count=2", "flood-end screen:T1"])
     }
 
     @Test("the first press rates the case; later presses are extra presses, not ratings (R3)")

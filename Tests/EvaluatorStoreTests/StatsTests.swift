@@ -95,7 +95,8 @@ struct StatsTests {
         #expect([w01.opened, w01.rated, w01.counts["cancelled"], w01.counts["unrated"] ?? 0, w01.counts["no_case"]] == [3, 2, 1, 0, 1])
         #expect(w01.participation == 2.0 / 3.0 && w01.badShare == 0.5 && w01.meanScore == 6.5)
         #expect(w01.levels == ["very_satisfied": 1, "satisfied": 0, "basic": 0, "dissatisfied": 1, "very_dissatisfied": 0])
-        #expect(w01.flags == ["instant": 1, "burst": 0, "off_hours": 0, "large_batch": 0, "needs_reason": 1])
+        // The matter_name edit of C1 (issue 20) is counted too.
+        #expect(w01.flags == ["instant": 1, "burst": 0, "off_hours": 0, "large_batch": 0, "needs_reason": 1, "edited": 1])
         #expect(w01.endedBy == ["clerk-pc": 1])
         #expect([w02.opened, w02.rated, w02.counts["unrated"], w02.counts["superseded"], w02.counts["cancelled"] ?? 0] == [3, 1, 2, 1, 0])
         #expect(w02.participation == 1.0 / 3.0 && w02.badShare == 0 && w02.meanScore == 8)

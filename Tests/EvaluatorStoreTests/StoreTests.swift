@@ -164,7 +164,7 @@ struct StoreTests {
         let fields = ["record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids",
                       "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "reason_text", "dimensions",
                       "channel", "pad", "key",
-                      "prompted_at", "pressed_at", "recorded_at", "flags", "opened_by", "ended_by", "count",
+                      "prompted_at", "pressed_at", "recorded_at", "flags", "opened_by", "ended_by", "edits", "count",
                       "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash"]
         #expect(Set(obj.keys) == Set(fields))
         #expect(Set(obj.keys) == RatingRecord.fieldNames)

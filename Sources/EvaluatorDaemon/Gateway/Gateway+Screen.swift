@@ -54,7 +54,9 @@ extension Gateway {
         let caseID = windowID.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0.request.caseID : nil }
         let result: (decisions: [Decision], records: [RatingRecord])
         do {
-            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock()), pad: pad)
+            // A refusal stored before (a resend after a restart) is not stored again (issue 20).
+            let stored = try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level)
+            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock(), evidenceStored: stored), pad: pad)
         } catch {
             return .refused(sessionID: rating.sessionID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
         }
