@@ -162,7 +162,7 @@ let package = Package(
         .target(
             name: "EvaluatorCLI",
             dependencies: [
-                "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore",
+                "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore", "CQREncode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

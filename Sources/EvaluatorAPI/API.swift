@@ -11,11 +11,12 @@ public enum EvaluatorAPI {
     /// - Parameter browser: on a TCP listener, the rule that keeps web pages from driving the
     ///   API while it has no tokens (issue 20).
     public static func router(service: any EvaluationService, maxBodyBytes: Int, tokens: TokenBox = TokenBox(nil),
+                              pairedPad: (@Sendable (String) -> APIToken?)? = nil,
                               browser: BrowserGuard? = nil,
                               reload: (@Sendable (String) async -> ReloadResult)? = nil,
                               metrics: (@Sendable () async -> String)? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: AccessMiddleware(tokens: tokens, browser: browser))
+        router.add(middleware: AccessMiddleware(tokens: tokens, browser: browser, pairedPad: pairedPad))
         if let metrics {
             // Prometheus text exposition format 0.0.4; a `read` token when tokens are on.
             router.get("/metrics") { _, _ in
@@ -123,6 +124,30 @@ public enum EvaluatorAPI {
         router.get("/v1/pads/:window/ws") { _, context in
             failure(APIFailure(status: 426, code: "upgrade_required", message: "GET /v1/pads/\(context.parameters.get("window") ?? "")/ws is a WebSocket: connect with the pad's token (docs/SCREEN-PAD.md)"))
         }
+        // Pairing (issue 20): admin asks for a code; the tablet trades it for its secret.
+        router.post("/v1/pads/:window/pair") { request, context in
+            let windowID = context.parameters.get("window") ?? ""
+            let address: String?
+            switch await body(request, maxBodyBytes, PairBody.parse) {
+            case let .success(a): address = a
+            case let .failure(f): return failure(f)
+            }
+            let host = address ?? request.head.authority ?? "127.0.0.1"
+            return await respond(status: 201) { () async throws(Rejection) in
+                PairingCodeView(try await service.pairPad(windowID: windowID, address: host, caller: context.caller))
+            }
+        }
+        router.post("/pad/:window/pair") { request, context in
+            let windowID = context.parameters.get("window") ?? ""
+            let code: String
+            switch await body(request, maxBodyBytes, PairExchangeBody.parse) {
+            case let .success(c): code = c
+            case let .failure(f): return failure(f)
+            }
+            return await respond { () async throws(Rejection) in
+                ["secret": try await service.exchangePairing(windowID: windowID, code: code, remote: context.remote)]
+            }
+        }
         router.get("/ui") { request, _ in page(HallPage.html, host: request.head.authority) }
         router.get("/ui/pads") { request, _ in
             // The hall status page's QR codes: each screen pad's page with its own token, at the
@@ -131,10 +156,17 @@ public enum EvaluatorAPI {
             let scheme = request.uri.scheme?.rawValue ?? "http"
             var pads: [ScreenPadLink] = []
             for w in await service.windows() {
-                guard case let .screen(name)? = w.pad,
-                      let token = tokens.current?.tokens.first(where: { $0.name == name && $0.scope == .pad(window: w.id) }) else { continue }
+                guard case let .screen(name)? = w.pad else { continue }
+                let pairedAt = await service.pairedAt(windowID: w.id)
+                guard let token = tokens.current?.tokens.first(where: { $0.name == name && $0.scope == .pad(window: w.id) }) else {
+                    // A paired (or unpaired) pad: its secret is never shown; pairing makes a new one.
+                    pads.append(ScreenPadLink(window_id: w.id, window_name: w.name, pad: w.pad?.description ?? "", url: "", qr_svg: "",
+                                              paired_at: pairedAt, pair_with: "evaluatorctl pair \(w.id)"))
+                    continue
+                }
                 let url = "\(scheme)://\(host)/pad/\(w.id)?token=\(token.secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "="])) ?? token.secret)"
-                pads.append(ScreenPadLink(window_id: w.id, window_name: w.name, pad: w.pad?.description ?? "", url: url, qr_svg: QRCode.svg(url) ?? ""))
+                pads.append(ScreenPadLink(window_id: w.id, window_name: w.name, pad: w.pad?.description ?? "", url: url, qr_svg: QRCode.svg(url) ?? "",
+                                          paired_at: pairedAt, pair_with: "evaluatorctl pair \(w.id)"))
             }
             return json(200, ["pads": pads])
         }

@@ -9,9 +9,12 @@ public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The token's name; logged with each action and recorded on the records it produced (R11).
     public var caller = "api"
+    /// The peer's address (`ip:port`, or the unix socket), for the records of who paired a pad.
+    public var remote: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        remote = source.channel.remoteAddress.map { a in a.ipAddress.map { "\($0):\(a.port ?? 0)" } ?? (a.pathname.map { "unix:\($0)" } ?? "\(a)") } ?? "?"
     }
 }
 
@@ -56,6 +59,19 @@ public enum Access {
         case let .pad(window):
             return method == .get && (path == "/pad/\(window)" || path == "/pad/\(window)/photo" || path == "/v1/pads/\(window)/ws")
         }
+    }
+
+    /// What anyone may call without a token (issue 20): the health check, a screen pad's page
+    /// (static: it holds no secret; the tablet brings its own) and the pairing exchange, whose
+    /// one-time code is the credential (8 digits, 10 minutes, 5 wrong tries void it).
+    public static func isOpen(method: HTTPRequest.Method, path: String) -> Bool {
+        if method == .get { return path == "/healthz" || isPadPage(path) }
+        return method == .post && path.hasPrefix("/pad/") && path.hasSuffix("/pair") && path.split(separator: "/").count == 3
+    }
+
+    /// `/pad/{window}`.
+    static func isPadPage(_ path: String) -> Bool {
+        path.hasPrefix("/pad/") && path.split(separator: "/", omittingEmptySubsequences: false).count == 3 && path.count > 5
     }
 }
 
@@ -116,6 +132,8 @@ struct AccessMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let tokens: TokenBox
     var browser: BrowserGuard?
+    /// A paired screen pad's secret as a `pad:WINDOW` token (issue 20).
+    var pairedPad: (@Sendable (String) -> APIToken?)?
 
     func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
         guard let tokens = tokens.current else {
@@ -131,8 +149,8 @@ struct AccessMiddleware: RouterMiddleware {
             return response
         }
         let path = request.uri.path
-        if request.method == .get && path == "/healthz" { return try await next(request, context) }
-        guard let secret = Self.secret(request), let token = tokens.find(secret) else {
+        if Access.isOpen(method: request.method, path: path) { return try await next(request, context) }
+        guard let secret = Self.secret(request), let token = tokens.find(secret) ?? pairedPad?(secret) else {
             return EvaluatorAPI.failure(APIFailure(status: 401, code: "unauthorized", message: "a valid token is required: Authorization: Bearer TOKEN"))
         }
         guard Access.allows(token.scope, method: request.method, path: path) else {

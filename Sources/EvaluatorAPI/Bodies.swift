@@ -164,6 +164,39 @@ public enum ResendBody {
     }
 }
 
+/// `POST /v1/pads/{window}/pair` (admin): `{"address"?: "host[:port]"}` — where the tablet
+/// reaches the API (default: the address this request came to). Empty body: the default.
+public enum PairBody {
+    struct Fields: Decodable {
+        var address: String?
+    }
+
+    public static func parse(_ data: Data) throws(RequestError) -> String? {
+        if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        guard let a = try JSONBody.decode(Fields.self, data, allowed: ["address"]).address else { return nil }
+        guard !a.isEmpty, a.utf8.count <= 255,
+              a.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".-:[]".unicodeScalars.contains($0) }) else {
+            throw RequestError("field address must be a host name or address with an optional port, such as 192.168.1.20:8080")
+        }
+        return a
+    }
+}
+
+/// `POST /pad/{window}/pair` (the tablet, no token): `{"code": "12345678"}`.
+public enum PairExchangeBody {
+    struct Fields: Decodable {
+        var code: String?
+    }
+
+    public static func parse(_ data: Data) throws(RequestError) -> String {
+        guard let code = try JSONBody.decode(Fields.self, data, allowed: ["code"]).code else { throw RequestError("field code is required") }
+        guard code.utf8.count == 8, code.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw RequestError("field code must be the 8 digits evaluatorctl pair printed")
+        }
+        return code
+    }
+}
+
 /// `POST /v1/records/import` (`evaluatorctl salvage` while the daemon runs):
 /// `{"records": [<stored record object>…], "rated_cases": [{"case_id", "record_id"}…]}`.
 /// Records go back in as their canonical JSON; each must carry a `record_id`.

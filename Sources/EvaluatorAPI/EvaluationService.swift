@@ -28,6 +28,13 @@ public protocol EvaluationService: Sendable {
     func screenPad(ofWindow windowID: String) async -> PadID?
     /// The file of the photo of the staff signed in at a window, if there is one.
     func staffPhoto(windowID: String) async -> String?
+    /// A one-time pairing code for the window's screen pad (admin, issue 20); `address` is the
+    /// host (and port) the tablet reaches the API at, for the page's URL.
+    func pairPad(windowID: String, address: String, caller: String) async throws(Rejection) -> PairingCode
+    /// The tablet's side of pairing: the code for the pad's new secret (the old one is revoked).
+    func exchangePairing(windowID: String, code: String, remote: String) async throws(Rejection) -> String
+    /// When the window's screen pad was paired (nil: never).
+    func pairedAt(windowID: String) async -> String?
     /// Pauses (暂停服务) or resumes a window; an evaluation already open stays open.
     func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot
 }

@@ -26,6 +26,8 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidQuery: self.init(status: 400, code: "bad_request", message: r.message)
         case .invalidImport: self.init(status: 400, code: "invalid_import", message: r.message)
         case .staffChanged: self.init(status: 409, code: "staff_changed", message: r.message)
+        case .noScreenPad: self.init(status: 404, code: "not_found", message: r.message)
+        case .pairingRefused: self.init(status: 403, code: "pairing_refused", message: r.message)
         }
     }
 }
@@ -203,11 +205,33 @@ public struct ImportView: Encodable, Sendable {
 }
 
 
+/// `POST /v1/pads/{window}/pair`'s answer (admin): the one-time code and the tablet's address.
+public struct PairingCodeView: Encodable, Sendable {
+    public var window_id: String
+    public var code: String
+    public var expires_at: String
+    public var url: String
+    public var qr_svg: String
+
+    public init(_ c: PairingCode) {
+        window_id = c.windowID
+        code = c.code
+        expires_at = c.expiresAt.rfc3339
+        url = c.url
+        qr_svg = QRCode.svg(c.url) ?? ""
+    }
+}
+
 /// A screen pad's page address for the hall status page (`/ui/pads`).
 public struct ScreenPadLink: Encodable, Sendable {
     public var window_id: String
     public var window_name: String
     public var pad: String
+    /// The page with the pad's `pad:WINDOW` token; "" for a pad that pairs (its secret is never shown).
     public var url: String
     public var qr_svg: String
+    /// When the pad was last paired (nil: never).
+    public var paired_at: String?
+    /// The command that pairs it (issue 20).
+    public var pair_with: String
 }

@@ -182,6 +182,28 @@ public enum Control {
         ])
     }
 
+    /// `pair WINDOW`: asks the daemon for a one-time pairing code (admin, issue 20).
+    public static func pair(api: APIClient, window: String, address: String?, qr: Bool) async throws -> Outcome {
+        let body = try JSONSerialization.data(withJSONObject: address.map { ["address": $0] } ?? [:])
+        let path = "/v1/pads/\(window.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? window)/pair"
+        let (code, text): (Int, String)
+        do {
+            (code, text) = try await api.send(.POST, path: path, body: body)
+        } catch let e as APIClient.Unreachable {
+            return Outcome(lines: ["pairing needs the running daemon: its API does not answer (\(e.reason))"], ok: false)
+        }
+        guard code == 201 else { return Outcome(lines: ["pairing refused by the daemon (HTTP \(code)): \(text)"], ok: false) }
+        struct View: Decodable { var window_id: String; var code: String; var expires_at: String; var url: String }
+        let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
+        var lines = ["pairing code for the screen pad of window \(v.window_id): \(v.code) (single use, valid until \(v.expires_at))",
+                     "open on the tablet: \(v.url)"]
+        if qr, let art = TerminalQR.text(v.url) { lines.append(art) }
+        lines.append("pairing again revokes this code's tablet; a code not used in 10 minutes is void")
+        return Outcome(lines: lines, ok: true, fields: [
+            "window_id": .string(v.window_id), "code": .string(v.code), "expires_at": .string(v.expires_at), "url": .string(v.url),
+        ])
+    }
+
     /// What a verb did: lines for a person, a JSON object for `--json`, and whether it succeeded.
     public struct Outcome: Sendable {
         public var lines: [String]

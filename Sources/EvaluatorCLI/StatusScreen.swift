@@ -45,7 +45,7 @@ public enum StatusScreen {
             out.append("   problems:")
             for p in s.problems { out.append("     " + paint(p.code, "33", color) + ": " + p.message) }
         }
-        let attached = s.pads.filter { $0.state != "detached" }.count
+        let attached = s.pads.filter { $0.state == "attached" || $0.state == "flooding" }.count
         out.append("       pads: \(attached)/\(s.pads.count) attached")
         for p in s.pads {
             let state = p.state == "attached" ? p.state : paint(p.state, p.state == "detached" ? "31" : "33", color)

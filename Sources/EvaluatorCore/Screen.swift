@@ -131,3 +131,19 @@ public enum ScreenText {
         return String(repeating: "*", count: chars.count - 4) + String(chars.suffix(4))
     }
 }
+
+/// A one-time code that pairs a window's screen pad (issue 20): 8 digits, single use, for
+/// `PadPairings.codeLifetimeMs`; `url` is the page the tablet opens with it.
+public struct PairingCode: Sendable, Hashable {
+    public var windowID: String
+    public var code: String
+    public var expiresAt: Millis
+    public var url: String
+
+    public init(windowID: String, code: String, expiresAt: Millis, url: String) {
+        self.windowID = windowID
+        self.code = code
+        self.expiresAt = expiresAt
+        self.url = url
+    }
+}

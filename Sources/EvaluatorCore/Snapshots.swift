@@ -16,6 +16,8 @@ public struct PadSnapshot: Sendable, Hashable {
     public var errors: Int
     /// Pressing faster than `session.max_presses_per_minute` this minute.
     public var flooding: Bool
+    /// A screen pad with neither a `pad:WINDOW` token nor a pairing (issue 20).
+    public var unpaired = false
 
     public init(pad: PadID, windowID: String?, bus: String, path: String, attached: Bool, lastPressAt: Millis?, presses: Int,
                 pressesToday: Int, errors: Int, flooding: Bool = false) {

@@ -94,7 +94,7 @@ public struct PadView: Codable, Sendable {
         kind = p.pad.kind
         bus = p.bus
         path = p.path
-        state = !p.attached ? "detached" : p.flooding ? "flooding" : "attached"
+        state = !p.attached ? (p.unpaired ? "unpaired" : "detached") : p.flooding ? "flooding" : "attached"
         last_press_at = p.lastPressAt?.rfc3339
         presses = p.presses
         presses_today = p.pressesToday

@@ -189,6 +189,10 @@ public enum Rejection: Sendable, Hashable, Error {
     case invalidQuery(String)
     /// An import of records that are not this gateway's damaged stores' (issue 20).
     case invalidImport(String)
+    /// The window has no screen pad to pair (issue 20).
+    case noScreenPad(String)
+    /// A pairing code that is wrong, used, expired or not issued (issue 20).
+    case pairingRefused(String)
     /// A repeated open of the window's open case names another staff member (issue 20): the
     /// pad shows the one signed in, so the rating may not move to someone else.
     case staffChanged(windowID: String, caseID: String, from: String?, to: String?)
@@ -203,6 +207,8 @@ public enum Rejection: Sendable, Hashable, Error {
         case let .storeUnavailable(error): error
         case let .invalidQuery(message): message
         case let .invalidImport(message): "import refused, nothing was changed: " + message
+        case let .noScreenPad(id): "window \"\(id)\" has no screen pad (pad = { screen = \"NAME\" }): there is nothing to pair"
+        case let .pairingRefused(message): message
         case let .staffChanged(windowID, caseID, from, to):
             "case \"\(caseID)\" is open at window \"\(windowID)\" for staff \(from.map { "\"\($0)\"" } ?? "(none)"); "
                 + "another staff_id (\(to.map { "\"\($0)\"" } ?? "none")) is refused once the prompt is shown: cancel the evaluation and open it again"

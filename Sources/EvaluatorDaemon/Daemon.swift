@@ -102,8 +102,9 @@ public struct Daemon: Sendable {
         let registry = DeviceRegistry(windows: config.windows, logger: logger)
         self.registry = registry
         let padCommands = PadCommandRouter()
+        let pairings = try PadPairings(stateDir: config.stateDir)
         gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, padCommands: padCommands,
-                              uplinkWake: wake, uplinkMonitor: monitor, clock: clock)
+                              uplinkWake: wake, uplinkMonitor: monitor, pairings: pairings, clock: clock)
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
         // The replaced store's audit record comes first: it opens the new chain.
         startupProblems = (damage.map { [Problem(code: "store_replaced", message: $0.message)] } ?? []) + Self.checkStore(store)
@@ -125,8 +126,10 @@ public struct Daemon: Sendable {
         services.append(supervisor)
         for w in ConfigWarnings.of(config) { logger.warning("config: \(w)") }
         let tokens = TokenBox(config.apiAccess.tokens)
+        let screens = ScreenPads(gateway: gateway, tokens: tokens, pairings: pairings, logger: logger)
         reloader = Reloader(running: config, source: configSource, gateway: gateway, supervisor: supervisor, tokens: tokens,
-                            makeChildren: makeChildren, notifier: notifier, logger: logger, clock: clock)
+                            makeChildren: makeChildren, notifier: notifier, logger: logger, clock: clock,
+                            tokensReplaced: { screens.revalidate(reason: "its secret changed in a reload") })
         services.append(ReloadSignalService(reloader: reloader))
 
         let address: BindAddress
@@ -149,10 +152,10 @@ public struct Daemon: Sendable {
             logger.warning("the API listens beyond this machine without TLS: tokens cross the network in clear (set [api] tls_cert_file and tls_key_file)",
                            metadata: ["api.listen": "\(config.api)"])
         }
-        let screens = ScreenPads(gateway: gateway, tokens: tokens, logger: logger)
         let screenService = ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet))
         let api = try APIServer(
             router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
+                                        pairedPad: { secret in screens.pairedToken(secret) },
                                         browser: BrowserGuard(listen: config.api, access: config.apiAccess),
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
                                         metrics: { [gateway] in await gateway.metricsText() }),

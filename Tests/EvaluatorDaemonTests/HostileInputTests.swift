@@ -179,7 +179,8 @@ struct HostileInputTests {
         let (status, refused) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S2"}"#)
         let error = refused["error"] as? [String: Any]
         #expect(status == 409 && error?["code"] as? String == "staff_changed", "\(refused)")
-        #expect("\(error?["message"] ?? "")".contains("cancel the evaluation and open it again"))
+        let message = error?["message"] as? String ?? ""
+        #expect(message.contains("cancel the evaluation and open it again"))
         // Edited details update the open session, never end it, and are on its record.
         let (edited, again) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S1", "matter_name": "抵押登记"}"#)
         #expect(edited == 201 && again["reused"] as? Bool == true && again["updated"] as? Bool == true)

@@ -7,14 +7,17 @@ import Logging
 import NIOCore
 import Synchronization
 import Testing
+import EvaluatorStore
 
 let screenToken = "scr-T1-0123456789abcdefghijklmnopqrstuvwxyz"
 
 /// The test config with a screen pad `T1` at window W03 (and the key pads of W01, W02), reasons
 /// and, optionally, dimensions; tokens: queue (api), hall-it (read), T1 (pad:W03), tablet-1 (pad:W01).
-func screenConfigText(dir: String, receiverPort: Int?, heartbeatS: Int = 15, dimensions: Bool = false) throws -> String {
+func screenConfigText(dir: String, receiverPort: Int?, heartbeatS: Int = 15, dimensions: Bool = false, padLine: Bool = true) throws -> String {
     let tokens = try writeTokens(dir)
-    try (String(contentsOfFile: tokens, encoding: .utf8) + "\nT1 pad:W03 \(screenToken)\n").write(toFile: tokens, atomically: true, encoding: .utf8)
+    if padLine {
+        try (String(contentsOfFile: tokens, encoding: .utf8) + "\nT1 pad:W03 \(screenToken)\n").write(toFile: tokens, atomically: true, encoding: .utf8)
+    }
     chmod(tokens, 0o600)
     var text = testConfigText(dir: dir, receiverPort: receiverPort, api: "tokens_file = \"\(tokens)\"")
     text += """
@@ -113,24 +116,138 @@ final class PadSocket: Sendable {
 
 @Suite("screen pads over the WebSocket, without a browser (issue 14, docs/SCREEN-PAD.md)")
 struct ScreenPadTests {
-    @Test("config: a screen pad needs its own pad:WINDOW token, named after the screen, also on loopback")
+    @Test("pairing (issue 20): a screen pad without a pad: line is unpaired; admin's one-time code is traded once for a secret kept hashed in a 0600 file; pairing again revokes and disconnects the old tablet; audit records")
+    func pairing() async throws {
+        let dir = temporaryFolder()
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: nil, padLine: false), source: "s.toml")
+        #expect(ConfigWarnings.of(config).contains { $0.contains("evaluatorctl pair W03") })
+        let logs = LogCapture()
+        var daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        let (_, status) = try await daemon.request(.GET, "/v1/status", token: readToken)
+        let t1 = (status["pads"] as? [[String: Any]])?.first { $0["pad"] as? String == "screen:T1" }
+        #expect(t1?["state"] as? String == "unpaired", "\(t1 ?? [:])")
+        // The page itself needs no token (it holds no secret); a socket without a secret is refused.
+        #expect(try await daemon.request(.GET, "/pad/W03").0 == 200)
+        let nobody = PadSocket(api: daemon.api, token: "pad-0000000000000000000000000000000000000000000000000000000000000000")
+        #expect(await eventually { nobody.isClosed })
+
+        // Only admin may ask for a code; api and read may not, and no code is in any read answer.
+        #expect(try await daemon.request(.POST, "/v1/pads/W03/pair", json: "{}", token: apiToken).0 == 403)
+        #expect(try await daemon.request(.POST, "/v1/pads/W03/pair", json: "{}", token: readToken).0 == 403)
+        #expect(try await daemon.request(.POST, "/v1/pads/W01/pair", json: "{}", token: adminToken).0 == 404)
+        let (issued, first) = try await daemon.request(.POST, "/v1/pads/W03/pair", json: #"{"address": "192.168.1.20:8080"}"#, token: adminToken)
+        #expect(issued == 201, "\(first)")
+        let code = try #require(first["code"] as? String)
+        #expect(code.count == 8 && code.allSatisfy(\.isNumber))
+        #expect(first["url"] as? String == "http://192.168.1.20:8080/pad/W03?pair=\(code)")
+        #expect((first["qr_svg"] as? String)?.hasPrefix("<svg") == true)
+        let (_, pads) = try await daemon.request(.GET, "/ui/pads", token: adminToken)
+        #expect(!"\(pads)".contains(code))
+
+        // The tablet: a wrong code is refused and counted; the right one gives the secret, once.
+        let wrong = code == "00000000" ? "00000001" : "00000000"
+        let (bad, badBody) = try await daemon.request(.POST, "/pad/W03/pair", json: #"{"code": "\#(wrong)"}"#)
+        #expect(bad == 403 && "\(badBody)".contains("4 more tries"), "\(badBody)")
+        #expect(try await daemon.request(.POST, "/pad/W03/pair", json: #"{"code": "12"}"#).0 == 400)
+        let (ok, traded) = try await daemon.request(.POST, "/pad/W03/pair", json: #"{"code": "\#(code)"}"#)
+        #expect(ok == 200)
+        let secret = try #require(traded["secret"] as? String)
+        #expect(try await daemon.request(.POST, "/pad/W03/pair", json: #"{"code": "\#(code)"}"#).0 == 403, "single use")
+
+        // The secret is kept hashed only, 0600, in the state folder (outside the store).
+        let file = dir + "/state/pads.paired"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(!text.contains(secret) && text.contains(Chain.sha256Hex(Array(secret.utf8))))
+        var st = stat()
+        #expect(lstat(file, &st) == 0 && st.st_mode & 0o777 == 0o600)
+
+        // The paired tablet rates; status says attached; its photo route takes the secret.
+        let pad = PadSocket(api: daemon.api, token: secret)
+        #expect(await pad.next(type: "state") != nil)
+        #expect(try await daemon.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "P-1"}"#, token: apiToken).0 == 201)
+        let prompt = try #require(await pad.next(type: "prompt"))
+        try await pad.send(#"{"type": "rate", "session_id": "\#(prompt["session_id"] as? String ?? "")", "level": "satisfied"}"#)
+        #expect(await pad.next(type: "ack") != nil)
+        #expect(try await daemon.request(.GET, "/v1/windows", token: secret).0 == 403, "a pad secret is no API token")
+
+        // Pairing again revokes the first tablet: its socket is closed, its secret refused.
+        let (_, second) = try await daemon.request(.POST, "/v1/pads/W03/pair", json: "{}", token: adminToken)
+        let code2 = try #require(second["code"] as? String)
+        #expect((second["url"] as? String)?.hasPrefix("http://127.0.0.1:") == true)
+        let (_, traded2) = try await daemon.request(.POST, "/pad/W03/pair", json: #"{"code": "\#(code2)"}"#)
+        let secret2 = try #require(traded2["secret"] as? String)
+        #expect(await eventually { pad.isClosed })
+        #expect(await eventually { logs.contains("screen pad disconnected: the window was paired again") })
+        let stale = PadSocket(api: daemon.api, token: secret)
+        #expect(await eventually { stale.isClosed })
+        let metrics = await daemon.daemon.gateway.metricsText()
+        #expect(metrics.contains(#"evaluatord_screen_disconnects_total{pad="screen:T1",reason="revoked"} 1"#), "\(metrics)")
+
+        // Audit records: two codes issued, two pairings.
+        let audits = try daemon.daemon.store.recentRecords(limit: 50).map(\.body).filter { $0.contains(#""outcome":"audit""#) }
+        #expect(audits.filter { $0.contains("pairing code issued for the screen pad of window W03") }.count == 2)
+        #expect(audits.filter { $0.contains("screen pad of window W03 paired from 127.0.0.1") && $0.contains(#""opened_by":"admin""#) }.count == 2)
+
+        // A restart keeps the pairing (the file, not the store).
+        await daemon.stop()
+        daemon = try await RunningDaemon(config: config, logger: logs.logger)
+        let again = PadSocket(api: daemon.api, token: secret2)
+        #expect(await again.next(type: "state") != nil)
+        await again.close()
+        await daemon.stop()
+    }
+
+    @Test("a reload that changes a screen pad's token closes its live socket; a replaced connection is counted with both addresses (issue 20)")
+    func reloadRevokes() async throws {
+        let dir = temporaryFolder()
+        let file = dir + "/s.toml"
+        try screenConfigText(dir: dir, receiverPort: nil).write(toFile: file, atomically: true, encoding: .utf8)
+        let logs = LogCapture()
+        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file), logger: logs.logger, configSource: file)
+        let first = PadSocket(api: daemon.api)
+        #expect(await first.next(type: "state") != nil)
+        let pad = PadSocket(api: daemon.api)
+        #expect(await first.next(type: "replaced") != nil)
+        #expect(await pad.next(type: "state") != nil)
+        #expect(logs.contains("screen pad replaced by a new connection"))
+        // The same tokens again: nothing changes, the socket stays.
+        let tokens = dir + "/tokens"
+        let text = try String(contentsOfFile: tokens, encoding: .utf8)
+        try text.replacingOccurrences(of: "queue-token", with: "queue2-token").write(toFile: tokens, atomically: true, encoding: .utf8)
+        chmod(tokens, 0o600)
+        #expect(await daemon.daemon.reloader.reload(trigger: "test").outcome == .applied)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!pad.isClosed, "a pad whose secret did not change stays connected")
+        // T1's secret changes: its socket is closed at once.
+        try text.replacingOccurrences(of: screenToken, with: "scr-T1-new-0123456789abcdefghijklmnopqrstuvwxyz").write(toFile: tokens, atomically: true, encoding: .utf8)
+        chmod(tokens, 0o600)
+        #expect(await daemon.daemon.reloader.reload(trigger: "test").outcome == .applied)
+        #expect(await eventually { pad.isClosed })
+        #expect(logs.contains("screen pad disconnected: its secret changed in a reload"))
+        let metrics = await daemon.daemon.gateway.metricsText()
+        #expect(metrics.contains(#"evaluatord_screen_disconnects_total{pad="screen:T1",reason="replaced"} 1"#))
+        #expect(metrics.contains(#"evaluatord_screen_disconnects_total{pad="screen:T1",reason="revoked"} 1"#))
+        await first.close()
+        await daemon.stop()
+    }
+
+    @Test("config: a screen pad has its pad:WINDOW line or is paired — no line is a warning, not an exit 78 (issue 20); a line of its name with another scope is an error")
     func tokenRule() throws {
         let dir = temporaryFolder()
         let good = try screenConfigText(dir: dir, receiverPort: nil)
         #expect(throws: Never.self) { try GatewayConfig.parse(good, source: "s.toml") }
+        #expect(!ConfigWarnings.of(try GatewayConfig.parse(good, source: "s.toml")).contains { $0.contains("screen pad") })
         let noTokens = good.replacingOccurrences(of: "tokens_file = \"\(dir)/tokens\"", with: "")
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(noTokens, source: "s.toml") }
-        do {
-            _ = try GatewayConfig.parse(noTokens, source: "s.toml")
-        } catch {
-            #expect(error.description.contains("a screen pad needs its token: set [api] tokens_file and give it the line \"T1 pad:W03 TOKEN\""))
-        }
+        let loose = try GatewayConfig.parse(noTokens, source: "s.toml")
+        #expect(ConfigWarnings.of(loose).contains("window W03: screen pad \"T1\" has no pad:W03 line — it rates only once paired (evaluatorctl pair W03)"))
         let otherName = good.replacingOccurrences(of: "pad = { screen = \"T1\" }", with: "pad = { screen = \"T9\" }")
+        #expect(ConfigWarnings.of(try GatewayConfig.parse(otherName, source: "s.toml")).contains { $0.contains("screen pad \"T9\" has no pad:W03 line") })
+        let wrongScope = good.replacingOccurrences(of: "pad = { screen = \"T1\" }", with: "pad = { screen = \"tablet-1\" }")
         do {
-            _ = try GatewayConfig.parse(otherName, source: "s.toml")
-            Issue.record("a screen without its token was accepted")
+            _ = try GatewayConfig.parse(wrongScope, source: "s.toml")
+            Issue.record("a screen whose name has another window's token was accepted")
         } catch {
-            #expect(error.description.contains("screen pad \"T9\" has no token: add the line \"T9 pad:W03 TOKEN\""))
+            #expect(error.description.contains("the token named \"tablet-1\" has scope pad:W01, but screen pad \"tablet-1\" serves window W03"), "\(error)")
         }
     }
 

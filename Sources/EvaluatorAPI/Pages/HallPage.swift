@@ -69,7 +69,7 @@ h2 { font-size:1.1em; margin:1.4em 0 .6em; }
 (function () {
   var token = new URLSearchParams(location.search).get("token") || "";
   var levels = ["very_satisfied", "satisfied", "basic", "dissatisfied", "very_dissatisfied"];
-  var padState = { attached: "在线", detached: "离线", flooding: "按键异常" };
+  var padState = { attached: "在线", detached: "离线", flooding: "按键异常", unpaired: "未配对" };
   var uplinkState = { ok: "正常", failing: "失败", none: "未配置" };
   function $(id) { return document.getElementById(id); }
   function get(path) {
@@ -140,8 +140,14 @@ h2 { font-size:1.1em; margin:1.4em 0 .6em; }
       var card = el("div", null, "pad");
       card.setAttribute("data-pad-window", p.window_id);
       card.appendChild(el("div", p.window_name + " · " + p.pad));
-      var q = document.createElement("div"); q.innerHTML = p.qr_svg; card.appendChild(q);
-      card.appendChild(el("div", p.url, "addr"));
+      if (p.url) {
+        var q = document.createElement("div"); q.innerHTML = p.qr_svg; card.appendChild(q);
+        card.appendChild(el("div", p.url, "addr"));
+      } else {
+        // A pad that pairs: its secret is never shown here (issue 20).
+        card.appendChild(el("div", (p.paired_at ? "已配对（" + new Date(p.paired_at).toLocaleString("zh-CN", { hour12: false }) + "）" : "未配对") +
+                                   "：管理员在本机运行 " + p.pair_with + " 配对平板", "addr"));
+      }
       box.appendChild(card);
     });
     if (!pads.pads.length) box.appendChild(el("div", "本网关没有配置平板评价器"));

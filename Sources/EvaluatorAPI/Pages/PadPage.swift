@@ -95,8 +95,14 @@ button[data-level="very_dissatisfied"] { background:var(--l5); }
 "use strict";
 (function () {
   var params = new URLSearchParams(location.search);
-  var token = params.get("token") || "";
   var windowID = decodeURIComponent(location.pathname.split("/")[2] || "");
+  // The pad's secret: a pad:WINDOW token in the address, or the one a pairing gave this
+  // tablet, kept in localStorage (issue 20). A pairing code is traded once and removed from
+  // the address bar.
+  var storeKey = "evaluatord.pad." + windowID;
+  var token = params.get("token") || "";
+  var pairCode = params.get("pair");
+  if (!token) { try { token = localStorage.getItem(storeKey) || ""; } catch (e) { token = ""; } }
   var levelText = { very_satisfied: "非常满意", satisfied: "满意", basic: "基本满意", dissatisfied: "不满意", very_dissatisfied: "非常不满意" };
   var ws = null, retry = 1000, replaced = false;
   var serverView = null;   // the last state or prompt the gateway sent
@@ -261,13 +267,36 @@ button[data-level="very_dissatisfied"] { background:var(--l5); }
     };
   }
 
+  function pair(code) {
+    history.replaceState(null, "", location.pathname);
+    setState("offline");
+    $("offline-note").textContent = "正在配对…";
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", "/pad/" + encodeURIComponent(windowID) + "/pair");
+    xhr.setRequestHeader("Content-Type", "application/json");
+    xhr.onload = function () {
+      var body = null; try { body = JSON.parse(xhr.responseText); } catch (e) {}
+      if (xhr.status === 200 && body && body.secret) {
+        token = body.secret;
+        try { localStorage.setItem(storeKey, token); } catch (e) {}
+        connect();
+      } else {
+        $("offline-note").textContent = "配对失败：" + (body && body.error ? body.error.message : "HTTP " + xhr.status) + "。请联系管理员重新运行 evaluatorctl pair " + windowID;
+      }
+    };
+    xhr.onerror = function () { $("offline-note").textContent = "配对失败：无法连接服务器，请刷新页面重试"; };
+    xhr.send(JSON.stringify({ code: pairCode }));
+  }
+
   document.querySelector("[data-submit-text]").addEventListener("click", function () {
     var t = $("reason-text").value.trim();
     if (!choice || !t) return;
     choice.reason_text = t; afterReason();
   });
   document.querySelector("#dimensions [data-submit]").addEventListener("click", function () { submit(); });
-  connect();
+  if (pairCode) pair(pairCode);
+  else if (!token) { setState("offline"); $("offline-note").textContent = "此平板尚未配对：请管理员运行 evaluatorctl pair " + windowID; }
+  else connect();
 })();
 </script>
 </body>

@@ -232,16 +232,14 @@ extension ConfigReader {
                 }
             }
         }
-        // A screen pad rates with its own token, also on loopback: otherwise the clerk's own
-        // browser could rate the clerk's case (issue 14).
+        // A screen pad rates with its own secret, also on loopback (otherwise the clerk's own
+        // browser could rate the clerk's case, issue 14): a `NAME pad:WINDOW` line, or the
+        // secret a pairing gives it (`evaluatorctl pair WINDOW`, issue 20). A line named after
+        // the screen with another scope is a mistake.
         for (i, w) in windows.enumerated() {
-            guard let name = w.pad?.screenName else { continue }
-            let wanted = "\(name) pad:\(w.id) TOKEN"
-            guard let tokens = access.tokens else {
-                throw fail(.invalid, ["window[\(i + 1)]", "pad", "screen"], "a screen pad needs its token: set [api] tokens_file and give it the line \"\(wanted)\"")
-            }
-            guard let t = tokens.tokens.first(where: { $0.name == name }), t.scope == .pad(window: w.id) else {
-                throw fail(.invalid, ["window[\(i + 1)]", "pad", "screen"], "screen pad \"\(name)\" has no token: add the line \"\(wanted)\" to \(access.tokensFile ?? "the tokens file") (the name is the screen's name, the scope its window)")
+            guard let name = w.pad?.screenName, let t = access.tokens?.tokens.first(where: { $0.name == name }) else { continue }
+            guard t.scope == .pad(window: w.id) else {
+                throw fail(.invalid, ["window[\(i + 1)]", "pad", "screen"], "the token named \"\(name)\" has scope \(t.scope), but screen pad \"\(name)\" serves window \(w.id): give it \"\(name) pad:\(w.id) TOKEN\" or pair the pad (evaluatorctl pair \(w.id))")
             }
         }
         if !listen.isLocal && access.tokens == nil {

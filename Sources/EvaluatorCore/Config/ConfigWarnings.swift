@@ -38,6 +38,8 @@ public enum ConfigWarnings {
                 out.append("window \(w.id): \(path) is a kernel name that can change at the next boot; prefer pad = { match = { id_path = … } }")
             case let .udev(_, match) where match.idPath == nil:
                 out.append("window \(w.id): matched by vendor/product only — two identical pads make it ambiguous (nothing is bound then); prefer id_path")
+            case let .screen(name) where c.apiAccess.tokens?.tokens.contains(where: { $0.name == name }) != true:
+                out.append("window \(w.id): screen pad \"\(name)\" has no pad:\(w.id) line — it rates only once paired (evaluatorctl pair \(w.id))")
             default:
                 break
             }

@@ -36,13 +36,13 @@ struct APIServer: Service {
                 responder: responder,
                 configuration: .init(http1: http1, ws: .init(maxFrameSize: ScreenProtocol.maxPadMessageBytes)),
                 shouldUpgrade: { request, channel, _ in
-                    guard let screens, let pad = await screens.pad(forUpgrade: request) else { return .dontUpgrade }
+                    guard let screens, let (pad, window, secret) = await screens.pad(forUpgrade: request) else { return .dontUpgrade }
                     // A screen pad's liveness is its heartbeat from now on.
                     FirstRequestIdle.release(channel)
                     let remote = channel.remoteAddress.map { a in a.ipAddress.map { "\($0):\(a.port ?? 0)" } ?? "\(a)" } ?? "?"
                     let period = await heartbeat()
                     return .upgrade([:]) { inbound, outbound, _ in
-                        await screens.serve(pad: pad, remote: remote, channel: channel, inbound: inbound, outbound: outbound, heartbeat: period)
+                        await screens.serve(pad: pad, window: window, secret: secret, remote: remote, channel: channel, inbound: inbound, outbound: outbound, heartbeat: period)
                     }
                 }
             ), idle: idle)

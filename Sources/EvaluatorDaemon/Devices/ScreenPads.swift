@@ -13,9 +13,15 @@ import Synchronization
 /// gateway says a screen should show (prompt, idle, paused) when it changes, answers ratings
 /// only after the gateway's durable commit, pings, and marks a pad that stops answering
 /// detached. A new connection replaces the older one (`{"type":"replaced"}`, then closed).
+/// A pad authenticates with its `pad:WINDOW` line's token or with the secret its pairing gave
+/// it (issue 20); a connection whose secret stops being valid (reload, new pairing) is closed.
 final class ScreenPads: Sendable {
     struct Connection {
         var id: Int
+        /// The secret the pad connected with, for its window: checked again when tokens or
+        /// pairings change.
+        var secret: String
+        var window: String
         var outbox: AsyncStream<String>.Continuation
         /// The last state or prompt written (a refresh that changes nothing writes nothing).
         var lastView: String?
@@ -28,14 +34,45 @@ final class ScreenPads: Sendable {
     private let connections = Mutex<(next: Int, byPad: [PadID: Connection])>((1, [:]))
     let gateway: Gateway
     let tokens: TokenBox
+    let pairings: PadPairings?
     let stats: PadStats
     let logger: Logger
 
-    init(gateway: Gateway, tokens: TokenBox, logger: Logger) {
+    init(gateway: Gateway, tokens: TokenBox, pairings: PadPairings? = nil, logger: Logger) {
         self.gateway = gateway
         self.tokens = tokens
+        self.pairings = pairings
         self.stats = gateway.stats
         self.logger = logger
+        pairings?.observe { [weak self] in self?.revalidate(reason: "the window was paired again") }
+    }
+
+    /// The token a paired pad's secret stands for (scope `pad:WINDOW`, named after its screen),
+    /// for the API's pages; nil for any other secret.
+    func pairedToken(_ secret: String) -> APIToken? {
+        guard let window = pairings?.window(ofSecret: secret) else { return nil }
+        return APIToken(name: "paired-pad-\(window)", scope: .pad(window: window), secret: secret)
+    }
+
+    /// Whether `secret` lets `pad` (the screen of `window`) connect now: its `pad:WINDOW` line
+    /// (named after the screen) or its window's pairing.
+    private func authenticates(_ secret: String, window: String, pad: PadID) -> Bool {
+        if let token = tokens.current?.find(secret), token.scope == .pad(window: window), pad == .screen(name: token.name) { return true }
+        return pairings?.window(ofSecret: secret) == window
+    }
+
+    /// Closes every connection whose secret no longer authenticates its pad (a reload changed
+    /// its token, or the window was paired again), logged and counted.
+    func revalidate(reason: String) {
+        let all = connections.withLock { c in c.byPad.map { ($0.key, $0.value) } }
+        for (pad, conn) in all {
+            guard !authenticates(conn.secret, window: conn.window, pad: pad) else { continue }
+            logger.warning("screen pad disconnected: \(reason)", metadata: ["pad": "\(pad)", "remote": "\(conn.remote)"])
+            gateway.metrics.screenDisconnect(pad: pad, reason: "revoked")
+            conn.outbox.yield(ScreenProtocol.ServerMessage.refused(sessionID: nil, code: .invalid, message: "此评价器已被重新配对或令牌已更换，请联系管理员").text)
+            close(pad, conn.id)
+            conn.channel?.close(promise: nil)
+        }
     }
 
     /// The window of a WebSocket path `/v1/pads/{window}/ws`.
@@ -58,18 +95,18 @@ final class ScreenPads: Sendable {
 
     /// The pad a WebSocket upgrade is for, or nil: the request then goes to the router, which
     /// answers 401/403/404/426 in words.
-    func pad(forUpgrade request: HTTPRequest) async -> PadID? {
+    func pad(forUpgrade request: HTTPRequest) async -> (pad: PadID, window: String, secret: String)? {
         guard request.method == .get, let path = request.path, let window = Self.window(ofPath: path),
-              let secret = Self.secret(request), let token = tokens.current?.find(secret), token.scope == .pad(window: window),
-              let pad = await gateway.screenPad(ofWindow: window), pad == .screen(name: token.name) else { return nil }
-        return pad
+              let secret = Self.secret(request), let pad = await gateway.screenPad(ofWindow: window),
+              authenticates(secret, window: window, pad: pad) else { return nil }
+        return (pad, window, secret)
     }
 
     /// Serves one connection until it closes, is replaced, or stops answering.
-    func serve(pad: PadID, remote: String, channel: (any Channel)? = nil, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
-               heartbeat: Duration) async {
+    func serve(pad: PadID, window: String, secret: String, remote: String, channel: (any Channel)? = nil, inbound: WebSocketInboundStream,
+               outbound: WebSocketOutboundWriter, heartbeat: Duration) async {
         let (stream, outbox) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        let id = attach(pad, outbox: outbox, remote: remote, channel: channel)
+        let id = attach(pad, window: window, secret: secret, outbox: outbox, remote: remote, channel: channel)
         logger.notice("screen pad connected", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
         await refresh(pad)
         await withTaskGroup(of: Void.self) { group in
@@ -88,6 +125,7 @@ final class ScreenPads: Sendable {
                     guard let heard = lastHeard(pad, id) else { return }
                     if ContinuousClock.now - heard > heartbeat * 2 {
                         logger.warning("screen pad missed its heartbeat; detached", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
+                        gateway.metrics.screenDisconnect(pad: pad, reason: "heartbeat")
                         close(pad, id)
                         return
                     }
@@ -132,16 +170,19 @@ final class ScreenPads: Sendable {
         target?.yield(text)
     }
 
-    private func attach(_ pad: PadID, outbox: AsyncStream<String>.Continuation, remote: String, channel: (any Channel)?) -> Int {
+    private func attach(_ pad: PadID, window: String, secret: String, outbox: AsyncStream<String>.Continuation, remote: String, channel: (any Channel)?) -> Int {
         let (id, old) = connections.withLock { c -> (Int, Connection?) in
             let id = c.next
             c.next += 1
             let old = c.byPad[pad]
-            c.byPad[pad] = Connection(id: id, outbox: outbox, lastView: nil, lastHeard: .now, remote: remote, channel: channel)
+            c.byPad[pad] = Connection(id: id, secret: secret, window: window, outbox: outbox, lastView: nil, lastHeard: .now, remote: remote, channel: channel)
             return (id, old)
         }
         if let old {
-            logger.notice("screen pad replaced by a new connection", metadata: ["pad": "\(pad)", "old": "\(old.remote)", "new": "\(remote)"])
+            // Evidence of a second device on the pad's secret (issue 20): logged with both
+            // addresses and counted.
+            logger.warning("screen pad replaced by a new connection", metadata: ["pad": "\(pad)", "old": "\(old.remote)", "new": "\(remote)"])
+            gateway.metrics.screenDisconnect(pad: pad, reason: "replaced")
             old.outbox.yield(ScreenProtocol.ServerMessage.replaced.text)
             old.outbox.finish()
         }

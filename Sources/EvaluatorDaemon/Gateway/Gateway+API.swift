@@ -121,10 +121,24 @@ extension Gateway: EvaluationService {
         return snapshot(window)
     }
 
+    /// Every pad's figures; a screen pad with neither a `pad:WINDOW` line nor a pairing is
+    /// `unpaired` (issue 20).
+    func padSnapshots(now: Millis) -> [PadSnapshot] {
+        stats.snapshot(config: config, now: now).map { p in
+            guard case let .screen(name) = p.pad, let window = p.windowID,
+                  config.apiAccess.tokens?.tokens.contains(where: { $0.name == name && $0.scope == .pad(window: window) }) != true,
+                  pairings?.pairing(of: window) == nil else { return p }
+            var p = p
+            p.unpaired = true
+            p.path = "unpaired: evaluatorctl pair \(window)"
+            return p
+        }
+    }
+
     public func devices() async -> DevicesSnapshot {
         let devices = await registry?.snapshot() ?? []
         let free = DeviceMatcher.unconfiguredKeypads(windows: config.windows, devices: devices).sorted { $0.devnode < $1.devnode }
-        return DevicesSnapshot(pads: stats.snapshot(config: config, now: clock()), unconfigured: free.map(UnconfiguredDevice.init),
+        return DevicesSnapshot(pads: padSnapshots(now: clock()), unconfigured: free.map(UnconfiguredDevice.init),
                                hotplug: await registry?.available == true)
     }
 
@@ -137,7 +151,7 @@ extension Gateway: EvaluationService {
                 gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: health(oldestWaiting: oldest),
                 records: counts.records, backlog: counts.backlog, oldestWaitingAt: oldest, quarantined: counts.quarantined,
                 uplink: uplinkStatus(lastSentAt: counts.lastSentAt), openSessions: policy.sessions.count,
-                pads: stats.snapshot(config: config, now: now)
+                pads: padSnapshots(now: now)
             )
             snapshot.chain = try store.chainHead()
             snapshot.lastReload = lastReload
@@ -192,7 +206,7 @@ extension Gateway: EvaluationService {
         let status = try? await status()
         let fallback = StatusSnapshot(gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: await health(),
                                       records: 0, backlog: 0, oldestWaitingAt: nil, quarantined: 0, uplink: uplinkStatus(lastSentAt: nil),
-                                      openSessions: policy.sessions.count, pads: stats.snapshot(config: config, now: now))
+                                      openSessions: policy.sessions.count, pads: padSnapshots(now: now))
         return metrics.render(status: status ?? fallback, now: now)
     }
 
@@ -204,8 +218,12 @@ extension Gateway: EvaluationService {
     private func health(oldestWaiting: Millis?) -> HealthSnapshot {
         let now = clock()
         var found = problems
-        for p in stats.snapshot(config: config, now: now) where !p.attached {
-            found.append(Problem(code: "pad_absent", message: "pad \(p.pad) of window \(p.windowID ?? "-") is not attached (\(p.path))"))
+        for p in padSnapshots(now: now) where !p.attached {
+            if p.unpaired {
+                found.append(Problem(code: "pad_unpaired", message: "screen pad \(p.pad) of window \(p.windowID ?? "-") is not paired: run evaluatorctl pair \(p.windowID ?? "WINDOW")"))
+            } else {
+                found.append(Problem(code: "pad_absent", message: "pad \(p.pad) of window \(p.windowID ?? "-") is not attached (\(p.path))"))
+            }
         }
         if let uplink = config.uplink, let oldest = oldestWaiting {
             let stallMs = Int64(uplink.stallAlertS) * 1000

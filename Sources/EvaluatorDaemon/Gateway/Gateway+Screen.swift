@@ -73,15 +73,65 @@ extension Gateway {
                     rememberScreenAck(sid, pad: pad, recordID: found.recordID)
                     return .ack(sessionID: sid, recordID: found.recordID)
                 }
-                logger.notice("screen pad rating refused", metadata: [
-                    "pad": "\(pad)", "window": "\(windowID ?? "-")", "session_id": "\(sid)", "code": "\(code.rawValue)", "reason": "\(message)",
-                ])
+                logRefusal(pad: pad, window: windowID, sessionID: sid, code: code, message: message)
                 return .refused(sessionID: sid, code: code, message: message)
             default: continue
             }
         }
         return .refused(sessionID: rating.sessionID, code: .notOpen, message: "the rating was not taken")
     }
+
+    /// A refused rating is logged, but a pad sending refused ratings over and over is logged
+    /// once a minute with the count since (issue 20: the journal is not a flood's to fill).
+    private func logRefusal(pad: PadID, window: String?, sessionID: String, code: ScreenRefusal, message: String) {
+        let now = clock()
+        var entry = refusalLog[pad] ?? (loggedAt: Millis(Int64.min / 2), unlogged: 0)
+        guard now.value - entry.loggedAt.value >= 60_000 else {
+            entry.unlogged += 1
+            refusalLog[pad] = entry
+            return
+        }
+        logger.notice("screen pad rating refused", metadata: [
+            "pad": "\(pad)", "window": "\(window ?? "-")", "session_id": "\(sessionID)", "code": "\(code.rawValue)", "reason": "\(message)",
+            "refused_since_last_log": "\(entry.unlogged + 1)",
+        ])
+        refusalLog[pad] = (now, 0)
+    }
+
+    // MARK: Pairing (issue 20)
+
+    public func pairPad(windowID: String, address: String, caller: String) async throws(Rejection) -> PairingCode {
+        guard config.windows.contains(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
+        guard screenPad(ofWindow: windowID) != nil, let pairings else { throw .noScreenPad(windowID) }
+        let (code, expires) = pairings.issue(window: windowID, by: caller, now: clock())
+        let scheme = config.apiAccess.tlsCertFile != nil ? "https" : "http"
+        await adminAudit(caller: caller, "pairing code issued for the screen pad of window \(windowID), valid until \(expires.rfc3339)")
+        logger.notice("screen pad pairing code issued", metadata: ["window": "\(windowID)", "caller": "\(caller)", "expires_at": "\(expires.rfc3339)"])
+        return PairingCode(windowID: windowID, code: code, expiresAt: expires, url: "\(scheme)://\(address)/pad/\(windowID)?pair=\(code)")
+    }
+
+    public func exchangePairing(windowID: String, code: String, remote: String) async throws(Rejection) -> String {
+        guard screenPad(ofWindow: windowID) != nil, let pairings else { throw .noScreenPad(windowID) }
+        switch pairings.exchange(window: windowID, code: code, remote: remote, now: clock()) {
+        case let .success(secret):
+            await adminAudit(caller: pairings.pairing(of: windowID)?.paired_by ?? "admin",
+                             "screen pad of window \(windowID) paired from \(remote); the previous pairing is revoked")
+            logger.notice("screen pad paired", metadata: ["window": "\(windowID)", "remote": "\(remote)"])
+            return secret
+        case let .failure(e):
+            logger.warning("screen pad pairing refused", metadata: ["window": "\(windowID)", "remote": "\(remote)", "why": "\(e)"])
+            switch e {
+            case .noCode: throw .pairingRefused("no pairing code is waiting for window \(windowID): ask hall IT to run evaluatorctl pair \(windowID)")
+            case .expired: throw .pairingRefused("the pairing code has expired (codes last 10 minutes): run evaluatorctl pair \(windowID) again")
+            case let .wrong(left):
+                throw .pairingRefused(left > 0 ? "wrong pairing code (\(left) more tries, then the code is void)"
+                                               : "wrong pairing code; the code is void now: run evaluatorctl pair \(windowID) again")
+            case let .write(problem): throw .storeUnavailable("the pairing could not be saved: \(problem)")
+            }
+        }
+    }
+
+    public func pairedAt(windowID: String) -> String? { pairings?.pairing(of: windowID)?.paired_at }
 
     /// Keeps the last 1,000 acks (a screen resends within seconds; bounded memory).
     private func rememberScreenAck(_ sessionID: String, pad: PadID, recordID: String) {

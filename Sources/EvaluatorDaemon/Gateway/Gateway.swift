@@ -21,6 +21,8 @@ public actor Gateway {
     /// Screen pad ratings acked in this run, by session id (a resend gets the same record id).
     var screenAcks: [String: (pad: PadID, recordID: String)] = [:]
     var screenAckOrder: [String] = []
+    /// Per screen pad: when a refused rating was last logged, and how many since (issue 20).
+    var refusalLog: [PadID: (loggedAt: Millis, unlogged: Int)] = [:]
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Millis
@@ -38,6 +40,8 @@ public actor Gateway {
     public nonisolated let metrics: DaemonMetrics
     /// Open evaluations found in the store at start.
     public nonisolated let restoredSessions: Int
+    /// Screen pads paired with `evaluatorctl pair` (issue 20); nil in tests that pair nothing.
+    nonisolated let pairings: PadPairings?
     let startedAt: Millis
     var policy: WindowSessions
     var commits = GroupCommit()
@@ -52,7 +56,7 @@ public actor Gateway {
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
         padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(), metrics: DaemonMetrics = DaemonMetrics(),
-        uplinkWake: WakeSignal = WakeSignal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(),
+        uplinkWake: WakeSignal = WakeSignal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(), pairings: PadPairings? = nil,
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
         makeID: @escaping @Sendable () -> String = { RandomID.uuid() }
     ) throws(StoreError) {
@@ -64,6 +68,7 @@ public actor Gateway {
         self.uplinkWake = uplinkWake
         self.uplinkMonitor = uplinkMonitor
         self.registry = registry
+        self.pairings = pairings
         self.padCommands = padCommands
         self.stats = stats
         self.metrics = metrics

@@ -64,6 +64,10 @@ public final class DaemonMetrics: Sendable {
         pressToAckTimer.recordMilliseconds(ms)
     }
 
+    /// A screen pad's connection ended by the gateway (issue 20): `replaced` by a newer one,
+    /// `heartbeat` missed, `revoked` (its secret changed: reload or a new pairing).
+    func screenDisconnect(pad: PadID, reason: String) { count("evaluatord_screen_disconnects_total", [("pad", pad.description), ("reason", reason)]) }
+
     /// The serial decoder skipped bytes to find the next frame.
     func decoderResync(bus: String) { count("evaluatord_decoder_resyncs_total", [("bus", bus)]) }
 

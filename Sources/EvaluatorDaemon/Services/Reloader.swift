@@ -22,10 +22,13 @@ public actor Reloader {
     let notifier: SystemdNotifier
     let logger: Logger
     let clock: @Sendable () -> Millis
+    /// After new tokens are in force: a screen pad whose secret changed is disconnected (issue 20).
+    let tokensReplaced: @Sendable () -> Void
 
     init(running: GatewayConfig, source: String, gateway: Gateway, supervisor: Supervisor, tokens: TokenBox,
          makeChildren: @escaping @Sendable (GatewayConfig) -> [Supervisor.Child], notifier: SystemdNotifier, logger: Logger,
-         clock: @escaping @Sendable () -> Millis) {
+         clock: @escaping @Sendable () -> Millis, tokensReplaced: @escaping @Sendable () -> Void = {}) {
+        self.tokensReplaced = tokensReplaced
         self.running = running
         self.source = source
         self.gateway = gateway
@@ -73,6 +76,7 @@ public actor Reloader {
         guard !changes.isEmpty else { return ReloadResult(outcome: .unchanged, at: clock(), trigger: trigger) }
         await gateway.reload(new)
         tokens.replace(new.apiAccess.tokens)
+        tokensReplaced()
         let (started, stopped) = await supervisor.apply(makeChildren(new))
         running = new
         if !stopped.isEmpty || !started.isEmpty {
