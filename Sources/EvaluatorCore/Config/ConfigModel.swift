@@ -306,6 +306,9 @@ public struct APIAccess: Sendable, Hashable {
     public var tlsKeyFile: String?
     /// An idle connection is closed after this long.
     public var idleTimeoutS = 30
+    /// A connection's first request head must be complete this long after accept, absolute
+    /// (issue 20: a byte every 20 s kept the idle timer from ever firing).
+    public var headerTimeoutMs = 3000
     /// At most this many connections are open at once.
     public var maxConnections = 256
     /// The unix socket's mode and group (`unix:` listen only).

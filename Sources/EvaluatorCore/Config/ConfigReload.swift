@@ -19,6 +19,7 @@ public enum ConfigReload {
         check("api.tls_cert_file", old.apiAccess.tlsCertFile, new.apiAccess.tlsCertFile)
         check("api.tls_key_file", old.apiAccess.tlsKeyFile, new.apiAccess.tlsKeyFile)
         check("api.idle_timeout_s", old.apiAccess.idleTimeoutS, new.apiAccess.idleTimeoutS)
+        check("api.header_timeout_ms", old.apiAccess.headerTimeoutMs, new.apiAccess.headerTimeoutMs)
         check("api.max_connections", old.apiAccess.maxConnections, new.apiAccess.maxConnections)
         check("api.socket_mode", old.apiAccess.socketMode, new.apiAccess.socketMode)
         check("api.socket_group", old.apiAccess.socketGroup, new.apiAccess.socketGroup)

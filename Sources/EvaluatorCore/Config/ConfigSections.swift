@@ -164,7 +164,7 @@ extension ConfigReader {
         var listen = GatewayConfig.Defaults.api
         var maxBody = GatewayConfig.Defaults.apiMaxBodyBytes
         if let api = try table(root, "api", []) {
-            try onlyKeys(api, ["listen", "max_body_bytes", "tokens_file", "tls_cert_file", "tls_key_file", "idle_timeout_s",
+            try onlyKeys(api, ["listen", "max_body_bytes", "tokens_file", "tls_cert_file", "tls_key_file", "idle_timeout_s", "header_timeout_ms",
                                "max_connections", "socket_mode", "socket_group", "admin_token_file", "allowed_hosts", "allowed_origins"], ["api"])
             if let l = try string(api, "listen", ["api"]) {
                 guard let parsed = APIListen.parse(l) else {
@@ -212,6 +212,7 @@ extension ConfigReader {
                 throw fail(.invalid, p + [access.tlsCertFile == nil ? "tls_cert_file" : "tls_key_file"], "TLS needs both tls_cert_file and tls_key_file")
             }
             access.idleTimeoutS = try int(api, "idle_timeout_s", p, range: 1...3600) ?? access.idleTimeoutS
+            access.headerTimeoutMs = try int(api, "header_timeout_ms", p, range: 100...60_000) ?? access.headerTimeoutMs
             access.maxConnections = try int(api, "max_connections", p, range: 1...65_536) ?? access.maxConnections
             if let m = try string(api, "socket_mode", p) {
                 guard let mode = UInt32(m, radix: 8), mode <= 0o777, mode & 0o007 == 0 || m.isEmpty else {

@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The local HTTP API as one Service. Hummingbird's `Application.run()` also starts a
 /// `DateCache` that wakes every second to re-format the `Date` header; on an idle hall PC that
@@ -30,7 +31,8 @@ struct APIServer: Service {
          onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws {
         let responder = router.buildResponder()
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(access.idleTimeoutS)))
-        let idle = TimeAmount.seconds(Int64(access.idleTimeoutS))
+        let headerTimeout = TimeAmount.milliseconds(Int64(access.headerTimeoutMs))
+        let probation = Probation(maxConnections: access.maxConnections)
         var builder = HTTPServerBuilder { responder in
             IdleUntilFirstRequest(base: HTTP1WebSocketUpgradeChannel(
                 responder: responder,
@@ -45,7 +47,7 @@ struct APIServer: Service {
                         await screens.serve(pad: pad, window: window, secret: secret, remote: remote, channel: channel, inbound: inbound, outbound: outbound, heartbeat: period)
                     }
                 }
-            ), idle: idle)
+            ), headerTimeout: headerTimeout, probation: probation)
         }
         if let cert = access.tlsCertFile, let key = access.tlsKeyFile {
             var tls = TLSConfiguration.makeServerConfiguration(
@@ -83,43 +85,96 @@ struct APIServer: Service {
     }
 }
 
-/// A connection that sends no bytes for `idle` before its first request is closed. With the
-/// WebSocket upgrade in the pipeline, Hummingbird starts its own idle timer only once the first
-/// request head has arrived, so 2,000 connections that never send one would be held forever
-/// (HostileInputTests). Released at the first request (Hummingbird's timer takes over) or at a
-/// screen pad's upgrade (its heartbeat takes over).
+/// Until its first request head is complete, a connection is on probation (issue 20): it is
+/// closed `headerTimeout` after accept — absolute, so a byte every 20 s does not keep it — and,
+/// when the API holds `maxConnections`, the oldest connections still without a head are closed
+/// so the next one in the listen backlog is served (1,500 idle sockets kept a real request
+/// waiting over 45 s; 256 dripping ones held it forever). Hummingbird's own idle timer starts
+/// only at the first head (the WebSocket upgrade is in the pipeline), so this is what bounds a
+/// connection that never sends one. Released at the first request (Hummingbird's timer takes
+/// over) or at a screen pad's upgrade (its heartbeat takes over).
 struct IdleUntilFirstRequest<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
-    let idle: TimeAmount
+    let headerTimeout: TimeAmount
+    let probation: Probation
     static var name: String { FirstRequestIdle.name }
 
-    final class CloseOnIdle: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    /// Closes its channel at the deadline unless removed (released) first.
+    final class Deadline: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
         typealias InboundIn = NIOAny
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+        let timeout: TimeAmount
+        let probation: Probation
+        private var task: Scheduled<Void>?
+        init(timeout: TimeAmount, probation: Probation) {
+            self.timeout = timeout
+            self.probation = probation
+        }
+
+        func handlerAdded(context: ChannelHandlerContext) {
+            let channel = context.channel
+            task = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+            probation.enter(channel)
+        }
+
+        func handlerRemoved(context: ChannelHandlerContext) {
+            task?.cancel()
+            task = nil
+            probation.leave(context.channel)
         }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle), name: Self.name + ".timer")
-            try channel.pipeline.syncOperations.addHandler(CloseOnIdle(), name: Self.name)
+            try channel.pipeline.syncOperations.addHandler(Deadline(timeout: headerTimeout, probation: probation), name: Self.name)
         }.flatMap { base.setup(channel: channel, logger: logger) }
     }
 
     func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
     }
+}
 
+/// The API's connections, and those among them without a first request head, oldest first.
+final class Probation: Sendable {
+    private let state = Mutex<(open: Int, waiting: [ObjectIdentifier: (seq: Int, channel: any Channel)], next: Int)>((0, [:], 0))
+    let maxConnections: Int
+    init(maxConnections: Int) { self.maxConnections = maxConnections }
+
+    /// A new connection: counted until it closes; at the cap, the oldest head-less ones go.
+    func enter(_ channel: any Channel) {
+        let evict: [any Channel] = state.withLock { s in
+            s.open += 1
+            s.waiting[ObjectIdentifier(channel)] = (s.next, channel)
+            s.next += 1
+            guard s.open >= maxConnections else { return [] }
+            // Keep a slot free: close the oldest head-less connection(s) above cap - 1.
+            let excess = s.open - (maxConnections - 1)
+            let oldest = s.waiting.values.sorted { $0.seq < $1.seq }.prefix(excess).map(\.channel)
+            for c in oldest { s.waiting[ObjectIdentifier(c)] = nil }
+            return oldest
+        }
+        channel.closeFuture.whenComplete { [self] _ in
+            state.withLock { s in
+                s.open -= 1
+                s.waiting[ObjectIdentifier(channel)] = nil
+            }
+        }
+        for c in evict { c.close(promise: nil) }
+    }
+
+    /// The connection's first head came (or it upgraded): no longer evictable.
+    func leave(_ channel: any Channel) {
+        _ = state.withLock { $0.waiting.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
 }
 
 enum FirstRequestIdle {
-    static let name = "evaluatord.first-request-idle"
+    static let name = "evaluatord.first-request-head"
 
-    /// Takes the timer out of `channel`'s pipeline (nothing happens if it is gone already).
+    /// Takes the deadline out of `channel`'s pipeline (nothing happens if it is gone already).
     static func release(_ channel: any Channel) {
-        for n in [name, name + ".timer"] { channel.pipeline.removeHandler(name: n, promise: nil) }
+        channel.pipeline.removeHandler(name: name, promise: nil)
     }
 }
 
