@@ -231,10 +231,16 @@ public enum EvaluatorAPI {
         guard let type = ScreenOptions.photoType(path) else {
             return failure(APIFailure(status: 415, code: "unsupported_photo", message: "a staff photo is .jpg, .jpeg, .png or .webp"))
         }
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), (attrs[.size] as? Int ?? 0) <= 2 << 20,
-              let data = FileManager.default.contents(atPath: path) else {
-            return failure(APIFailure(status: 404, code: "not_found", message: "the photo file cannot be read or is larger than 2 MiB"))
+        // Never through a symlink, only a regular file (issue 20): the photo folder is not a
+        // way to read other files.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        var st = stat()
+        guard fd >= 0 else { return failure(APIFailure(status: 404, code: "not_found", message: "the photo file cannot be read (or is a symlink)")) }
+        defer { close(fd) }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size <= 2 << 20 else {
+            return failure(APIFailure(status: 404, code: "not_found", message: "the photo is not a regular file of at most 2 MiB"))
         }
+        let data = FileHandle(fileDescriptor: fd, closeOnDealloc: false).readDataToEndOfFile()
         return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 

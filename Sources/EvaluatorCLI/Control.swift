@@ -85,14 +85,13 @@ public enum Control {
         let store = try Store(readOnlyPath: config.databasePath, timeZone: config.signals.timeZone)
         let handle: FileHandle
         if let output {
-            guard !FileManager.default.fileExists(atPath: output) else {
-                throw CommandFailed(description: "\(output) already exists; give a new file name")
+            // Exclusively, 0600, never through a symlink (issue 20).
+            let fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw CommandFailed(description: errno == EEXIST ? "\(output) already exists (or is a symlink); give a new file name"
+                                                                 : "cannot create \(output): \(String(cString: strerror(errno)))")
             }
-            guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
-                  let h = FileHandle(forWritingAtPath: output) else {
-                throw CommandFailed(description: "cannot create \(output)")
-            }
-            handle = h
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         } else {
             handle = FileHandle.standardOutput
         }
@@ -541,9 +540,6 @@ extension Control {
     /// `evaluatorctl backup DEST`: an online, consistent copy (SQLite's backup API on a read
     /// snapshot; the daemon goes on writing). DEST must not exist.
     public static func backup(config: GatewayConfig, destination: String, progress: Bool) throws -> Outcome {
-        guard !FileManager.default.fileExists(atPath: destination) else {
-            throw StoreError(code: .write, path: destination, message: "already exists; give a new file name (a backup never overwrites)")
-        }
         let store = try Store(readOnlyPath: config.databasePath)
         try store.backup(to: destination) { done, total in
             if progress { printErrorInline("backup: \(done)/\(total) pages") }

@@ -187,6 +187,14 @@ extension Store {
     /// An online, consistent copy of the store at `destination` (SQLite's backup API on a read
     /// snapshot: works while the daemon writes). `progress(done, total)` in pages.
     public func backup(to destination: String, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws(StoreError) {
+        // Made here first, exclusively, 0600, never through a symlink (issue 20): the copy
+        // holds every rating, and a planted link must not aim root's write elsewhere.
+        let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw StoreError(code: .write, path: destination, message: errno == EEXIST ? "already exists (or is a symlink); give a new file name (a backup never overwrites)"
+                                                                                   : "cannot create it: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
         do {
             let target = try DatabaseQueue(path: destination)
             try db.backup(to: target, pagesPerStep: 1024) { p in progress(p.completedPageCount, p.totalPageCount) }

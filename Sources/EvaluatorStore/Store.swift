@@ -178,11 +178,15 @@ public final class Store: Sendable {
         var db = stat()
         guard stat(path, &db) == 0 else { return }
         for suffix in ["-wal", "-shm"] {
+            // Through the descriptor, never the name (issue 20): the service user owns the
+            // folder and could make `-wal` a symlink to /etc/shadow for root to chown.
+            let fd = open(path + suffix, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
             var st = stat()
-            let side = path + suffix
-            guard stat(side, &st) == 0 else { continue }
-            if st.st_uid != db.st_uid || st.st_gid != db.st_gid { _ = chown(side, db.st_uid, db.st_gid) }
-            if st.st_mode & 0o777 != db.st_mode & 0o777 { _ = chmod(side, db.st_mode & 0o777) }
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            if st.st_uid != db.st_uid || st.st_gid != db.st_gid { _ = fchown(fd, db.st_uid, db.st_gid) }
+            if st.st_mode & 0o777 != db.st_mode & 0o777 { _ = fchmod(fd, db.st_mode & 0o777) }
         }
     }
 

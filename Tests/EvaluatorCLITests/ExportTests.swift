@@ -42,4 +42,37 @@ struct ExportTests {
         #expect(objects.map { $0?["record_id"] as? String } == ["r1", "r2", "r3"])
         #expect(objects.allSatisfy { $0?["sent"] as? Bool == false && $0?["hash"] is String })
     }
+
+    @Test("files (issue 20): export --output and backup are created exclusively 0600 and never through a symlink; -wal/-shm ownership is fixed through the descriptor, never through a planted symlink")
+    func files() async throws {
+        let dir = temporaryFolder()
+        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        let store = try Store(path: config.databasePath)
+        try await store.commit(records: [RatingRecord(recordID: "r1", gatewayID: "g", region: "370211", recordedAt: Millis(1_796_000_400_000),
+                                                      draft: RecordDraft(windowID: "W01", caseID: "C-1", outcome: .rated, level: .satisfied, score: 8))])
+        let victim = dir + "/victim"
+        try "keep me".write(toFile: victim, atomically: false, encoding: .utf8)
+        chmod(victim, 0o600)
+        func mode(_ p: String) -> mode_t { var st = stat(); lstat(p, &st); return st.st_mode & 0o777 }
+
+        // export --output and backup refuse a symlink planted at the destination, and write 0600.
+        symlink(victim, dir + "/out.csv")
+        #expect(throws: (any Error).self) {
+            try Control.export(config: config, since: Millis(0), until: Millis(1_900_000_000_000), format: .csv, output: dir + "/out.csv", progress: false)
+        }
+        symlink(victim, dir + "/copy.sqlite")
+        #expect(throws: (any Error).self) { try Control.backup(config: config, destination: dir + "/copy.sqlite", progress: false) }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep me")
+        _ = try Control.export(config: config, since: Millis(0), until: Millis(1_900_000_000_000), format: .csv, output: dir + "/new.csv", progress: false)
+        _ = try Control.backup(config: config, destination: dir + "/new.sqlite", progress: false)
+        #expect(mode(dir + "/new.csv") == 0o600 && mode(dir + "/new.sqlite") == 0o600)
+
+        // A -wal that is a symlink is left alone: the victim's mode does not become the store's.
+        chmod(config.databasePath, 0o640)
+        unlink(config.databasePath + "-shm")
+        symlink(victim, config.databasePath + "-shm")
+        store.keepOwnership()
+        #expect(mode(victim) == 0o600, "keepOwnership followed a symlink")
+        unlink(config.databasePath + "-shm")
+    }
 }

@@ -60,6 +60,17 @@ struct AccessConfigTests {
         let message = error("tokens_file = \"/t\"", ["/t": ("bad name! api 0123456789abcdef0123456789abcdef\n", 0o600)])
         #expect(message.contains("/t:1") && !message.contains("0123456789abcdef"), "errors never print a token: \(message)")
         #expect(error("socket_mode = \"0666\"").contains("others may not have access"))
+        // Issue 20: a secret owned by anyone but root or the service user is refused (they could swap it).
+        var files = memoryFiles(["/t": (tokensText, 0o600)])
+        files.owner = { _ in 4242 }
+        do {
+            _ = try GatewayConfig.parse(accessConfig("tokens_file = \"/t\""), source: "t", files: files)
+            Issue.record("a tokens file owned by uid 4242 was accepted")
+        } catch {
+            #expect(error.description.contains("owned by uid 4242, not by root or the service user"), "\(error)")
+        }
+        files.owner = { _ in 0 }
+        #expect(throws: Never.self) { try GatewayConfig.parse(accessConfig("tokens_file = \"/t\""), source: "t", files: files) }
     }
 
     @Test("the HMAC key is read as bytes: a binary key is not mangled; a text key loses only its line ending")

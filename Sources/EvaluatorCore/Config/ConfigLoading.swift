@@ -19,6 +19,9 @@ public struct ConfigFiles: Sendable {
     public var credential: @Sendable (String) -> Data? = { _ in nil }
     /// Whether a file exists (a missing optional file is not an error).
     public var exists: @Sendable (String) -> Bool = { _ in false }
+    /// The owner of a file (nil: not known): a secret must be owned by root, this process's
+    /// user or the service user `evaluatord` (issue 20) — anyone else could swap it.
+    public var owner: @Sendable (String) -> UInt32? = { _ in nil }
 
     public init(read: @escaping @Sendable (String) -> Result<Data, ConfigFileError>,
                 permissions: @escaping @Sendable (String) -> UInt32? = { _ in 0o600 }) {
@@ -30,6 +33,10 @@ public struct ConfigFiles: Sendable {
     public static let system: ConfigFiles = {
         var f = ConfigFiles(read: systemRead, permissions: systemPermissions)
         f.exists = { FileManager.default.fileExists(atPath: $0) }
+        f.owner = { path in
+            var st = stat()
+            return stat(path, &st) == 0 ? UInt32(st.st_uid) : nil
+        }
         f.credential = { id in
             guard let dir = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty, !id.contains("/"),
                   let data = FileManager.default.contents(atPath: dir + "/" + id) else { return nil }
@@ -61,9 +68,19 @@ public struct ConfigFiles: Sendable {
         if let mode = permissions(path), mode & 0o007 != 0 {
             return .failure(ConfigFileError(message: "others may read or write it (mode \(String(mode, radix: 8))); chmod o-rwx \(path)"))
         }
+        if let uid = owner(path), !Self.trustedOwners.contains(uid) {
+            return .failure(ConfigFileError(message: "it is owned by uid \(uid), not by root or the service user; chown root \(path)"))
+        }
         let result = read(path)
         if case .failure = result, skipUnreadableSecrets { return .success(Data()) }
         return result
+    }
+
+    /// root, this process's user and the service user `evaluatord` (when it exists).
+    static var trustedOwners: Set<UInt32> {
+        var out: Set<UInt32> = [0, UInt32(geteuid())]
+        if let pw = getpwnam("evaluatord") { out.insert(UInt32(pw.pointee.pw_uid)) }
+        return out
     }
 
     /// The real file system, for a reader who may not see the daemon's secrets.
