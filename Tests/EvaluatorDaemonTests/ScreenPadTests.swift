@@ -119,7 +119,13 @@ struct ScreenPadTests {
     @Test("pairing (issue 20): a screen pad without a pad: line is unpaired; admin's one-time code is traded once for a secret kept hashed in a 0600 file; pairing again revokes and disconnects the old tablet; audit records")
     func pairing() async throws {
         let dir = temporaryFolder()
-        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: nil, padLine: false), source: "s.toml")
+        try FileManager.default.createDirectory(atPath: dir + "/photos", withIntermediateDirectories: true)
+        try Data([0x89, 0x50, 0x4E, 0x47]).write(to: URL(fileURLWithPath: dir + "/photos/S1.png"))
+        try "root:x:0:0".write(toFile: dir + "/secret.txt", atomically: false, encoding: .utf8)
+        symlink(dir + "/secret.txt", dir + "/photos/S2.png")
+        let configText = try screenConfigText(dir: dir, receiverPort: nil, padLine: false)
+            .replacingOccurrences(of: "[screen]\n", with: "[screen]\nphoto_dir = \"\(dir)/photos\"\n")
+        let config = try GatewayConfig.parse(configText, source: "s.toml")
         #expect(ConfigWarnings.of(config).contains { $0.contains("evaluatorctl pair W03") })
         let logs = LogCapture()
         var daemon = try await RunningDaemon(config: config, logger: logs.logger)
@@ -169,6 +175,12 @@ struct ScreenPadTests {
         try await pad.send(#"{"type": "rate", "session_id": "\#(prompt["session_id"] as? String ?? "")", "level": "satisfied"}"#)
         #expect(await pad.next(type: "ack") != nil)
         #expect(try await daemon.request(.GET, "/v1/windows", token: secret).0 == 403, "a pad secret is no API token")
+        // The photo route takes the paired secret, and never follows a symlink (issue 20).
+        #expect(try await daemon.request(.PUT, "/v1/windows/W03/staff", json: #"{"staff_id": "S1", "name": "李娜", "photo": "S1.png"}"#, token: apiToken).0 == 200)
+        #expect(try await daemon.request(.GET, "/pad/W03/photo", token: secret).0 == 200)
+        #expect(try await daemon.request(.GET, "/pad/W03/photo").0 == 401)
+        #expect(try await daemon.request(.PUT, "/v1/windows/W03/staff", json: #"{"staff_id": "S2", "name": "王芳", "photo": "S2.png"}"#, token: apiToken).0 == 200)
+        #expect(try await daemon.request(.GET, "/pad/W03/photo", token: secret).0 == 404)
 
         // Pairing again revokes the first tablet: its socket is closed, its secret refused.
         let (_, second) = try await daemon.request(.POST, "/v1/pads/W03/pair", json: "{}", token: adminToken)
