@@ -414,6 +414,31 @@ class PagesTest(unittest.TestCase):
         finally:
             self.driver.set_window_size(800, 1280)
 
+    def test_7_pairing(self):
+        """Pairing (issue 20): admin's code in the address → the page trades it for the pad's
+        secret, keeps it in localStorage and removes the code from the address bar; the page
+        opened again without anything in its address still connects; a new pairing elsewhere
+        revokes it and the page goes offline."""
+        code, issued = self.gw.call("POST", "/v1/pads/W03/pair", {"address": "127.0.0.1:%d" % self.gw.port}, token=ADMIN_TOKEN)
+        self.assertEqual(code, 201, issued)
+        self.assertEqual(self.gw.call("POST", "/v1/pads/W03/pair", {}, token=API_TOKEN)[0], 403)
+        self.driver.get(issued["url"])
+        self.wait_state("idle")
+        self.assertNotIn("pair=", self.driver.current_url)
+        secret = self.driver.execute_script("return localStorage.getItem('evaluatord.pad.W03')")
+        self.assertTrue(secret and secret.startswith("pad-"), secret)
+        with open(self.gw.dir + "/state/pads.paired") as f:
+            self.assertNotIn(secret, f.read())
+        # The same code again (another tablet) is refused.
+        self.assertEqual(self.gw.call("POST", "/pad/W03/pair", {"code": issued["code"]}, token="")[0], 403)
+        self.driver.get("%s/pad/W03" % self.gw.api)
+        self.wait_state("idle")
+        # Paired again elsewhere: this tablet's secret is revoked, its socket closed.
+        _, again = self.gw.call("POST", "/v1/pads/W03/pair", {}, token=ADMIN_TOKEN)
+        self.assertEqual(self.gw.call("POST", "/pad/W03/pair", {"code": again["code"]}, token="")[0], 200)
+        self.wait_state("offline")
+        self.driver.execute_script("localStorage.clear()")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
