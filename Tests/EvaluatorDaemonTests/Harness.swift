@@ -129,6 +129,7 @@ func testConfigText(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows
 
     [api]
     listen = "127.0.0.1:0"
+    \(api.contains("header_timeout_ms") ? "" : "header_timeout_ms = 10000")
     \(api)
 
     [session]

@@ -288,8 +288,9 @@ struct HostileInputTests {
         let pad = try plugPad(dir: dir)
         defer { pad.close() }
         let logs = LogCapture()
-        // The defaults: max_connections 256, header_timeout_ms 3000, idle_timeout_s 30.
-        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil), logger: logs.logger)
+        // The defaults: max_connections 256, header_timeout_ms 3000, idle_timeout_s 30 (the other
+        // tests allow a head 10 s: 2 cores running every suite at once stall a loop for seconds).
+        let daemon = try await RunningDaemon(config: try testConfig(dir: dir, receiverPort: nil, api: "header_timeout_ms = 3000"), logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
         let rssBefore = residentKiB()
         let port = UInt16(daemon.api.split(separator: ":").last ?? "") ?? 0
