@@ -105,4 +105,16 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq evaluatord >/de
 in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq evaluatord >/dev/null 2>&1 || fail "purge"
 [ -e "$root/var/lib/evaluatord" ] && fail "purge left the state folder"
 pass "conffile kept on reinstall; remove keeps /var/lib/evaluatord; purge removes it"
+
+# A store with ratings the centre has not accepted survives a purge (issue 20): DEB-1 was never
+# uploaded (the e2e config has no uplink).
+in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/evaluatord.deb >/dev/null 2>&1 || fail "install again"
+in_root evaluatorctl purge --config /tmp/e2e/e2e.toml >/dev/null 2>&1 && fail "purge deleted a store with an unsent rating"
+in_root evaluatorctl purge --config /tmp/e2e/e2e.toml 2>&1 | grep -q "purge --force 1" || fail "purge does not name the unsent count"
+mkdir -p "$root/var/lib/evaluatord"
+cp "$root"/tmp/e2e/state/evaluatord.sqlite* "$root/var/lib/evaluatord/"
+in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq evaluatord >/dev/null 2>&1 || fail "purge with unsent ratings"
+[ -e "$root/var/lib/evaluatord/evaluatord.sqlite" ] || fail "the package's purge deleted unsent ratings"
+in_root evaluatorctl --help >/dev/null 2>&1 && fail "the binary is still installed"
+pass "unsent ratings: evaluatorctl purge refuses and names the count; the package's purge keeps /var/lib/evaluatord"
 echo "test-deb: all passed"

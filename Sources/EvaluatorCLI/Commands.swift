@@ -11,7 +11,7 @@ public struct EvaluatorCtl: AsyncParsableCommand {
         abstract: "Operate an evaluatord gateway.",
         discussion: ExitStatus.helpText,
         version: "evaluatorctl " + BuildInfo.description,
-        subcommands: [CheckConfig.self, Status.self, Reload.self, UdevRulesCommand.self, Export.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, AdminTokenCommand.self, Pair.self, Simulate.self]
+        subcommands: [CheckConfig.self, Status.self, Reload.self, UdevRulesCommand.self, Export.self, Devices.self, Records.self, Pending.self, Resend.self, Verify.self, Stats.self, Salvage.self, Backup.self, AdminTokenCommand.self, Pair.self, Purge.self, Simulate.self]
     )
 
     public init() {}
@@ -258,6 +258,22 @@ struct Pair: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         try Control.emit(try await Control.pair(api: try options.api(config, admin: true), window: window, address: address, qr: !json), json: json)
+    }
+}
+
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete this gateway's store and pairings (decommissioning, a fresh start) — never ratings the centre does not have, unless told how many.",
+        discussion: "Refused while evaluatord runs. With ratings not yet accepted by the centre (waiting or quarantined) it refuses and names their count; --force COUNT with exactly that count deletes them anyway. Make a backup first (evaluatorctl backup)."
+    )
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "The number of unsent ratings you accept to lose (as purge named it).") var force: Int?
+    @Flag(name: .long, help: "Delete nothing: exit 0 when nothing is unsent, 1 when something is (the package's removal asks this).") var check = false
+    @Flag(name: .long, help: "Print JSON instead of text.") var json = false
+
+    func run() async throws {
+        let config = try options.load()
+        try Control.emit(try await Control.purge(config: config, force: force, checkOnly: check), json: json)
     }
 }
 

@@ -181,6 +181,38 @@ public enum Control {
         ])
     }
 
+    /// `purge [--force N]` (issue 20): removes the store (with its -wal/-shm) and the pads'
+    /// pairings. Refused while the daemon runs, and while records the centre has not accepted
+    /// exist unless `force` is exactly their count: nothing is lost by accident.
+    public static func purge(config: GatewayConfig, force: Int?, checkOnly: Bool = false) async throws -> Outcome {
+        if let pid = StateLock.holder(stateDir: config.stateDir), !checkOnly {
+            return Outcome(lines: ["evaluatord (PID \(pid)) is running: stop it first (systemctl stop evaluatord); nothing was deleted"], ok: false)
+        }
+        var unsent = 0
+        var st = stat()
+        // An empty file is no store yet; one that cannot be read is an error (nothing deleted).
+        if stat(config.databasePath, &st) == 0, st.st_size > 0 {
+            let counts = try await Store(readOnlyPath: config.databasePath).counts()
+            unsent = counts.backlog + counts.quarantined
+        }
+        if checkOnly {
+            return Outcome(lines: ["\(unsent) rating record(s) have not reached the centre"], ok: unsent == 0, fields: ["unsent": .int(unsent)])
+        }
+        if unsent > 0 && force != unsent {
+            let why = force.map { "--force \($0) does not match: " } ?? ""
+            return Outcome(lines: ["\(why)\(unsent) rating record(s) have not reached the centre (waiting or quarantined); nothing was deleted. "
+                                   + "Let them upload, or back them up (evaluatorctl backup FILE) and run evaluatorctl purge --force \(unsent)"],
+                           ok: false, fields: ["unsent": .int(unsent), "deleted": .array([])])
+        }
+        var deleted: [String] = []
+        for name in ["evaluatord.sqlite", "evaluatord.sqlite-wal", "evaluatord.sqlite-shm", "pads.paired"] {
+            let path = (config.stateDir as NSString).appendingPathComponent(name)
+            if unlink(path) == 0 { deleted.append(path) }
+        }
+        return Outcome(lines: ["deleted \(deleted.isEmpty ? "nothing (no store)" : deleted.joined(separator: ", "))" + (unsent > 0 ? "; \(unsent) unsent record(s) with it, as --force said" : "")],
+                       ok: true, fields: ["unsent": .int(unsent), "deleted": .array(deleted.map { .string($0) })])
+    }
+
     /// `pair WINDOW`: asks the daemon for a one-time pairing code (admin, issue 20).
     public static func pair(api: APIClient, window: String, address: String?, qr: Bool) async throws -> Outcome {
         let body = try JSONSerialization.data(withJSONObject: address.map { ["address": $0] } ?? [:])

@@ -75,4 +75,24 @@ struct ExportTests {
         #expect(mode(victim) == 0o600, "keepOwnership followed a symlink")
         unlink(config.databasePath + "-shm")
     }
+
+    @Test("purge (issue 20): refuses while records the centre lacks exist and names their count; --force with exactly that count deletes the store and the pairings")
+    func purge() async throws {
+        let dir = temporaryFolder()
+        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        let store = try Store(path: config.databasePath)
+        try await store.commit(records: (1...3).map { i in
+            RatingRecord(recordID: "r\(i)", gatewayID: "g", region: "370211", recordedAt: Millis(1_796_000_400_000 + Int64(i)),
+                         draft: RecordDraft(windowID: "W01", caseID: "C-\(i)", outcome: .rated, level: .satisfied, score: 8))
+        })
+        try "{}".write(toFile: dir + "/pads.paired", atomically: false, encoding: .utf8)
+        let refused = try await Control.purge(config: config, force: nil)
+        #expect(!refused.ok && refused.lines.joined().contains("3 rating record(s) have not reached the centre") && refused.lines.joined().contains("--force 3"))
+        #expect(!(try await Control.purge(config: config, force: 2)).ok)
+        #expect(!(try await Control.purge(config: config, force: nil, checkOnly: true)).ok)
+        #expect(FileManager.default.fileExists(atPath: config.databasePath))
+        let done = try await Control.purge(config: config, force: 3)
+        #expect(done.ok && !FileManager.default.fileExists(atPath: config.databasePath) && !FileManager.default.fileExists(atPath: dir + "/pads.paired"))
+        #expect(try await Control.purge(config: config, force: nil, checkOnly: true).ok)
+    }
 }
