@@ -353,6 +353,8 @@ struct ScreenPadTests {
         let late = try #require(await second.next(type: "refused"))
         #expect(["expired", "not_open"].contains(late["code"] as? String ?? ""))
         #expect(receiver.records(case: "C-EXP").allSatisfy { $0["outcome"] as? String != "rated" })
+        // Refused ratings within a minute are logged once, the next log line carries the count (issue 20).
+        #expect(logs.lines.withLock { $0.filter { $0.contains("screen pad rating refused") }.count } == 1)
 
         await second.close()
         await stranger.close()

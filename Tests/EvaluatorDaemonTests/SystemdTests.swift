@@ -64,13 +64,16 @@ struct SystemdTests {
 
         // Another program takes the write lock (an operator's sqlite3 left in a transaction).
         let foreign = try DatabaseQueue(path: config.databasePath)
-        let held = Date()
+        // When the lock was really taken (a loaded box may start the closure late).
+        let heldAt = Mutex(Date.distantFuture)
         try await foreign.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
+            heldAt.withLock { $0 = Date() }
             Thread.sleep(forTimeInterval: 2)
             try db.execute(sql: "ROLLBACK")
         }
         let released = Date()
+        let held = heldAt.withLock { $0 }
         #expect(await eventually(15) { listener.messages.contains { $0.text == "WATCHDOG=1" && $0.at > released } })
         // One pet may already have been on its way when the lock was taken (the probe of the
         // round before, a period of 200 ms); after that, none until the lock was let go.
