@@ -348,6 +348,30 @@ struct HostileInputTests {
         await daemon.stop()
     }
 
+    @Test("a pairing code's address is https when the API serves TLS (issue 20)")
+    func pairingOverTLS() async throws {
+        let pki = try TestPKI()
+        let dir = temporaryFolder()
+        let text = try screenConfigText(dir: dir, receiverPort: nil, padLine: false)
+            .replacingOccurrences(of: "[api]\n", with: "[api]\ntls_cert_file = \"\(pki.serverCert)\"\ntls_key_file = \"\(pki.serverKey)\"\n")
+        let daemon = try await RunningDaemon(config: try GatewayConfig.parse(text, source: "s.toml"), logger: LogCapture().logger)
+        let port = daemon.api.split(separator: ":").last ?? ""
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(pki.ca)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        var r = HTTPClientRequest(url: "https://127.0.0.1:\(port)/v1/pads/W03/pair")
+        r.method = .POST
+        r.headers.add(name: "Authorization", value: "Bearer \(adminToken)")
+        r.headers.add(name: "Content-Type", value: "application/json")
+        r.body = .bytes(ByteBuffer(string: #"{"address": "hall-gw.local:8740"}"#))
+        let response = try await client.execute(r, timeout: .seconds(10))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        #expect(response.status.code == 201, "\(body)")
+        #expect(body.contains(#""url":"https://hall-gw.local:8740/pad/W03?pair="#), "\(body)")
+        try await client.shutdown()
+        await daemon.stop()
+    }
+
     @Test("the API over TLS: HTTPS with the certificate answers; plain HTTP gets nothing")
     func apiTLS() async throws {
         let pki = try TestPKI()
