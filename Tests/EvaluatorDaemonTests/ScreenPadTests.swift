@@ -362,6 +362,42 @@ struct ScreenPadTests {
         await receiver.stop()
     }
 
+    @Test("a rating resent after a restart lost its ack gets the same record id and stores nothing: no refused evidence, no extra press (issue 20)")
+    func resendAfterRestart() async throws {
+        let dir = temporaryFolder()
+        let bus = try plugPad(dir: dir)
+        defer { bus.close() }
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: nil), source: "s.toml")
+        let first = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        let pad = PadSocket(api: first.api)
+        _ = try #require(await pad.next(type: "state"))
+        #expect(try await first.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "RS-1", "timeout_s": 300}"#, token: apiToken).0 == 201)
+        let prompt = try #require(await pad.next(type: "prompt"))
+        let sid = try #require(prompt["session_id"] as? String)
+        let rating = #"{"type": "rate", "session_id": "\#(sid)", "level": "satisfied"}"#
+        try await pad.send(rating)
+        let ack = try #require(await pad.next(type: "ack"))
+        let recordID = try #require(ack["record_id"] as? String)
+        await pad.close()
+        await first.stop()
+        let before = try Store(readOnlyPath: config.databasePath).recordCount()
+
+        // The daemon starts again with the rated evaluation still open; the tablet resends.
+        let second = try await RunningDaemon(config: config, logger: LogCapture().logger)
+        let again = PadSocket(api: second.api)
+        _ = try #require(await again.next(type: "state"))
+        try await again.send(rating)
+        #expect(try #require(await again.next(type: "ack"))["record_id"] as? String == recordID)
+        // And once more (now from memory): still the same ack.
+        try await again.send(rating)
+        #expect(try #require(await again.next(type: "ack"))["record_id"] as? String == recordID)
+        await again.close()
+        await second.stop()
+        let store = try Store(readOnlyPath: config.databasePath)
+        #expect(try store.recordCount() == before)
+        #expect(try store.recentRecords(limit: 50).allSatisfy { !$0.body.contains(#""refused""#) })
+    }
+
     @Test("a pad that stops answering pings is detached; an evaluation opened then answers prompted false and is flagged pad_offline")
     func heartbeat() async throws {
         let dir = temporaryFolder()

@@ -51,12 +51,25 @@ extension Gateway {
             return .ack(sessionID: rating.sessionID, recordID: done.recordID)
         }
         let windowID = policy.config.pads.entry(for: pad)?.windowID
-        let caseID = windowID.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0.request.caseID : nil }
+        let session = windowID.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0 : nil }
         let result: (decisions: [Decision], records: [RatingRecord])
         do {
+            // Rated already — by this pad, before a restart lost the ack? Then it is the same
+            // rating: acked, and no refusal is kept (issue 20). Asked before applying, so the
+            // policy never sees the resend.
+            if let session, session.ratedAt != nil, let found = try await store.ratedRecord(caseID: session.request.caseID),
+               found.sessionID == rating.sessionID, found.pad == pad.description {
+                rememberScreenAck(rating.sessionID, pad: pad, recordID: found.recordID)
+                return .ack(sessionID: rating.sessionID, recordID: found.recordID)
+            }
             // A refusal stored before (a resend after a restart) is not stored again (issue 20).
-            let stored = try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level)
-            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock(), evidenceStored: stored), pad: pad)
+            // Only a rating for no open, unrated, unexpired evaluation can be refused, so only
+            // then is the store asked (no read on a rating's own path, and no await between the
+            // look and the apply).
+            let now = clock()
+            let refusable = session.map { $0.ratedAt != nil || $0.expiresAt <= now } ?? true
+            let stored = refusable ? try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level) : false
+            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: refusable ? clock() : now, evidenceStored: stored), pad: pad)
         } catch {
             return .refused(sessionID: rating.sessionID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
         }
@@ -67,12 +80,6 @@ extension Gateway {
                 rememberScreenAck(sid, pad: pad, recordID: r.recordID)
                 return .ack(sessionID: sid, recordID: r.recordID)
             case let .screenRefused(p, sid, code, message) where p == pad:
-                // Rated already — by this pad, before a restart? Then it is the same rating.
-                if code == .alreadyRated, let caseID, let found = try? await store.ratedRecord(caseID: caseID),
-                   found.sessionID == sid, found.pad == pad.description {
-                    rememberScreenAck(sid, pad: pad, recordID: found.recordID)
-                    return .ack(sessionID: sid, recordID: found.recordID)
-                }
                 logRefusal(pad: pad, window: windowID, sessionID: sid, code: code, message: message)
                 return .refused(sessionID: sid, code: code, message: message)
             default: continue
