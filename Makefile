@@ -109,12 +109,19 @@ bench: release
 	swiftc -O -parse-as-library -module-name EvaluatorProtocol Sources/EvaluatorProtocol/*.swift Bench/DecoderBench.swift -o .build/bench/decoders
 	.build/bench/decoders .build/bench/decoders.json
 	python3 -c 'import matplotlib' 2>/dev/null || pip install -q matplotlib || true
+	python3 Bench/hotpath_bench.py .build/release .build/bench
 	python3 Bench/daemon_bench.py .build/release .build/bench
 	python3 Bench/lifetime_bench.py .build/release .build/bench
 
 # Only the lifetime figures (issue 12): a 10,000,000-record store (BENCH_LIFETIME_RECORDS), made
 # once by bench-storegen and kept in BENCH_DIR when set; start-up, verify, stats, press→ack.
 .PHONY: bench-lifetime
+# The hot path alone (issue 21): 8 buses × 8 pads closed loop, next to a naive gateway.
+.PHONY: bench-hot
+bench-hot: release
+	mkdir -p .build/bench
+	python3 Bench/hotpath_bench.py .build/release .build/bench
+
 bench-lifetime: release
 	mkdir -p .build/bench
 	python3 Bench/lifetime_bench.py .build/release .build/bench

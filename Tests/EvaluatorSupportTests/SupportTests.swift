@@ -63,4 +63,28 @@ struct RandomIDTests {
         }
         #expect(seen.count == 100_000)
     }
+
+    @Test("version-7 UUID text (issue 21): the time in its first 48 bits, ordered across milliseconds, 100,000 in one millisecond all differ")
+    func timeOrdered() throws {
+        // 2026-12-07T13:00:00.123Z = 0x01a2_5096_f4fb ms (Python: hex(1796648400123)).
+        let ms: Int64 = 1_796_648_400_123
+        let id = RandomID.uuidV7(unixMillis: ms)
+        let u = Array(id.utf8)
+        #expect(u.count == 36 && u[14] == UInt8(ascii: "7"), "version 7: \(id)")
+        #expect("89ab".utf8.contains(u[19]), "variant: \(id)")
+        #expect(UUID(uuidString: id)?.uuidString.lowercased() == id)
+        let hex = id.replacingOccurrences(of: "-", with: "")
+        #expect(Int64(hex.prefix(12), radix: 16) == ms)
+        #expect(hex.hasPrefix("01a25096f4fb"))
+        var seen = Set<String>()
+        for _ in 0..<100_000 { seen.insert(RandomID.uuidV7(unixMillis: ms)) }
+        #expect(seen.count == 100_000)
+        // Later milliseconds sort after (text order is time order: the index is appended to).
+        var last = ""
+        for t in stride(from: ms, to: ms + 5_000, by: 7) {
+            let next = RandomID.uuidV7(unixMillis: t)
+            #expect(next > last)
+            last = next
+        }
+    }
 }

@@ -58,7 +58,7 @@ public actor Gateway {
         padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(), metrics: DaemonMetrics = DaemonMetrics(),
         uplinkWake: WakeSignal = WakeSignal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(), pairings: PadPairings? = nil,
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
-        makeID: @escaping @Sendable () -> String = { RandomID.uuid() }
+        makeID: @escaping @Sendable () -> String = { RandomID.uuidV7(unixMillis: Millis(date: Date()).value) }
     ) throws(StoreError) {
         self.config = config
         self.store = store
