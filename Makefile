@@ -102,7 +102,8 @@ faults: build
 	python3 scripts/faults.py .build/debug
 
 # Benchmarks (never in make test). Part 1: decoder throughput, -O, from the pure sources.
-# Part 2: the release daemon from outside (latency, ingest, drain, idle, start-up) + a plot.
+# Part 2: the hot path (8 × 8 closed loop vs a naive gateway); part 3: the release daemon from
+# outside (latency, ingest, drain, idle, start-up) + a plot.
 .PHONY: bench
 bench: release
 	mkdir -p .build/bench
@@ -113,15 +114,15 @@ bench: release
 	python3 Bench/daemon_bench.py .build/release .build/bench
 	python3 Bench/lifetime_bench.py .build/release .build/bench
 
-# Only the lifetime figures (issue 12): a 10,000,000-record store (BENCH_LIFETIME_RECORDS), made
-# once by bench-storegen and kept in BENCH_DIR when set; start-up, verify, stats, press→ack.
-.PHONY: bench-lifetime
 # The hot path alone (issue 21): 8 buses × 8 pads closed loop, next to a naive gateway.
 .PHONY: bench-hot
 bench-hot: release
 	mkdir -p .build/bench
 	python3 Bench/hotpath_bench.py .build/release .build/bench
 
+# Only the lifetime figures (issue 12): a 10,000,000-record store (BENCH_LIFETIME_RECORDS), made
+# once by bench-storegen and kept in BENCH_DIR when set; start-up, verify, stats, press→ack.
+.PHONY: bench-lifetime
 bench-lifetime: release
 	mkdir -p .build/bench
 	python3 Bench/lifetime_bench.py .build/release .build/bench
