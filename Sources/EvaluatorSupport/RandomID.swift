@@ -3,9 +3,8 @@
 /// record under load); the system generator uses getrandom(2) and opens nothing.
 public enum RandomID {
     public static func uuid() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let hi = ((rng.next() as UInt64) & ~0xF000) | 0x4000 // version 4
-        return format(hi: hi, lo: rng.next())
+        let (r0, r1) = random128()
+        return format(hi: (r0 & ~0xF000) | 0x4000, lo: r1) // version 4
     }
 
     /// A time-ordered UUID (RFC 9562 version 7: 48 bits of Unix milliseconds, then random).
@@ -14,20 +13,27 @@ public enum RandomID {
     /// (2026-12-07): random v4 ids made 4.7 pwrite(2) per press (a WAL frame for almost every
     /// record's own index leaf); see docs/BENCHMARKS.md for the figure with v7.
     public static func uuidV7(unixMillis: Int64) -> String {
+        let (r0, r1) = random128()
+        let hi = (UInt64(bitPattern: unixMillis) & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | (r0 & 0x0FFF)
+        return format(hi: hi, lo: r1)
+    }
+
+    /// 128 bits from the system generator (getrandom(2), twice: Glibc's module does not
+    /// export getrandom itself, and two calls cost ~0.7 µs a record in the hot-path loop).
+    private static func random128() -> (UInt64, UInt64) {
         var rng = SystemRandomNumberGenerator()
-        let hi = (UInt64(UInt64(bitPattern: unixMillis) & 0xFFFF_FFFF_FFFF) << 16) | 0x7000 | ((rng.next() as UInt64) & 0x0FFF)
-        return format(hi: hi, lo: rng.next())
+        return (rng.next(), rng.next())
     }
 
     /// `hi`'s version nibble is set; the variant is set here.
     private static func format(hi: UInt64, lo: UInt64) -> String {
         let lo = (lo & ~(0xC000 << 48)) | (0x8000 << 48)   // variant 10xx
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 36) { buf in
             var i = 0
             func put(_ v: UInt64, _ nibbles: Int) {
                 for n in stride(from: nibbles - 1, through: 0, by: -1) {
-                    buf[i] = hex[Int((v >> UInt64(n * 4)) & 0xF)]
+                    let d = UInt8((v >> UInt64(n * 4)) & 0xF)
+                    buf[i] = d < 10 ? 0x30 + d : 0x57 + d // 0-9, a-f
                     i += 1
                 }
             }
