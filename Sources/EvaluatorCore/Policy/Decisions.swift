@@ -1,0 +1,129 @@
+
+
+public enum SessionEvent: Sendable, Hashable {
+    /// The business system (API caller `by`) asks for an evaluation of a case at a window.
+    /// `padOnline`: whether the window's pad could be prompted (the gateway knows; the policy
+    /// only records it): an evaluation opened while it is absent still opens — the case must
+    /// not be lost — and its records are flagged `pad_offline`.
+    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool = true)
+    /// A pad reported a key. The pad directory says which window it serves (if any) and what
+    /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
+    /// is acked, so its repeats are folded; a USB pad reports real key-downs.
+    case press(pad: PadID, key: Int, at: Millis)
+    /// A screen pad sent a rating for one evaluation (issue 14): all of it at once — level,
+    /// reason, free text, dimensions — checked against `screen`; never a retransmit (the pad
+    /// names the evaluation, and a resend of an acked rating is answered by the gateway).
+    /// A refused rating (expired, not open, already rated) is kept as a `no_case` record unless
+    /// `evidenceStored`: the gateway found that very refusal (pad, session id, level) in the
+    /// store — a resend after a restart — and it is never a second record (issue 20).
+    case rate(pad: PadID, rating: ScreenRating, at: Millis, evidenceStored: Bool = false)
+    /// The business system (API caller `by`) withdraws the open evaluation at a window.
+    case cancel(windowID: String, by: String, at: Millis)
+    /// Time passed; sessions whose deadline is at or before `at` end.
+    case tick(at: Millis)
+}
+
+public enum Rejection: Sendable, Hashable, Error {
+    /// The case is being evaluated at another window right now.
+    case caseOpenElsewhere(caseID: String, windowID: String)
+    /// There is no open, unrated evaluation to cancel.
+    case nothingToCancel(windowID: String)
+    /// Unknown window id.
+    case unknownWindow(String)
+    /// The case (or one of its batch) was already rated (R3).
+    case alreadyRated(caseID: String)
+    /// The store cannot be read or written: nothing was changed.
+    case storeUnavailable(String)
+    /// More cases in one evaluation than `session.max_batch_cases`.
+    case batchTooLarge(cases: Int, max: Int)
+    /// A query (e.g. statistics' since/until/by) that cannot be answered as asked.
+    case invalidQuery(String)
+    /// An import of records that are not this gateway's damaged stores' (issue 20).
+    case invalidImport(String)
+    /// The window has no screen pad to pair (issue 20).
+    case noScreenPad(String)
+    /// A pairing code that is wrong, used, expired or not issued (issue 20).
+    case pairingRefused(String)
+    /// A repeated open of the window's open case names another staff member (issue 20): the
+    /// pad shows the one signed in, so the rating may not move to someone else.
+    case staffChanged(windowID: String, caseID: String, from: String?, to: String?)
+
+    /// What is wrong, in words for the caller.
+    public var message: String {
+        switch self {
+        case let .caseOpenElsewhere(caseID, windowID): "case \"\(caseID)\" is being evaluated at window \"\(windowID)\" now"
+        case let .nothingToCancel(windowID): "window \"\(windowID)\" has no open, unrated evaluation to cancel"
+        case let .unknownWindow(id): "no window \"\(id)\" is configured"
+        case let .alreadyRated(caseID): "case \"\(caseID)\" has already been rated (one rating per case, R3)"
+        case let .storeUnavailable(error): error
+        case let .invalidQuery(message): message
+        case let .invalidImport(message): "import refused, nothing was changed: " + message
+        case let .noScreenPad(id): "window \"\(id)\" has no screen pad (pad = { screen = \"NAME\" }): there is nothing to pair"
+        case let .pairingRefused(message): message
+        case let .staffChanged(windowID, caseID, from, to):
+            "case \"\(caseID)\" is open at window \"\(windowID)\" for staff \(from.map { "\"\($0)\"" } ?? "(none)"); "
+                + "another staff_id (\(to.map { "\"\($0)\"" } ?? "none")) is refused once the prompt is shown: cancel the evaluation and open it again"
+        case let .batchTooLarge(cases, max): "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)"
+        }
+    }
+}
+
+public enum Decision: Sendable, Hashable {
+    /// Commit this record.
+    case record(RecordDraft)
+    /// Store (insert or replace) this open session.
+    case saveSession(Session)
+    /// Remove this session from the store.
+    case removeSession(sessionID: String)
+    /// Tell the window's pad to show its rating prompt.
+    case prompt(pad: PadID)
+    /// Acknowledge the press to the pad — only after the records before it are durable.
+    case ack(pad: PadID, key: Int, repeated: Bool)
+    /// The answer to `.open`: the session now open (or the same one, for a repeated request;
+    /// `updated` when the repeat changed the request's details, e.g. another staff_id).
+    case opened(Session, reused: Bool, updated: Bool)
+    /// The answer to `.cancel`.
+    case cancelled(Session)
+    case rejected(Rejection)
+    /// A key the pad's key map does not know; acked, logged, not a rating.
+    case unknownKey(pad: PadID, key: Int)
+    /// A reason key with no bad rating waiting for it; logged, not a rating.
+    case strayReason(pad: PadID, key: Int, reason: String)
+    /// The screen pad's rating of this evaluation is in this event's records: ack it after the commit.
+    case screenRated(pad: PadID, sessionID: String)
+    /// The screen pad's rating was not taken (nothing stored for it).
+    case screenRefused(pad: PadID, sessionID: String, code: ScreenRefusal, message: String)
+    /// Store (insert or replace) this pad's flood count.
+    case saveFlood(Flood)
+    /// Remove this pad's flood count (its record is written).
+    case removeFlood(pad: PadID)
+    /// The pad began to flood this minute: its presses are counted, not stored one by one.
+    case flooding(pad: PadID, max: Int)
+}
+
+public struct SessionPolicyConfig: Sendable, Hashable {
+    public var windows: [String: WindowInfo]
+    /// Which window each pad serves and what its keys mean.
+    public var pads: PadDirectory
+    public var scores: ScoreTable
+    public var defaultTimeoutMs: Int64
+    public var retransmitWindowMs: Int64
+    /// How long a bad rating waits for a reason key (pads with reason keys only).
+    public var reasonWindowMs: Int64
+    /// Presses per pad and minute stored one by one when they rate nothing; beyond, counted.
+    public var maxPressesPerMinute = 30
+    /// Fraud and interference signals (R9, R11): what flags a record.
+    public var signals = SignalRules()
+    /// What a screen pad may send with a rating: the reasons and dimensions offered.
+    public var screen = ScreenOptions()
+
+    public init(windows: [String: WindowInfo], pads: PadDirectory, scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
+                reasonWindowMs: Int64 = 10_000) {
+        self.windows = windows
+        self.pads = pads
+        self.scores = scores
+        self.defaultTimeoutMs = defaultTimeoutMs
+        self.retransmitWindowMs = retransmitWindowMs
+        self.reasonWindowMs = reasonWindowMs
+    }
+}
