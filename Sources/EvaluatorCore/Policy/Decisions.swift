@@ -1,5 +1,5 @@
-
-
+/// What goes into the policy (events) and what comes out (decisions, rejections), and its
+/// configuration.
 public enum SessionEvent: Sendable, Hashable {
     /// The business system (API caller `by`) asks for an evaluation of a case at a window.
     /// `padOnline`: whether the window's pad could be prompted (the gateway knows; the policy

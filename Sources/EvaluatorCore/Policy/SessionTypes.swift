@@ -1,8 +1,5 @@
-
-
-/// The window-session policy (R3 R4 R5 R7 R9): pure. Timestamped events in, decisions out.
-/// No clocks, no I/O, no random numbers: session ids come in with the event; the gateway stamps
-/// record ids when it commits.
+/// What the window-session policy works on: the windows, the evaluations (sessions), their
+/// edits, pending ratings and floods; saved in the store with each commit.
 
 /// What a window needs the policy to know about it.
 public struct WindowInfo: Sendable, Hashable {

@@ -1,5 +1,6 @@
-
-
+/// The window-session policy (R3 R4 R5 R7 R9): pure. Timestamped events in, decisions out.
+/// No clocks, no I/O, no random numbers: session ids come in with the event; the gateway stamps
+/// record ids when it commits.
 public struct WindowSessions: Sendable {
     public private(set) var config: SessionPolicyConfig
     /// At most one session per window.
