@@ -1,4 +1,4 @@
-import EvaluatorCLI
+@testable import EvaluatorCLI
 import EvaluatorCore
 import Foundation
 import Testing
@@ -75,5 +75,17 @@ struct CLITests {
         let json = #"{"pads": [{"pad": "bus1#3", "window_id": "W01", "path": "/dev/ttyUSB0", "state": "flooding", "last_press_at": null, "presses_today": 40, "errors": 0}], "unconfigured": [], "hotplug": "on"}"#
         let table = try Control.devicesTable(json: json)
         #expect(table.contains("W01") && table.contains("bus1#3") && table.contains("flooding") && table.contains("hotplug: on"))
+    }
+
+    @Test("one table printer (issue 21): columns padded by terminal width, so Chinese names line up with the header")
+    func tableByDisplayWidth() throws {
+        var t = TextTable(["window", "pad", "today"], rightAligned: [2])
+        t.add(["综合受理3号窗", "screen:T1", "7"])
+        t.add(["W01", "bus1#3", "1234"])
+        let lines = t.lines
+        #expect(lines == ["window         pad        today", "综合受理3号窗  screen:T1      7", "W01            bus1#3      1234"])
+        // The column after a Chinese name starts where the header's does, in terminal columns.
+        let column = displayWidth(String(lines[0].prefix(upTo: lines[0].range(of: "pad")!.lowerBound)))
+        #expect(displayWidth(String(lines[1].prefix(upTo: lines[1].range(of: "screen")!.lowerBound))) == column)
     }
 }

@@ -417,12 +417,17 @@ struct ScreenPadTests {
         let ping = try #require(await pad.next(type: "ping", Double(heartbeatS) * 3 + 30),
                                 "\(logs.lines.withLock { $0.filter { $0.contains("screen") } })")
         #expect(ping.count == 1)
-        try await pad.send(#"{"type": "pong"}"#)
         func state() async throws -> String? {
             let pads = try await daemon.request(.GET, "/v1/status", token: apiToken).1["pads"] as? [[String: Any]]
             return pads?.first { $0["pad"] as? String == "screen:T1" }?["state"] as? String
         }
-        #expect(try await state() == "attached")
+        // On a box loaded enough that the ping reached us after two periods, the daemon has
+        // detached the pad already and the pong has no socket left (seen once in a full
+        // parallel run): then only the detach below is to check.
+        if (try? await pad.send(#"{"type": "pong"}"#)) != nil, !pad.isClosed {
+            let now = try await state()
+            #expect(now == "attached" || pad.isClosed, "state \(now ?? "-")")
+        }
         #expect(await eventually(Double(heartbeatS) * 2 * 3 + 10) { (try? await state()) == "detached" })
         let (_, opened) = try await daemon.request(.POST, "/v1/windows/W03/evaluations", json: #"{"case_id": "C-OFF"}"#, token: apiToken)
         #expect(opened["prompted"] as? Bool == false)
