@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(name: "EvaluatorCoreTests", dependencies: ["EvaluatorCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorSupportTests", dependencies: ["EvaluatorSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorStoreTests", dependencies: ["EvaluatorStore", "EvaluatorCore", "EvaluatorTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorCore", .product(name: "Hummingbird", package: "hummingbird")], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")], swiftSettings: swiftSettings),
         .testTarget(
             name: "EvaluatorDevicesTests",
             dependencies: ["EvaluatorDevices", .product(name: "SystemPackage", package: "swift-system")],
