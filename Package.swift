@@ -124,8 +124,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            exclude: ["Pages/assets"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedAssetsPlugin"]
         ),
+        // The pages' HTML/CSS/JS compiled into the API target (issue 21).
+        .executableTarget(name: "EmbedAssets", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedAssetsPlugin", capability: .buildTool(), dependencies: ["EmbedAssets"]),
 
         // Wiring: services, gateway actor, systemd notify.
         .target(

@@ -112,7 +112,7 @@ public enum EvaluatorAPI {
             guard await service.screenPad(ofWindow: windowID) != nil else {
                 return failure(APIFailure(status: 404, code: "not_found", message: "window \"\(windowID)\" has no screen pad (pad = { screen = \"NAME\" })"))
             }
-            return page(PadPage.html, host: request.head.authority)
+            return page(Pages.pad, host: request.head.authority)
         }
         router.get("/pad/:window/photo") { _, context in
             let windowID = context.parameters.get("window") ?? ""
@@ -148,7 +148,14 @@ public enum EvaluatorAPI {
                 ["secret": try await service.exchangePairing(windowID: windowID, code: code, remote: context.remote)]
             }
         }
-        router.get("/ui") { request, _ in page(HallPage.html, host: request.head.authority) }
+        router.get("/ui") { request, _ in page(Pages.hall, host: request.head.authority) }
+        router.get("/assets/:name") { _, context in
+            guard let name = context.parameters.get("name"), let file = Pages.asset(name) else {
+                return failure(APIFailure(status: 404, code: "not_found", message: "no such page file"))
+            }
+            return Response(status: .ok, headers: [.contentType: file.type, .cacheControl: "no-cache", .init("X-Content-Type-Options")!: "nosniff"],
+                            body: .init(byteBuffer: ByteBuffer(string: file.text)))
+        }
         router.get("/ui/pads") { request, _ in
             // The hall status page's QR codes: each screen pad's page with its own token, at the
             // address this page was opened with (the tablet is on the same hall LAN).
@@ -223,7 +230,7 @@ public enum EvaluatorAPI {
     public static func contentSecurityPolicy(host: String?) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
         let own = host.flatMap { h in !h.isEmpty && h.count <= 255 && h.allSatisfy(allowed.contains) ? " ws://\(h) wss://\(h)" : nil } ?? ""
-        return "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'\(own); frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        return "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'\(own); frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     }
 
     /// A staff photo (at most 2 MiB; JPEG, PNG or WebP by its name).

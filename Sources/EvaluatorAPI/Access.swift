@@ -62,11 +62,16 @@ public enum Access {
     }
 
     /// What anyone may call without a token (issue 20): the health check, a screen pad's page
-    /// (static: it holds no secret; the tablet brings its own) and the pairing exchange, whose
+    /// and the pages' files (static: they hold no secret; the tablet brings its own) and the pairing exchange, whose
     /// one-time code is the credential (8 digits, 10 minutes, 5 wrong tries void it).
     public static func isOpen(method: HTTPRequest.Method, path: String) -> Bool {
-        if method == .get { return path == "/healthz" || isPadPage(path) }
+        if method == .get { return path == "/healthz" || isPadPage(path) || isPageFile(path) }
         return method == .post && path.hasPrefix("/pad/") && path.hasSuffix("/pair") && path.split(separator: "/").count == 3
+    }
+
+    /// `/assets/{file}`: the pages' CSS and JavaScript (static, the same for everyone; issue 21).
+    static func isPageFile(_ path: String) -> Bool {
+        path.hasPrefix("/assets/") && path.split(separator: "/", omittingEmptySubsequences: false).count == 3 && path.count > 8
     }
 
     /// `/pad/{window}`.

@@ -86,6 +86,7 @@ struct PagePolicyTests {
         let csp = EvaluatorAPI.contentSecurityPolicy(host: "192.168.1.20:8740")
         #expect(csp.contains("connect-src 'self' ws://192.168.1.20:8740 wss://192.168.1.20:8740;"))
         #expect(csp.contains("frame-ancestors 'none'") && !csp.contains("ws: ") && !csp.contains("wss:;"))
+        #expect(!csp.contains("unsafe-inline"), "the pages' script and style are files (issue 21)")
         let odd = EvaluatorAPI.contentSecurityPolicy(host: "evil.example; script-src *")
         #expect(odd.contains("connect-src 'self';") && !odd.contains("evil"))
     }

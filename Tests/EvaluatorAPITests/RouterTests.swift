@@ -76,6 +76,7 @@ struct RouterTests {
             (.get, "/healthz", nil, [true, true, true, true, true]),
             (.get, "/pad/W01", nil, [true, true, true, true, true]),
             (.post, "/pad/W01/pair", #"{"code": "12345678"}"#, [true, true, true, true, true]),
+            (.get, "/assets/hall.js", nil, [true, true, true, true, true]),
         ]
         let callers: [(String, String?)] = [("admin", "admin-secret-0123456789"), ("api", "api-secret-0123456789"),
                                             ("read", "read-secret-0123456789"), ("pad:W01", "pad-secret-0123456789"), ("nobody", nil)]
@@ -88,6 +89,7 @@ struct RouterTests {
                     let status = try await client.execute(uri: path, method: method, headers: headers,
                                                           body: body.map { ByteBuffer(string: $0) }) { $0.status.code }
                     let reached = service.calls.withLock { $0.count } > before
+                    if path.hasPrefix("/assets/") { #expect(status == 200, "\(who) \(path): \(status)") }
                     if allowed {
                         #expect(status != 401 && status != 403, "\(who) \(method) \(path): \(status)")
                     } else {
@@ -120,5 +122,28 @@ struct RouterTests {
             #expect(page == 200)
         }
         #expect(!service.calls.withLock { $0 }.contains { $0.hasPrefix("import") })
+    }
+
+    @Test("the pages are files (issue 21): HTML at its route, CSS and JavaScript under /assets with their types, a policy with no 'unsafe-inline'; an HTML file is not an asset")
+    func pagesAsFiles() async throws {
+        let service = FakeService()
+        let app = Application(router: EvaluatorAPI.router(service: service, maxBodyBytes: 65_536, tokens: TokenBox(Self.tokens)))
+        try await app.test(.router) { client in
+            let page = try await client.execute(uri: "/pad/W01", method: .get) { $0 }
+            #expect(page.status == .ok)
+            let html = String(buffer: page.body)
+            #expect(html.contains(#"<script src="/assets/pad.js"></script>"#) && html.contains(#"href="/assets/pad.css""#))
+            #expect(!html.contains("<script>") && !html.contains("<style>"), "no inline script or style is left")
+            let csp = page.headers[.contentSecurityPolicy] ?? ""
+            #expect(csp.contains("script-src 'self'") && csp.contains("style-src 'self'") && !csp.contains("unsafe-inline"))
+            for (name, type, marker) in [("pad.js", "text/javascript", "WebSocket"), ("pad.css", "text/css", "{"), ("hall.js", "text/javascript", "/v1/status"), ("hall.css", "text/css", "{")] {
+                let r = try await client.execute(uri: "/assets/\(name)", method: .get) { $0 }
+                #expect(r.status == .ok && r.headers[.contentType]?.hasPrefix(type) == true, "\(name)")
+                #expect(String(buffer: r.body).contains(marker), "\(name)")
+                #expect(r.headers[.init("X-Content-Type-Options")!] == "nosniff")
+            }
+            #expect(try await client.execute(uri: "/assets/hall.html", method: .get) { $0.status } == .notFound)
+            #expect(try await client.execute(uri: "/assets/../v1/status", method: .get) { $0.status } != .ok)
+        }
     }
 }

@@ -1,70 +1,3 @@
-/// The hall status page (`GET /ui?token=…`, issue 14) for hall IT staff: every window with its
-/// pad, staff, open evaluation, today's figures and a bar of today's levels; backlog and uplink;
-/// problems first; each screen pad's address with its token as a QR code. It reads the same
-/// JSON the API gives (`/v1/status`, `/v1/windows`, `/v1/stats`, `/ui/pads`) with the token
-/// from its address, and refreshes itself every 5 s. Hooks: `[data-window="<id>"]` per row.
-enum HallPage {
-    static let html = ##"""
-<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>评价器运行状态</title>
-<style>
-* { box-sizing:border-box; }
-body { margin:0; font-family:"Noto Sans CJK SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", sans-serif;
-  background:#f3f6fa; color:#1d2733; font-size:15px; }
-header { background:#1f3a5f; color:#fff; padding:.8em 1.2em; display:flex; justify-content:space-between; align-items:center; flex-wrap:wrap; gap:.5em; }
-header h1 { font-size:1.3em; margin:0; }
-main { padding:1em 1.2em; }
-.summary { display:flex; flex-wrap:wrap; gap:1em; margin-bottom:1em; }
-.tile { background:#fff; border-radius:10px; padding:.7em 1em; box-shadow:0 1px 4px rgba(0,0,0,.08); min-width:12em; }
-.tile .k { color:#5b6775; font-size:.9em; } .tile .v { font-size:1.4em; font-weight:700; }
-.state-ok { color:#1b8a3a; } .state-degraded { color:#e65100; } .state-failing { color:#c62828; }
-#problems { margin:0 0 1em; padding:0; list-style:none; }
-#problems li { background:#fdecea; color:#8a1c1c; border-radius:8px; padding:.5em .8em; margin-bottom:.4em; }
-table { width:100%; border-collapse:collapse; background:#fff; border-radius:10px; overflow:hidden; box-shadow:0 1px 4px rgba(0,0,0,.08); }
-th, td { text-align:left; padding:.55em .7em; border-bottom:1px solid #e6ebf1; vertical-align:middle; }
-th { background:#eef2f7; font-weight:600; white-space:nowrap; }
-tr.problem td { background:#fff6f5; }
-.pill { display:inline-block; padding:.1em .6em; border-radius:999px; font-size:.9em; white-space:nowrap; }
-.pill.ok { background:#e3f4e8; color:#1b6b34; } .pill.bad { background:#fdecea; color:#a11d1d; } .pill.none { background:#eceff1; color:#546e7a; }
-.bar { display:flex; width:10em; height:.9em; border-radius:4px; overflow:hidden; background:#eceff1; }
-.bar span { display:block; height:100%; }
-.l1 { background:#1b8a3a; } .l2 { background:#4caf50; } .l3 { background:#e0a100; } .l4 { background:#e65100; } .l5 { background:#c62828; }
-.legend span { display:inline-flex; align-items:center; gap:.3em; margin-right:.8em; font-size:.9em; }
-.legend i { width:.8em; height:.8em; display:inline-block; border-radius:2px; }
-h2 { font-size:1.1em; margin:1.4em 0 .6em; }
-.pads { display:flex; flex-wrap:wrap; gap:1em; }
-.pad { background:#fff; border-radius:10px; padding:.8em; box-shadow:0 1px 4px rgba(0,0,0,.08); width:15em; text-align:center; }
-.pad svg { width:100%; height:auto; }
-.pad .addr { font-size:.75em; word-break:break-all; color:#5b6775; }
-#updated { font-size:.9em; opacity:.85; }
-#error { color:#c62828; font-weight:700; }
-</style>
-</head>
-<body>
-<header><h1>评价器运行状态</h1><span id="updated">正在读取…</span></header>
-<main>
-  <div id="error"></div>
-  <div class="summary">
-    <div class="tile"><div class="k">网关状态</div><div class="v" id="gateway-state">—</div></div>
-    <div class="tile"><div class="k">待上传记录</div><div class="v" id="backlog">—</div></div>
-    <div class="tile"><div class="k">最早待上传</div><div class="v" id="oldest">—</div></div>
-    <div class="tile"><div class="k">最近上传</div><div class="v" id="last-upload">—</div></div>
-    <div class="tile"><div class="k">今日评价 / 参评率</div><div class="v" id="today">—</div></div>
-  </div>
-  <ul id="problems"></ul>
-  <div class="legend"><span><i class="l1"></i>非常满意</span><span><i class="l2"></i>满意</span><span><i class="l3"></i>基本满意</span><span><i class="l4"></i>不满意</span><span><i class="l5"></i>非常不满意</span></div>
-  <table>
-    <thead><tr><th>窗口</th><th>评价器</th><th>工作人员</th><th>当前评价</th><th>今日办件</th><th>今日评价</th><th>参评率</th><th>今日评价分布</th></tr></thead>
-    <tbody id="windows"></tbody>
-  </table>
-  <h2>平板评价器地址（扫码打开）</h2>
-  <div class="pads" id="pads"></div>
-</main>
-<script>
 "use strict";
 (function () {
   var token = new URLSearchParams(location.search).get("token") || "";
@@ -163,8 +96,3 @@ h2 { font-size:1.1em; margin:1.4em 0 .6em; }
   refresh();
   setInterval(refresh, 5000);
 })();
-</script>
-</body>
-</html>
-"""##
-}
