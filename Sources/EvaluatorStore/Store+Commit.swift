@@ -52,6 +52,10 @@ extension Store {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO flood (pad, body) VALUES (?, ?)")
                     .execute(arguments: [f.pad.description, String(decoding: try encoder.encode(f), as: UTF8.self)])
             }
+            for (windowID, state) in change.saveWindowStates.sorted(by: { $0.key < $1.key }) {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO window_state (window_id, body) VALUES (?, ?)")
+                    .execute(arguments: [windowID, String(decoding: try encoder.encode(state), as: UTF8.self)])
+            }
             for s in change.saveSessions {
                 let body = String(decoding: try encoder.encode(s), as: UTF8.self)
                 try db.cachedStatement(sql: "DELETE FROM open_session WHERE window_id = ? AND session_id != ?")

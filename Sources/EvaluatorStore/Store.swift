@@ -32,21 +32,26 @@ public struct StoreChange: Sendable {
     public let removeSessions: [String]
     public let saveFloods: [Flood]
     public let removeFloods: [PadID]
+    /// Windows' serving state (staff, paused) to insert or replace (issue 21: one commit path).
+    public let saveWindowStates: [String: WindowState]
     /// The records' canonical bytes, made by the caller for chain `chainID` (nil: the writer
     /// encodes them; it also does when the store's chain changed meanwhile).
     public let templates: [ChainTemplate]?
 
     public init(records: [RatingRecord] = [], saveSessions: [Session] = [], removeSessions: [String] = [],
-                saveFloods: [Flood] = [], removeFloods: [PadID] = [], chainID: String? = nil) {
+                saveFloods: [Flood] = [], removeFloods: [PadID] = [], saveWindowStates: [String: WindowState] = [:], chainID: String? = nil) {
         self.records = records
         self.templates = chainID.map { id in records.map { $0.template(chainID: id) } }
         self.saveSessions = saveSessions
         self.removeSessions = removeSessions
         self.saveFloods = saveFloods
         self.removeFloods = removeFloods
+        self.saveWindowStates = saveWindowStates
     }
 
-    public var isEmpty: Bool { records.isEmpty && saveSessions.isEmpty && removeSessions.isEmpty && saveFloods.isEmpty && removeFloods.isEmpty }
+    public var isEmpty: Bool {
+        records.isEmpty && saveSessions.isEmpty && removeSessions.isEmpty && saveFloods.isEmpty && removeFloods.isEmpty && saveWindowStates.isEmpty
+    }
 }
 
 public struct StoredRecordSummary: Sendable, Hashable {
@@ -301,18 +306,6 @@ public final class Store: Sendable {
                 if let s = try? JSONDecoder().decode(WindowState.self, from: Data(body.utf8)) { out[row["window_id"]] = s }
             }
             return out
-        }
-    }
-
-    /// Saves one window's serving state (durably, before the API answers).
-    public func saveWindowState(_ windowID: String, _ state: WindowState) async throws(StoreError) {
-        let body = String(decoding: (try? JSONEncoder().encode(state)) ?? Data("{}".utf8), as: UTF8.self)
-        do {
-            try await db.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO window_state (window_id, body) VALUES (?, ?)", arguments: [windowID, body])
-            }
-        } catch {
-            throw StoreError(code: Self.isCorruption(error) ? .corrupt : .write, path: path, message: "cannot save the window's state: \(error)")
         }
     }
 

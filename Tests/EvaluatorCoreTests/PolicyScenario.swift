@@ -55,6 +55,8 @@ func compact(_ d: Decision) -> String {
     case let .flooding(p, max): return "flooding \(p) >\(max)/min"
     case let .screenRated(p, sid): return "screen-ack \(p) \(sid)"
     case let .screenRefused(p, sid, code, _): return "screen-refused \(p) \(sid) \(code.rawValue)"
+    case let .saveWindowState(w, st): return "save-window \(w) staff=\(st.staff?.staffID ?? "-") paused=\(st.paused)"
+    case let .windowState(w, before, after): return "window \(w)\(before == after ? " unchanged" : "")"
     }
 }
 

@@ -55,6 +55,29 @@ struct WindowSessionsTests {
         #expect(policy.handle(.tick(at: Millis(120_000))).map(compact) == ["record no_case W04 - [flood] count=2", "flood-end screen:T1"])
     }
 
+    @Test("the policy owns each window's serving state (issue 21): staff and pause are saved with the commit, an unchanged state saves nothing, an open without staff_id is the signed-in staff's, an unknown window is refused")
+    func windowState() {
+        var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500)
+        config.signals = quietSignals
+        var policy = WindowSessions(config: config, windowStates: ["W02": WindowState(paused: true)])
+        let li = StaffMember(staffID: "S2048", name: "李娜")
+        func set(_ w: String, staff: StaffMember?? = nil, paused: Bool? = nil, at t: Int64) -> [String] {
+            policy.handle(.setWindowState(windowID: w, staff: staff, paused: paused, by: "queue", at: Millis(t))).map(compact)
+        }
+        #expect(set("W01", staff: .some(li), at: 1_000) == ["save-window W01 staff=S2048 paused=false", "window W01"])
+        #expect(set("W01", staff: .some(li), at: 2_000) == ["window W01 unchanged"])
+        #expect(set("W02", paused: true, at: 2_000) == ["window W02 unchanged"], "restored from the store")
+        #expect(set("W02", paused: false, at: 3_000) == ["save-window W02 staff=- paused=false", "window W02"])
+        #expect(set("W99", paused: true, at: 3_000) == ["rejected unknownWindow(\"W99\")"])
+        let opened = policy.handle(.open(windowID: "W01", sessionID: "s1", request: EvaluationRequest(caseID: "C1"), by: "queue", at: Millis(4_000)))
+        #expect(opened.contains { if case let .opened(s, _, _) = $0 { s.request.staffID == "S2048" } else { false } })
+        let named = policy.handle(.open(windowID: "W03", sessionID: "s2", request: EvaluationRequest(caseID: "C2", staffID: "S1"), by: "queue", at: Millis(4_000)))
+        #expect(named.contains { if case let .opened(s, _, _) = $0 { s.request.staffID == "S1" } else { false } })
+        // Signed out: the state says so, and a later open carries no staff.
+        #expect(set("W01", staff: .some(nil), at: 5_000) == ["save-window W01 staff=- paused=false", "window W01"])
+        #expect(policy.windowStates["W01"] == WindowState())
+    }
+
     @Test("the first press rates the case; later presses are extra presses, not ratings (R3)")
     func firstPressRates() {
         #expect(run([

@@ -21,6 +21,11 @@ public enum SessionEvent: Sendable, Hashable {
     case cancel(windowID: String, by: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
     case tick(at: Millis)
+    /// The business system (API caller `by`) signs staff in at a window (nil: out) or pauses
+    /// or resumes it (暂停服务): the window's serving state, kept in the store with the commit
+    /// like a session (issue 21: the policy owns it; an open without a staff_id is the signed-in
+    /// staff's).
+    case setWindowState(windowID: String, staff: StaffMember??, paused: Bool?, by: String, at: Millis)
 }
 
 public enum Rejection: Sendable, Hashable, Error {
@@ -99,6 +104,10 @@ public enum Decision: Sendable, Hashable {
     case removeFlood(pad: PadID)
     /// The pad began to flood this minute: its presses are counted, not stored one by one.
     case flooding(pad: PadID, max: Int)
+    /// Store (insert or replace) this window's serving state.
+    case saveWindowState(windowID: String, WindowState)
+    /// The answer to `.setWindowState`: the state before and after (the same when nothing changed).
+    case windowState(windowID: String, before: WindowState, after: WindowState)
 }
 
 public struct SessionPolicyConfig: Sendable, Hashable {

@@ -13,9 +13,13 @@ public struct WindowSessions: Sendable {
     public private(set) var floods: [PadID: Flood] = [:]
     /// The last `burstPresses + 1` press times per pad: enough to tell a burst.
     private var recentPresses: [PadID: [Millis]] = [:]
+    /// Each window's serving state (staff signed in, paused), kept in the store.
+    public private(set) var windowStates: [String: WindowState] = [:]
 
-    public init(config: SessionPolicyConfig, restoring: [Session] = [], floods restoredFloods: [Flood] = []) {
+    public init(config: SessionPolicyConfig, restoring: [Session] = [], floods restoredFloods: [Flood] = [],
+                windowStates: [String: WindowState] = [:]) {
         self.config = config
+        self.windowStates = windowStates
         for var s in restoring where config.windows[s.windowID] != nil {
             s.restored = true
             sessions[s.windowID] = s
@@ -46,6 +50,15 @@ public struct WindowSessions: Sendable {
             return cancel(windowID: windowID, by: by, at: at)
         case let .tick(at):
             return expire(at: at) + endFloods(at: at)
+        case let .setWindowState(windowID, staff, paused, _, at):
+            guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
+            let before = windowStates[windowID] ?? WindowState()
+            var after = before
+            if let staff { after.staff = staff }
+            if let paused { after.paused = paused }
+            guard after != before else { return expire(at: at) + [.windowState(windowID: windowID, before: before, after: after)] }
+            windowStates[windowID] = after
+            return expire(at: at) + [.saveWindowState(windowID: windowID, after), .windowState(windowID: windowID, before: before, after: after)]
         }
     }
 
@@ -69,6 +82,9 @@ public struct WindowSessions: Sendable {
 
     private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
+        // Without a staff_id, the evaluation is the signed-in staff's (issue 14).
+        var request = request
+        if request.staffID == nil { request.staffID = windowStates[windowID]?.staff?.staffID }
         let cases = request.allCaseIDs.count
         guard cases <= config.signals.maxBatchCases else { return [.rejected(.batchTooLarge(cases: cases, max: config.signals.maxBatchCases))] }
         // A session past its deadline is over, even if no tick ran yet: a retried request must

@@ -22,9 +22,6 @@ extension Gateway: EvaluationService {
             }
         }
         if let rated { throw .alreadyRated(caseID: rated) }
-        // Without a staff_id, the evaluation is the signed-in staff's (issue 14).
-        var request = request
-        if request.staffID == nil { request.staffID = windowStates[windowID]?.staff?.staffID }
         let decisions: [Decision]
         let padOnline = policy.config.windows[windowID]?.pad.map { stats.isOnline($0) } ?? false
         do {
@@ -75,7 +72,7 @@ extension Gateway: EvaluationService {
 
     func snapshot(_ w: WindowConfig) -> WindowSnapshot {
         WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: policy.sessions[w.id],
-                       state: windowStates[w.id] ?? WindowState())
+                       state: policy.windowStates[w.id] ?? WindowState())
     }
 
     public func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot {
@@ -92,32 +89,35 @@ extension Gateway: EvaluationService {
                 throw .invalidQuery("photo \"\(photo)\" is not a file in [screen] photo_dir (\(config.screen.photoDir ?? ""))")
             }
         }
-        return try await changeWindowState(windowID, caller: caller) { $0.staff = staff }
+        return try await changeWindowState(.setWindowState(windowID: windowID, staff: .some(staff), paused: nil, by: caller, at: clock()))
     }
 
     public func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot {
-        try await changeWindowState(windowID, caller: caller) { $0.paused = paused }
+        try await changeWindowState(.setWindowState(windowID: windowID, staff: nil, paused: paused, by: caller, at: clock()))
     }
 
-    /// Changes a window's serving state, durably, then answers with the window.
-    private func changeWindowState(_ windowID: String, caller: String, _ change: (inout WindowState) -> Void) async throws(Rejection) -> WindowSnapshot {
-        guard let window = config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
-        var state = windowStates[windowID] ?? WindowState()
-        let before = state
-        change(&state)
-        if state != before {
-            do {
-                try await store.saveWindowState(windowID, state)
-            } catch {
-                throw .storeUnavailable("\(error)")
-            }
-            windowStates[windowID] = state
-            if let pad = window.pad, pad.screenName != nil { padCommands.send([.refresh(pad.id)]) }
-            logger.notice(state.paused != before.paused ? (state.paused ? "window paused" : "window resumed")
-                          : state.staff.map { _ in "staff signed in" } ?? "staff signed out", metadata: [
-                "window": "\(windowID)", "staff_id": "\(state.staff?.staffID ?? before.staff?.staffID ?? "-")", "caller": "\(caller)",
-            ])
+    /// Changes a window's serving state through the policy, durably (the screen is told after
+    /// the commit, with the rest), then answers with the window.
+    private func changeWindowState(_ event: SessionEvent) async throws(Rejection) -> WindowSnapshot {
+        guard case let .setWindowState(windowID, _, _, caller, _) = event else { throw .unknownWindow("-") }
+        let decisions: [Decision]
+        do {
+            decisions = try await applyAndWait(event)
+        } catch {
+            throw .storeUnavailable("\(error)")
         }
+        for d in decisions {
+            switch d {
+            case let .rejected(r): throw r
+            case let .windowState(_, before, state) where state != before:
+                logger.notice(state.paused != before.paused ? (state.paused ? "window paused" : "window resumed")
+                              : state.staff.map { _ in "staff signed in" } ?? "staff signed out", metadata: [
+                    "window": "\(windowID)", "staff_id": "\(state.staff?.staffID ?? before.staff?.staffID ?? "-")", "caller": "\(caller)",
+                ])
+            default: continue
+            }
+        }
+        guard let window = config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
         return snapshot(window)
     }
 

@@ -13,6 +13,7 @@ extension Gateway {
         var windows: Set<String> = []
         for c in changes {
             for s in c.saveSessions { windows.insert(s.windowID) }
+            windows.formUnion(c.saveWindowStates.keys)
             for r in c.records { if let w = r.draft.windowID { windows.insert(w) } }
         }
         return windows.sorted().compactMap { w in
@@ -31,7 +32,7 @@ extension Gateway {
 
     /// The file of the photo of the staff signed in at a window (in `[screen] photo_dir`).
     public func staffPhoto(windowID: String) -> String? {
-        windowStates[windowID]?.staff?.photo.flatMap(config.screen.photoPath)
+        policy.windowStates[windowID]?.staff?.photo.flatMap(config.screen.photoPath)
     }
 
     /// `[screen] heartbeat_s`.

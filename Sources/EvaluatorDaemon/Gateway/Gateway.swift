@@ -16,8 +16,6 @@ public actor Gateway {
     var lastReload: ReloadResult?
     /// Restored evaluations whose pad was prompted again in this run (once each).
     var repromptedRestored: Set<String> = []
-    /// Staff signed in and paused windows, by window id (kept in the store).
-    var windowStates: [String: WindowState] = [:]
     /// Screen pad ratings acked in this run, by session id (a resend gets the same record id).
     var screenAcks: [String: (pad: PadID, recordID: String)] = [:]
     var screenAckOrder: [String] = []
@@ -76,8 +74,7 @@ public actor Gateway {
         self.startedAt = clock()
         let restored = try store.openSessions()
         restoredSessions = restored.count
-        windowStates = try store.windowStates()
-        policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods())
+        policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods(), windowStates: try store.windowStates())
         // Presses today survive a restart: what the rollups counted today per window (ratings
         // and presses that rated nothing), before any press of this run.
         let now = clock()
@@ -141,6 +138,7 @@ public actor Gateway {
         var removes: [String] = []
         var floods: [Flood] = []
         var floodsEnded: [PadID] = []
+        var windowStates: [String: WindowState] = [:]
         for d in decisions {
             switch d {
             case let .record(draft):
@@ -149,11 +147,12 @@ public actor Gateway {
             case let .removeSession(id): removes.append(id)
             case let .saveFlood(f): floods.append(f)
             case let .removeFlood(pad): floodsEnded.append(pad)
+            case let .saveWindowState(w, state): windowStates[w] = state
             default: break
             }
         }
         let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes, saveFloods: floods, removeFloods: floodsEnded,
-                                 chainID: records.isEmpty ? nil : store.chainID)
+                                 saveWindowStates: windowStates, chainID: records.isEmpty ? nil : store.chainID)
         if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before!) {
             commitWork.fire()
         }
@@ -325,7 +324,8 @@ public actor Gateway {
         ])
         problems.append(p)
         do {
-            try await store.commit([StoreChange(records: [auditRecord(damage.detail)], saveSessions: Array(policy.sessions.values), saveFloods: Array(policy.floods.values))])
+            try await store.commit([StoreChange(records: [auditRecord(damage.detail)], saveSessions: Array(policy.sessions.values),
+                                                saveFloods: Array(policy.floods.values), saveWindowStates: policy.windowStates)])
             uplinkWake.fire()
         } catch {
             logger.error("cannot write the new store's first record", metadata: ["error": "\(error)"])
