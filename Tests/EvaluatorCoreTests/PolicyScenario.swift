@@ -43,7 +43,7 @@ func compact(_ d: Decision) -> String {
         return s
     case let .saveSession(s): return "save \(s.sessionID)\(s.ratedAt != nil ? " rated" : "")"
     case let .removeSession(id): return "remove \(id)"
-    case let .prompt(w): return "prompt \(w)"
+    case let .prompt(w, _): return "prompt \(w)"
     case let .ack(p, k, r): return "ack \(p) \(k)\(r ? " repeat" : "")"
     case let .opened(s, reused, updated): return "opened \(s.sessionID)\(reused ? " reused" : "")\(updated ? " updated" : "") until \(s.expiresAt.value)"
     case let .cancelled(s): return "cancelled \(s.sessionID)"
@@ -52,7 +52,7 @@ func compact(_ d: Decision) -> String {
     case let .strayReason(p, k, r): return "stray-reason \(p) \(k) \(r)"
     case let .saveFlood(f): return "flood \(f.pad) \(f.count)"
     case let .removeFlood(p): return "flood-end \(p)"
-    case let .flooding(p, max): return "flooding \(p) >\(max)/min"
+    case let .flooding(p, max, _): return "flooding \(p) >\(max)/min"
     case let .screenRated(p, sid): return "screen-ack \(p) \(sid)"
     case let .screenRefused(p, sid, code, _): return "screen-refused \(p) \(sid) \(code.rawValue)"
     case let .saveWindowState(w, st): return "save-window \(w) staff=\(st.staff?.staffID ?? "-") paused=\(st.paused)"

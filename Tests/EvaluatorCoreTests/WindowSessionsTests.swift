@@ -78,6 +78,27 @@ struct WindowSessionsTests {
         #expect(policy.windowStates["W01"] == WindowState())
     }
 
+    @Test("decisions are complete (issue 21): a prompt carries its deadline, a flood the end of its minute; a restored evaluation is prompted again once, on its own bus, while open and unrated")
+    func completeDecisions() {
+        var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500)
+        config.signals = quietSignals
+        config.maxPressesPerMinute = 1
+        let restored = [
+            Session(sessionID: "r1", windowID: "W01", request: EvaluationRequest(caseID: "C1"), promptedAt: Millis(0), expiresAt: Millis(50_000)),
+            Session(sessionID: "r2", windowID: "W02", request: EvaluationRequest(caseID: "C2"), promptedAt: Millis(0), expiresAt: Millis(9_000)),
+            Session(sessionID: "r4", windowID: "W04", request: EvaluationRequest(caseID: "C4"), promptedAt: Millis(0), expiresAt: Millis(50_000)),
+        ]
+        var policy = WindowSessions(config: config, restoring: restored)
+        let first = policy.restoredPrompts(bus: "bus1", at: Millis(10_000))
+        #expect(first.map { "\($0.pad) \($0.until.value)" } == ["bus1#3 50000"], "W02's has expired; W04's pad is a screen, not on the bus")
+        #expect(policy.restoredPrompts(bus: "bus1", at: Millis(11_000)).isEmpty, "once")
+        let opened = policy.handle(.open(windowID: "W03", sessionID: "s3", request: EvaluationRequest(caseID: "C3", timeoutMs: 20_000), by: "q", at: Millis(12_000)))
+        #expect(opened.contains(.prompt(pad: .serial(bus: "bus1", address: 5), until: Millis(32_000))))
+        _ = policy.handle(.press(pad: .serial(bus: "bus9", address: 1), key: 2, at: Millis(61_000)))
+        let flood = policy.handle(.press(pad: .serial(bus: "bus9", address: 1), key: 3, at: Millis(61_500)))
+        #expect(flood.contains(.flooding(pad: .serial(bus: "bus9", address: 1), max: 1, until: Millis(120_000))))
+    }
+
     @Test("the first press rates the case; later presses are extra presses, not ratings (R3)")
     func firstPressRates() {
         #expect(run([

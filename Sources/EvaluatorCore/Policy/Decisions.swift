@@ -80,8 +80,9 @@ public enum Decision: Sendable, Hashable {
     case saveSession(Session)
     /// Remove this session from the store.
     case removeSession(sessionID: String)
-    /// Tell the window's pad to show its rating prompt.
-    case prompt(pad: PadID)
+    /// Tell the window's pad to show its rating prompt, until the evaluation's deadline (a bus
+    /// holds a prompt it could not send until then).
+    case prompt(pad: PadID, until: Millis?)
     /// Acknowledge the press to the pad — only after the records before it are durable.
     case ack(pad: PadID, key: Int, repeated: Bool)
     /// The answer to `.open`: the session now open (or the same one, for a repeated request;
@@ -103,7 +104,7 @@ public enum Decision: Sendable, Hashable {
     /// Remove this pad's flood count (its record is written).
     case removeFlood(pad: PadID)
     /// The pad began to flood this minute: its presses are counted, not stored one by one.
-    case flooding(pad: PadID, max: Int)
+    case flooding(pad: PadID, max: Int, until: Millis)
     /// Store (insert or replace) this window's serving state.
     case saveWindowState(windowID: String, WindowState)
     /// The answer to `.setWindowState`: the state before and after (the same when nothing changed).

@@ -13,6 +13,8 @@ public struct WindowSessions: Sendable {
     public private(set) var floods: [PadID: Flood] = [:]
     /// The last `burstPresses + 1` press times per pad: enough to tell a burst.
     private var recentPresses: [PadID: [Millis]] = [:]
+    /// Restored evaluations whose pad was prompted again in this run (once each).
+    private var reprompted: Set<String> = []
     /// Each window's serving state (staff signed in, paused), kept in the store.
     public private(set) var windowStates: [String: WindowState] = [:]
 
@@ -185,7 +187,21 @@ public struct WindowSessions: Sendable {
 
     /// The window's pad, told to show its prompt (a window without a pad has nothing to tell).
     private func prompt(_ windowID: String) -> [Decision] {
-        config.pads.pad(ofWindow: windowID).map { [.prompt(pad: $0)] } ?? []
+        config.pads.pad(ofWindow: windowID).map { [.prompt(pad: $0, until: sessions[windowID]?.expiresAt)] } ?? []
+    }
+
+    /// A bus opened: the prompts its pads owe for evaluations restored after a restart (once
+    /// per evaluation, never again on a later re-attach). Evaluations opened while the bus was
+    /// down need nothing here: the bus held their prompts.
+    public mutating func restoredPrompts(bus: String, at: Millis) -> [(pad: PadID, until: Millis)] {
+        var out: [(pad: PadID, until: Millis)] = []
+        for s in sessions.values.sorted(by: { $0.windowID < $1.windowID })
+        where s.restored && s.ratedAt == nil && s.pending == nil && at < s.expiresAt && !reprompted.contains(s.sessionID) {
+            guard let pad = config.windows[s.windowID]?.pad, pad.bus == bus else { continue }
+            reprompted.insert(s.sessionID)
+            out.append((pad, s.expiresAt))
+        }
+        return out
     }
 
     private mutating func press(_ p: PadDirectory.Press, at: Millis) -> [Decision] {
@@ -325,7 +341,7 @@ public struct WindowSessions: Sendable {
         guard seen.count > config.maxPressesPerMinute else { return [.record(d), ack] }
         var out: [Decision] = []
         var flood = floods[pad] ?? Flood(pad: pad, windowID: window, minute: minute, count: 0, firstAt: at, lastAt: at)
-        if flood.count == 0 { out.append(.flooding(pad: pad, max: config.maxPressesPerMinute)) }
+        if flood.count == 0 { out.append(.flooding(pad: pad, max: config.maxPressesPerMinute, until: flood.endsAt)) }
         flood.count += 1
         flood.lastAt = at
         floods[pad] = flood

@@ -23,17 +23,9 @@ extension Gateway {
     }
 
     /// A bus opened: the start-rating frames its pads owe for evaluations restored after a
-    /// restart (once per evaluation, never again on a later re-attach). Evaluations opened while
-    /// the bus was down need nothing here: the bus held their prompts.
+    /// restart (the policy says which, once each).
     public func restoredPrompts(bus: String) -> [PadCommand] {
-        var prompts: [PadCommand] = []
-        let now = clock()
-        for s in policy.sessions.values.sorted(by: { $0.windowID < $1.windowID })
-        where s.restored && s.ratedAt == nil && s.pending == nil && now < s.expiresAt && !repromptedRestored.contains(s.sessionID) {
-            guard let pad = policy.config.windows[s.windowID]?.pad, pad.bus == bus else { continue }
-            repromptedRestored.insert(s.sessionID)
-            prompts.append(.prompt(pad, until: s.expiresAt))
-        }
+        let prompts = policy.restoredPrompts(bus: bus, at: clock()).map { PadCommand.prompt($0.pad, until: $0.until) }
         if !prompts.isEmpty {
             logger.info("restored evaluations prompted again", metadata: ["bus": "\(bus)", "pads": "\(prompts.map { "\($0.pad)" }.joined(separator: ","))"])
         }

@@ -14,8 +14,6 @@ public actor Gateway {
     public private(set) var config: GatewayConfig
     /// The last reload since start (status shows it).
     var lastReload: ReloadResult?
-    /// Restored evaluations whose pad was prompted again in this run (once each).
-    var repromptedRestored: Set<String> = []
     /// Screen pad ratings acked in this run, by session id (a resend gets the same record id).
     var screenAcks: [String: (pad: PadID, recordID: String)] = [:]
     var screenAckOrder: [String] = []
@@ -238,16 +236,14 @@ public actor Gateway {
             var acked = false
             for d in a.decisions {
                 switch d {
-                case let .prompt(pad):
-                    let window = policy.config.pads.entry(for: pad)?.windowID
-                    commands.append(.prompt(pad, until: window.flatMap { policy.sessions[$0]?.expiresAt }))
+                case let .prompt(pad, until): commands.append(.prompt(pad, until: until))
                 case let .ack(pad, key, repeated):
                     commands.append(.ack(pad, key: key))
                     if !repeated { acked = true }
                 case .screenRated: acked = true // the screen service sends the ack (it waits for this commit)
                 case let .unknownKey(pad, key): logUnknownKey(pad: pad, key: key)
-                case let .flooding(pad, max):
-                    stats.flooding(pad, until: Millis((a.at.value / 60_000 + 1) * 60_000))
+                case let .flooding(pad, max, until):
+                    stats.flooding(pad, until: until)
                     logger.warning("pad flooding: presses beyond the per-minute limit are counted into one record per minute (logged once per minute)", metadata: [
                         "pad": "\(pad)", "max_presses_per_minute": "\(max)",
                     ])
