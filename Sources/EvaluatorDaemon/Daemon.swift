@@ -160,7 +160,7 @@ public struct Daemon: Sendable {
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
                                         metrics: { [gateway] in await gateway.metricsText() }),
             address: address, access: config.apiAccess, logger: logger, screens: screens,
-            heartbeat: { [gateway] in await gateway.screenHeartbeat },
+            heartbeat: { [gateway] in gateway.screenHeartbeat },
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }

@@ -66,13 +66,16 @@ extension Gateway: EvaluationService {
         throw .nothingToCancel(windowID: windowID)
     }
 
-    public func windows() async -> [WindowSnapshot] {
-        config.windows.map(snapshot)
+    // MARK: Reads from the board (issue 21): as of the last durable commit, never waiting on the actor.
+
+    public nonisolated func windows() async -> [WindowSnapshot] {
+        let hall = board.current
+        return hall.config.windows.map { Self.snapshot($0, hall) }
     }
 
-    func snapshot(_ w: WindowConfig) -> WindowSnapshot {
-        WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: policy.sessions[w.id],
-                       state: policy.windowStates[w.id] ?? WindowState())
+    nonisolated static func snapshot(_ w: WindowConfig, _ hall: HallState) -> WindowSnapshot {
+        WindowSnapshot(id: w.id, name: w.name, department: w.department, pad: w.pad?.id, session: hall.sessions[w.id],
+                       state: hall.windowStates[w.id] ?? WindowState())
     }
 
     public func setStaff(windowID: String, staff: StaffMember?, caller: String) async throws(Rejection) -> WindowSnapshot {
@@ -118,12 +121,12 @@ extension Gateway: EvaluationService {
             }
         }
         guard let window = config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
-        return snapshot(window)
+        return Self.snapshot(window, board.current)
     }
 
     /// Every pad's figures; a screen pad with neither a `pad:WINDOW` line nor a pairing is
     /// `unpaired` (issue 20).
-    func padSnapshots(now: Millis) -> [PadSnapshot] {
+    nonisolated func padSnapshots(now: Millis, config: GatewayConfig) -> [PadSnapshot] {
         stats.snapshot(config: config, now: now).map { p in
             guard case let .screen(name) = p.pad, let window = p.windowID,
                   config.apiAccess.tokens?.tokens.contains(where: { $0.name == name && $0.scope == .pad(window: window) }) != true,
@@ -135,33 +138,36 @@ extension Gateway: EvaluationService {
         }
     }
 
-    public func devices() async -> DevicesSnapshot {
+    public nonisolated func devices() async -> DevicesSnapshot {
+        let config = board.current.config
         let devices = await registry?.snapshot() ?? []
         let free = DeviceMatcher.unconfiguredKeypads(windows: config.windows, devices: devices).sorted { $0.devnode < $1.devnode }
-        return DevicesSnapshot(pads: padSnapshots(now: clock()), unconfigured: free.map(UnconfiguredDevice.init),
+        return DevicesSnapshot(pads: padSnapshots(now: clock(), config: config), unconfigured: free.map(UnconfiguredDevice.init),
                                hotplug: await registry?.available == true)
     }
 
-    public func status() async throws(Rejection) -> StatusSnapshot {
+    public nonisolated func status() async throws(Rejection) -> StatusSnapshot {
         do {
+            let hall = board.current
+            let config = hall.config
             let now = clock()
             let counts = try await store.counts()
             let oldest = counts.backlog > 0 ? try await store.oldestWaiting() : nil
             var snapshot = StatusSnapshot(
-                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: health(oldestWaiting: oldest),
+                gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: health(oldestWaiting: oldest, hall),
                 records: counts.records, backlog: counts.backlog, oldestWaitingAt: oldest, quarantined: counts.quarantined,
-                uplink: uplinkStatus(lastSentAt: counts.lastSentAt), openSessions: policy.sessions.count,
-                pads: padSnapshots(now: now)
+                uplink: uplinkStatus(lastSentAt: counts.lastSentAt, config), openSessions: hall.sessions.count,
+                pads: padSnapshots(now: now, config: config)
             )
             snapshot.chain = try store.chainHead()
-            snapshot.lastReload = lastReload
+            snapshot.lastReload = hall.lastReload
             return snapshot
         } catch {
             throw .storeUnavailable("\(error)")
         }
     }
 
-    private func uplinkStatus(lastSentAt: Millis?) -> UplinkStatus {
+    private nonisolated func uplinkStatus(lastSentAt: Millis?, _ config: GatewayConfig) -> UplinkStatus {
         guard let uplink = config.uplink else { return UplinkStatus(state: .none, target: "none (records kept locally)", lastUploadAt: lastSentAt) }
         let up = uplinkMonitor.snapshot
         return UplinkStatus(state: up.consecutiveFailures > 0 ? .failing : .ok, target: uplink.summary, failingSince: up.failingSince,
@@ -183,10 +189,10 @@ extension Gateway: EvaluationService {
         }
     }
 
-    public func stats(since: String?, until: String?, by: String?) async throws(Rejection) -> StatsReport {
+    public nonisolated func stats(since: String?, until: String?, by: String?) async throws(Rejection) -> StatsReport {
         let query: StatsQuery
         do {
-            query = try StatsQuery.parse(since: since, until: until, by: by, now: clock(), timeZone: config.signals.timeZone)
+            query = try StatsQuery.parse(since: since, until: until, by: by, now: clock(), timeZone: board.current.config.signals.timeZone)
         } catch {
             throw .invalidQuery(error.message)
         }
@@ -201,24 +207,26 @@ extension Gateway: EvaluationService {
     /// store left a problem, a configured pad is absent, or the uplink has made no progress for
     /// `uplink.stall_alert_s` while records wait ("looks healthy but forwards nothing").
     /// `GET /metrics`: the registry's text with the state gauges set now.
-    public func metricsText() async -> String {
+    public nonisolated func metricsText() async -> String {
         let now = clock()
         let status = try? await status()
-        let fallback = StatusSnapshot(gatewayID: config.gatewayID, region: config.region, startedAt: startedAt, at: now, health: await health(),
-                                      records: 0, backlog: 0, oldestWaitingAt: nil, quarantined: 0, uplink: uplinkStatus(lastSentAt: nil),
-                                      openSessions: policy.sessions.count, pads: padSnapshots(now: now))
+        let hall = board.current
+        let fallback = StatusSnapshot(gatewayID: hall.config.gatewayID, region: hall.config.region, startedAt: startedAt, at: now, health: await health(),
+                                      records: 0, backlog: 0, oldestWaitingAt: nil, quarantined: 0, uplink: uplinkStatus(lastSentAt: nil, hall.config),
+                                      openSessions: hall.sessions.count, pads: padSnapshots(now: now, config: hall.config))
         return metrics.render(status: status ?? fallback, now: now)
     }
 
-    public func health() async -> HealthSnapshot {
-        health(oldestWaiting: try? await store.oldestWaiting())
+    public nonisolated func health() async -> HealthSnapshot {
+        health(oldestWaiting: try? await store.oldestWaiting(), board.current)
     }
 
     /// Health from the oldest waiting record already read (status reads it once for both).
-    private func health(oldestWaiting: Millis?) -> HealthSnapshot {
+    private nonisolated func health(oldestWaiting: Millis?, _ hall: HallState) -> HealthSnapshot {
         let now = clock()
-        var found = problems
-        for p in padSnapshots(now: now) where !p.attached {
+        let config = hall.config
+        var found = hall.problems
+        for p in padSnapshots(now: now, config: config) where !p.attached {
             if p.unpaired {
                 found.append(Problem(code: "pad_unpaired", message: "screen pad \(p.pad) of window \(p.windowID ?? "-") is not paired: run evaluatorctl pair \(p.windowID ?? "WINDOW")"))
             } else {
@@ -234,7 +242,7 @@ extension Gateway: EvaluationService {
                                      message: "records have waited since \(oldest.rfc3339) and \(since)" + (up.lastError.map { "; last error: \($0)" } ?? "")))
             }
         }
-        if let failure = commitFailure {
+        if let failure = hall.commitFailure {
             return HealthSnapshot(status: .failing, problems: [Problem(code: "store_unwritable", message: failure)] + found)
         }
         return HealthSnapshot(status: found.isEmpty ? .ok : .degraded, problems: found)

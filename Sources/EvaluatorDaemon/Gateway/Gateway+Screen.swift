@@ -25,24 +25,26 @@ extension Gateway {
     }
 
     /// The screen pad of a window, if its pad is a screen.
-    public func screenPad(ofWindow windowID: String) -> PadID? {
-        guard let pad = config.windows.first(where: { $0.id == windowID })?.pad, pad.screenName != nil else { return nil }
+    public nonisolated func screenPad(ofWindow windowID: String) -> PadID? {
+        guard let pad = board.current.config.windows.first(where: { $0.id == windowID })?.pad, pad.screenName != nil else { return nil }
         return pad.id
     }
 
     /// The file of the photo of the staff signed in at a window (in `[screen] photo_dir`).
-    public func staffPhoto(windowID: String) -> String? {
-        policy.windowStates[windowID]?.staff?.photo.flatMap(config.screen.photoPath)
+    public nonisolated func staffPhoto(windowID: String) -> String? {
+        let hall = board.current
+        return hall.windowStates[windowID]?.staff?.photo.flatMap(hall.config.screen.photoPath)
     }
 
     /// `[screen] heartbeat_s`.
-    public var screenHeartbeat: Duration { .seconds(config.screen.heartbeatS) }
+    public nonisolated var screenHeartbeat: Duration { .seconds(board.current.config.screen.heartbeatS) }
 
-    /// What the screen pad should show now (its window's prompt, paused or idle); nil if no
-    /// window has this pad.
-    public func screenView(pad: PadID) -> ScreenProtocol.ServerMessage? {
-        guard let windowID = policy.config.pads.entry(for: pad)?.windowID, let w = config.windows.first(where: { $0.id == windowID }) else { return nil }
-        return ScreenProtocol.view(of: snapshot(w), options: config.screen, now: clock())
+    /// What the screen pad should show now (its window's prompt, paused or idle), as of the
+    /// last durable commit; nil if no window has this pad.
+    public nonisolated func screenView(pad: PadID) -> ScreenProtocol.ServerMessage? {
+        let hall = board.current
+        guard let w = hall.config.windows.first(where: { $0.pad?.id == pad }) else { return nil }
+        return ScreenProtocol.view(of: Self.snapshot(w, hall), options: hall.config.screen, now: clock())
     }
 
     /// A rating from a screen pad: acked with its record id only once that record is durable

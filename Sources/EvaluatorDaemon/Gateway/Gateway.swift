@@ -12,8 +12,6 @@ import Logging
 /// in `Gateway+API.swift`; pad statistics live off the actor in `PadStats`.
 public actor Gateway {
     public private(set) var config: GatewayConfig
-    /// The last reload since start (status shows it).
-    var lastReload: ReloadResult?
     /// Screen pad ratings acked in this run, by session id (a resend gets the same record id).
     var screenAcks: [String: (pad: PadID, recordID: String)] = [:]
     var screenAckOrder: [String] = []
@@ -43,11 +41,8 @@ public actor Gateway {
     var commits = GroupCommit()
     /// Unknown keys already logged ("pad/key"): each is logged once.
     private var loggedUnknownKeys: Set<String> = []
-    /// What the start-up checks found (status shows them; rating goes on).
-    var problems: [Problem] = []
-    /// The last commit failed (not corruption: e.g. the disk is full) and none succeeded since:
-    /// the gateway cannot take ratings, health is failing.
-    var commitFailure: String?
+    /// The hall as of the last durable commit, for readers that must not wait on the actor.
+    nonisolated let board: HallBoard
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
@@ -72,7 +67,9 @@ public actor Gateway {
         self.startedAt = clock()
         let restored = try store.openSessions()
         restoredSessions = restored.count
-        policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods(), windowStates: try store.windowStates())
+        let policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods(), windowStates: try store.windowStates())
+        self.policy = policy
+        board = HallBoard(HallState(config: config, sessions: policy.sessions, windowStates: policy.windowStates))
         // Presses today survive a restart: what the rollups counted today per window (ratings
         // and presses that rated nothing), before any press of this run.
         let now = clock()
@@ -96,12 +93,13 @@ public actor Gateway {
     func reload(_ new: GatewayConfig) async {
         config = new
         policy.reconfigure(new.policyConfig)
+        board.update { $0.config = new }
         metrics.declare(windows: new.windows)
         await registry?.update(windows: new.windows)
     }
 
     func noteReload(_ result: ReloadResult) async {
-        lastReload = result
+        board.update { $0.lastReload = result }
         let changes = result.changes.isEmpty ? "" : ": " + result.changes.joined(separator: "; ")
         await adminAudit(caller: result.trigger, "reload \(result.outcome)\(result.outcome == .refused ? " (\(result.message))" : changes)")
     }
@@ -198,7 +196,6 @@ public actor Gateway {
                     return
                 }
             }
-            commitFailure = nil
             commits.committed()
             finish(group)
         }
@@ -209,7 +206,7 @@ public actor Gateway {
     private func fail(_ failure: StoreError) {
         let failed = commits.failed()
         if let first = failed.first { policy = first.before }
-        commitFailure = failure.message
+        board.update { $0.commitFailure = failure.message }
         logger.error("store cannot write; nothing acknowledged", metadata: [
             "error": "\(failure)", "store.path": "\(store.path)",
             "events": "\(failed.reduce(0) { $0 + $1.after.count })",
@@ -261,6 +258,13 @@ public actor Gateway {
             }
         }
         commands += screenRefreshes(group.changes)
+        // What is durable now: the policy before the group that gathered meanwhile, if any.
+        let durable = commits.pending?.before ?? policy
+        board.update {
+            $0.sessions = durable.sessions
+            $0.windowStates = durable.windowStates
+            $0.commitFailure = nil
+        }
         padCommands.send(commands)
         for w in group.waiters { w.resume() }
     }
@@ -292,7 +296,7 @@ public actor Gateway {
         for (p, r) in zip(found, records) {
             logger.error("store check: \(p.message)", metadata: ["problem": "\(p.code)", "record_id": "\(r.recordID)", "store.path": "\(store.path)"])
         }
-        problems += found
+        board.update { $0.problems += found }
         do {
             try await store.commit([StoreChange(records: records)])
             uplinkWake.fire()
@@ -310,7 +314,7 @@ public actor Gateway {
         do {
             damage = try store.replaceDamaged(reason: reason, now: clock())
         } catch {
-            commitFailure = "the damaged store could not be replaced: \(error)"
+            board.update { $0.commitFailure = "the damaged store could not be replaced: \(error)" }
             logger.critical("store damaged and cannot be replaced; nothing can be stored", metadata: ["error": "\(error)", "store.path": "\(store.path)"])
             return
         }
@@ -318,7 +322,7 @@ public actor Gateway {
         logger.error("store damaged: moved aside, a new store takes over; rating goes on", metadata: [
             "store.moved_to": "\(damage.movedTo)", "sqlite": "\(reason)", "previous_chain": "\(damage.previousChain?.chainID ?? "-")",
         ])
-        problems.append(p)
+        board.update { $0.problems.append(p) }
         do {
             try await store.commit([StoreChange(records: [auditRecord(damage.detail)], saveSessions: Array(policy.sessions.values),
                                                 saveFloods: Array(policy.floods.values), saveWindowStates: policy.windowStates)])
