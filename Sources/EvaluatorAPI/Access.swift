@@ -70,13 +70,14 @@ public enum Access {
     }
 
     /// `/assets/{file}`: the pages' CSS and JavaScript (static, the same for everyone; issue 21).
-    static func isPageFile(_ path: String) -> Bool {
-        path.hasPrefix("/assets/") && path.split(separator: "/", omittingEmptySubsequences: false).count == 3 && path.count > 8
-    }
+    static func isPageFile(_ path: String) -> Bool { isOneSegment(path, under: "/assets/") }
 
     /// `/pad/{window}`.
-    static func isPadPage(_ path: String) -> Bool {
-        path.hasPrefix("/pad/") && path.split(separator: "/", omittingEmptySubsequences: false).count == 3 && path.count > 5
+    static func isPadPage(_ path: String) -> Bool { isOneSegment(path, under: "/pad/") }
+
+    /// `prefix` followed by one non-empty path segment.
+    private static func isOneSegment(_ path: String, under prefix: String) -> Bool {
+        path.hasPrefix(prefix) && path.count > prefix.count && !path.dropFirst(prefix.count).contains("/")
     }
 }
 

@@ -29,7 +29,7 @@ struct TextTable {
                 if rightAligned.contains(i) { return fill + c }
                 return i == cells.count - 1 ? c : c + fill
             }.joined(separator: "  ")
-            out.append(ruleBeforeLast ? line : String(line.reversed().drop(while: { $0 == " " }).reversed()))
+            out.append(String(line.reversed().drop(while: { $0 == " " }).reversed())) // an empty last cell leaves no spaces
         }
         return out
     }

@@ -92,20 +92,19 @@ extension Gateway: EvaluationService {
                 throw .invalidQuery("photo \"\(photo)\" is not a file in [screen] photo_dir (\(config.screen.photoDir ?? ""))")
             }
         }
-        return try await changeWindowState(.setWindowState(windowID: windowID, staff: .some(staff), paused: nil, by: caller, at: clock()))
+        return try await changeWindowState(windowID, staff: .some(staff), caller: caller)
     }
 
     public func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot {
-        try await changeWindowState(.setWindowState(windowID: windowID, staff: nil, paused: paused, by: caller, at: clock()))
+        try await changeWindowState(windowID, paused: paused, caller: caller)
     }
 
     /// Changes a window's serving state through the policy, durably (the screen is told after
     /// the commit, with the rest), then answers with the window.
-    private func changeWindowState(_ event: SessionEvent) async throws(Rejection) -> WindowSnapshot {
-        guard case let .setWindowState(windowID, _, _, caller, _) = event else { throw .unknownWindow("-") }
+    private func changeWindowState(_ windowID: String, staff: StaffMember?? = nil, paused: Bool? = nil, caller: String) async throws(Rejection) -> WindowSnapshot {
         let decisions: [Decision]
         do {
-            decisions = try await applyAndWait(event)
+            decisions = try await applyAndWait(.setWindowState(windowID: windowID, staff: staff, paused: paused, by: caller, at: clock()))
         } catch {
             throw .storeUnavailable("\(error)")
         }

@@ -69,10 +69,9 @@ extension Gateway {
             // Only a rating for no open, unrated, unexpired evaluation can be refused, so only
             // then is the store asked (no read on a rating's own path, and no await between the
             // look and the apply).
-            let now = clock()
-            let refusable = session.map { $0.ratedAt != nil || $0.expiresAt <= now } ?? true
+            let refusable = session.map { $0.ratedAt != nil || $0.expiresAt <= clock() } ?? true
             let stored = refusable ? try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level) : false
-            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: refusable ? clock() : now, evidenceStored: stored), pad: pad)
+            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock(), evidenceStored: stored), pad: pad)
         } catch {
             return .refused(sessionID: rating.sessionID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
         }
