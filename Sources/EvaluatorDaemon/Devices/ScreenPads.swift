@@ -117,18 +117,22 @@ final class ScreenPads: Sendable {
                 try? await outbound.close(.normalClosure, reason: nil)
             }
             group.addTask { [self] in
-                // Ping every period; a pad silent for two periods is gone (a dead tablet keeps
-                // its TCP connection for minutes).
+                // Ping every period; a pad that leaves a ping unanswered for a period (silent
+                // for about two) is gone (a dead tablet keeps its TCP connection for minutes).
+                // Silence counts from a ping sent, never from the attach: a sleep that wakes
+                // late on a loaded box must not detach a pad that was never asked (seen in CI).
+                var asked: ContinuousClock.Instant?
                 while !Task.isCancelled {
                     try? await Task.sleep(for: heartbeat)
                     if Task.isCancelled { return }
                     guard let heard = lastHeard(pad, id) else { return }
-                    if ContinuousClock.now - heard > heartbeat * 2 {
+                    if let asked, heard < asked, ContinuousClock.now - asked > heartbeat {
                         logger.warning("screen pad missed its heartbeat; detached", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
                         gateway.metrics.screenDisconnect(pad: pad, reason: "heartbeat")
                         close(pad, id)
                         return
                     }
+                    if asked.map({ heard >= $0 }) ?? true { asked = ContinuousClock.now }
                     send(pad, id, ScreenProtocol.ServerMessage.ping.text)
                 }
             }
