@@ -157,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "evaluatord",
             dependencies: [
-                "EvaluatorDaemon", "EvaluatorStore",
+                "EvaluatorDaemon", "EvaluatorStore", "EvaluatorSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -32,7 +32,7 @@ public enum Control {
 
     public static func checkConfig(path: String) -> ConfigCheck {
         do {
-            let c = try GatewayConfig.load(path: path)
+            let c = try GatewayConfig.load(path: path, files: .system)
             return ConfigCheck(config: c, errors: [], warnings: ConfigWarnings.of(c))
         } catch {
             return ConfigCheck(config: nil, errors: error.all, warnings: [])

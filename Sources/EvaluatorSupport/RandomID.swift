@@ -18,6 +18,15 @@ public enum RandomID {
         return format(hi: hi, lo: r1)
     }
 
+    /// `bytes` random bytes as lowercase hex (tokens).
+    public static func hex(bytes: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let b = UInt8.random(in: 0...255, using: &rng)
+            return String(b >> 4, radix: 16) + String(b & 0xF, radix: 16)
+        }.joined()
+    }
+
     /// 128 bits from the system generator (getrandom(2), twice: Glibc's module does not
     /// export getrandom itself, and two calls cost ~0.7 µs a record in the hot-path loop).
     private static func random128() -> (UInt64, UInt64) {

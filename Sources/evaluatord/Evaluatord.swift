@@ -2,6 +2,7 @@ import ArgumentParser
 import EvaluatorCore
 import EvaluatorDaemon
 import EvaluatorStore
+import EvaluatorSupport
 import Logging
 import Foundation
 
@@ -27,8 +28,10 @@ struct Evaluatord: AsyncParsableCommand {
 
     func run() async throws {
         let cfg: GatewayConfig
+        let here = FileManager.default.currentDirectoryPath
         do {
-            cfg = try GatewayConfig.load(commandLine: config, demo: demo, workingDirectory: FileManager.default.currentDirectoryPath)
+            if demo { try DemoTokens.prepare(workingDirectory: here) }
+            cfg = try GatewayConfig.load(commandLine: config, demo: demo, workingDirectory: here, files: .system)
         } catch {
             printError("evaluatord: configuration error: \(error)")
             throw ExitCode(ExitStatus.config.rawValue)

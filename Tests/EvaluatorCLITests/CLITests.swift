@@ -15,7 +15,7 @@ url = "https://rater:S3cret@ratings.example.gov.cn/api?appkey=K3y"
 struct CLITests {
     @Test("the token: --token-file, else EVALUATORCTL_TOKEN, else the config's first read or api token")
     func tokenOrder() throws {
-        var config = try GatewayConfig.parse(cliConfig, source: "t")
+        var config = try GatewayConfig.parse(cliConfig, source: "t", files: .system)
         config.apiAccess.tokens = TokenSet(tokens: [
             APIToken(name: "tablet", scope: .pad(window: "W01"), secret: "p" + String(repeating: "0", count: 40)),
             APIToken(name: "hall-it", scope: .read, secret: "r" + String(repeating: "1", count: 40)),
@@ -31,7 +31,7 @@ struct CLITests {
 
     @Test("issue 20: admin verbs take the admin token; the others a read or api token, never the admin's when another will do")
     func adminTokenPick() throws {
-        var config = try GatewayConfig.parse(cliConfig, source: "t")
+        var config = try GatewayConfig.parse(cliConfig, source: "t", files: .system)
         let api = APIToken(name: "queue", scope: .api, secret: "q" + String(repeating: "2", count: 40))
         let admin = APIToken(name: "admin", scope: .admin, secret: "a" + String(repeating: "3", count: 40))
         config.apiAccess.tokens = TokenSet(tokens: [api, admin])
@@ -45,7 +45,7 @@ struct CLITests {
     func adminTokenInit() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("adm-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var config = try GatewayConfig.parse(cliConfig, source: "t")
+        var config = try GatewayConfig.parse(cliConfig, source: "t", files: .system)
         #expect(try Control.adminTokenInit(config: config).fields["created"] == .bool(false))
         config.apiAccess.adminTokenFile = dir + "/admin.token"
         let made = try Control.adminTokenInit(config: config)
@@ -66,7 +66,7 @@ struct CLITests {
 
     @Test("check-config's summary names the uplink without its password or query")
     func summary() throws {
-        let text = Control.summary(try GatewayConfig.parse(cliConfig, source: "t"))
+        let text = Control.summary(try GatewayConfig.parse(cliConfig, source: "t", files: .system))
         #expect(text.contains("ratings.example.gov.cn") && !text.contains("S3cret") && !text.contains("K3y"))
     }
 

@@ -10,7 +10,7 @@ struct ExportTests {
     @Test("CSV and JSON lines of a period: header, quoting, a formula-looking id defused, sent or not; outside the period left out")
     func export() async throws {
         let dir = temporaryFolder()
-        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t", files: .system)
         let store = try Store(path: config.databasePath)
         let day: Int64 = 1_796_000_400_000
         func record(_ id: String, _ caseID: String, at: Int64, matter: String? = nil) -> RatingRecord {
@@ -46,7 +46,7 @@ struct ExportTests {
     @Test("files (issue 20): export --output and backup are created exclusively 0600 and never through a symlink; -wal/-shm ownership is fixed through the descriptor, never through a planted symlink")
     func files() async throws {
         let dir = temporaryFolder()
-        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t", files: .system)
         let store = try Store(path: config.databasePath)
         try await store.commit(records: [RatingRecord(recordID: "r1", gatewayID: "g", region: "370211", recordedAt: Millis(1_796_000_400_000),
                                                       draft: RecordDraft(windowID: "W01", caseID: "C-1", outcome: .rated, level: .satisfied, score: 8))])
@@ -79,7 +79,7 @@ struct ExportTests {
     @Test("purge (issue 20): refuses while records the centre lacks exist and names their count; --force with exactly that count deletes the store and the pairings")
     func purge() async throws {
         let dir = temporaryFolder()
-        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        let config = try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t", files: .system)
         let store = try Store(path: config.databasePath)
         try await store.commit(records: (1...3).map { i in
             RatingRecord(recordID: "r\(i)", gatewayID: "g", region: "370211", recordedAt: Millis(1_796_000_400_000 + Int64(i)),

@@ -9,7 +9,7 @@ import Testing
 @Suite("evaluatorctl verify")
 struct VerifyTests {
     func config(_ dir: String) throws -> GatewayConfig {
-        try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t")
+        try GatewayConfig.parse("[gateway]\nid = \"g\"\nregion = \"370211\"\nstate_dir = \"\(dir)\"\n", source: "t", files: .system)
     }
 
     @Test("ok: exit 0 and the head; an edit: exit 1 naming the seq; no store: exit 2")

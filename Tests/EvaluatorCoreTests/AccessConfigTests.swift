@@ -85,12 +85,12 @@ struct AccessConfigTests {
     @Test("plaintext to another host needs allow_plaintext; a URL's password and query never appear in errors")
     func plaintext() {
         let base = "[gateway]\nid = \"g\"\nregion = \"370211\"\n[uplink]\n"
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"http://10.1.2.3/r\"\n", source: "t") }
-        #expect((try? GatewayConfig.parse(base + "url = \"http://10.1.2.3/r\"\nallow_plaintext = true\n", source: "t")) != nil)
-        #expect((try? GatewayConfig.parse(base + "url = \"https://10.1.2.3/r\"\n", source: "t")) != nil)
-        #expect((try? GatewayConfig.parse(base + "url = \"http://localhost:9/r\"\n", source: "t")) != nil)
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"http://10.1.2.3/r\"\n", source: "t", files: .system) }
+        #expect((try? GatewayConfig.parse(base + "url = \"http://10.1.2.3/r\"\nallow_plaintext = true\n", source: "t", files: .system)) != nil)
+        #expect((try? GatewayConfig.parse(base + "url = \"https://10.1.2.3/r\"\n", source: "t", files: .system)) != nil)
+        #expect((try? GatewayConfig.parse(base + "url = \"http://localhost:9/r\"\n", source: "t", files: .system)) != nil)
         do {
-            _ = try GatewayConfig.parse(base + "url = \"ftp://u:PASSWD@h/r?key=QUERY\"\n", source: "t")
+            _ = try GatewayConfig.parse(base + "url = \"ftp://u:PASSWD@h/r?key=QUERY\"\n", source: "t", files: .system)
             Issue.record("accepted")
         } catch {
             #expect(!error.description.contains("PASSWD") && !error.description.contains("QUERY"))

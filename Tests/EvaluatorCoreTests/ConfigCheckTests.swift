@@ -23,7 +23,7 @@ struct ConfigCheckTests {
         url = "ftp://x"
         """
         do {
-            _ = try GatewayConfig.parse(text, source: "t.toml")
+            _ = try GatewayConfig.parse(text, source: "t.toml", files: .system)
             Issue.record("parsed")
         } catch {
             #expect(error.all.map(\.key) == ["gateway.region", "api.listen", "bus[1].baud", "uplink.url"])
@@ -46,7 +46,7 @@ struct ConfigCheckTests {
         id = "W02"
         """
         do {
-            _ = try GatewayConfig.parse(text, source: "t.toml")
+            _ = try GatewayConfig.parse(text, source: "t.toml", files: .system)
             Issue.record("parsed")
         } catch {
             #expect(error.all.map(\.key) == ["window[1].id", "window[2].department"])
@@ -79,7 +79,7 @@ struct ConfigCheckTests {
         id = "W04"
         department = "d"
         """
-        let w = ConfigWarnings.of(try GatewayConfig.parse(text, source: "t.toml"))
+        let w = ConfigWarnings.of(try GatewayConfig.parse(text, source: "t.toml", files: .system))
         #expect(w.count == 7, "\(w)")
         for part in ["[uplink]: none configured", "api.tokens_file: none", "gateway.state_dir = /tmp/evaluatord", "bus bus1: port = /dev/ttyUSB0",
                      "window W02: /dev/input/event3", "window W03: matched by vendor/product only", "window W04: no pad"] {

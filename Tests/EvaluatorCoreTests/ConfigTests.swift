@@ -42,7 +42,7 @@ flush_interval_ms = 1000
 
 func configError(_ text: String) -> ConfigError? {
     do {
-        _ = try GatewayConfig.parse(text, source: "test.toml")
+        _ = try GatewayConfig.parse(text, source: "test.toml", files: .system)
         return nil
     } catch {
         return error
@@ -53,7 +53,7 @@ func configError(_ text: String) -> ConfigError? {
 struct ConfigTests {
     @Test("the issue's example parses with every field")
     func example() throws {
-        let c = try GatewayConfig.parse(exampleConfig, source: "test.toml")
+        let c = try GatewayConfig.parse(exampleConfig, source: "test.toml", files: .system)
         #expect(c.gatewayID == "370211-hall-01")
         #expect(c.region == "370211")
         #expect(c.api == .tcp(host: "127.0.0.1", port: 8740))
@@ -69,28 +69,33 @@ struct ConfigTests {
     @Test("the shipped example config and the embedded demo config are valid")
     func shippedConfigs() throws {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        _ = try GatewayConfig.load(path: here.appendingPathComponent("Config/evaluatord.toml").path)
-        let work = NSTemporaryDirectory() + "demo-\(UUID().uuidString)"
-        let demo = try GatewayConfig.load(commandLine: nil, demo: true, workingDirectory: work)
+        _ = try GatewayConfig.load(path: here.appendingPathComponent("Config/evaluatord.toml").path, files: .system)
+        // The demo's tokens file is written by evaluatord (DemoTokens, tested in
+        // EvaluatorSupportTests); Core only reads what it is handed.
+        var files = ConfigFiles.none
+        files.read = { path in
+            path.hasSuffix("/.demo/tokens") ? .success(Data("demo-api api \(String(repeating: "a", count: 48))\nT1 pad:W02 \(String(repeating: "b", count: 48))\n".utf8))
+                : .failure(ConfigFileError(message: "not here: \(path)"))
+        }
+        files.permissions = { _ in 0o600 }
+        files.exists = { $0.hasSuffix("/.demo/tokens") }
+        let demo = try GatewayConfig.load(commandLine: nil, demo: true, workingDirectory: "/nonexistent/work", files: files)
         #expect(demo.windows.map { $0.pad?.id.description } == ["bus1#3", "screen:T1"])
-        // The tokens it made: private, one per scope, the screen's named after it.
-        let tokens = try String(contentsOfFile: work + "/.demo/tokens", encoding: .utf8)
-        #expect(tokens.contains("\nT1 pad:W02 ") && tokens.contains("\ndemo-api api "))
-        #expect((try FileManager.default.attributesOfItem(atPath: work + "/.demo/tokens")[.posixPermissions] as? Int) == 0o600)
+        #expect(demo.apiAccess.tokens?.tokens.count == 2)
     }
 
     @Test("custom key maps are tables of key code = level")
     func customKeymap() throws {
         let text = exampleConfig.replacingOccurrences(of: "keymap = \"framed68-4key\"", with: "keymap = \"five\"")
             + "\n[keymap.five]\n\"0\" = \"very_satisfied\"\n\"4\" = \"very_dissatisfied\"\n"
-        let c = try GatewayConfig.parse(text, source: "t")
+        let c = try GatewayConfig.parse(text, source: "t", files: .system)
         #expect(c.windows[0].pad?.keymap.level(forKey: 0) == .verySatisfied)
         #expect(c.windows[0].pad?.keymap.level(forKey: 4) == .veryDissatisfied)
     }
 
     @Test("relative paths are taken from the config file's folder")
     func relativePaths() throws {
-        let c = try GatewayConfig.parse(exampleConfig.replacingOccurrences(of: "/var/lib/evaluatord", with: "state"), source: "t", baseDirectory: "/etc/evaluatord")
+        let c = try GatewayConfig.parse(exampleConfig.replacingOccurrences(of: "/var/lib/evaluatord", with: "state"), source: "t", baseDirectory: "/etc/evaluatord", files: .system)
         #expect(c.stateDir == "/etc/evaluatord/state")
         #expect(c.databasePath == "/etc/evaluatord/state/evaluatord.sqlite")
     }
@@ -116,7 +121,7 @@ struct ConfigTests {
 
     @Test("signals, hours, time zone and retention (issue 12): read, defaulted, and refused with the key named")
     func signalKeys() throws {
-        let defaults = try GatewayConfig.parse(exampleConfig, source: "test.toml")
+        let defaults = try GatewayConfig.parse(exampleConfig, source: "test.toml", files: .system)
         #expect(defaults.signals.instantMs == 500 && defaults.signals.burstPresses == 5 && defaults.signals.burstWindowMs == 60_000)
         #expect(defaults.signals.largeBatchCases == 10 && defaults.signals.maxBatchCases == 50)
         #expect(defaults.signals.hours == nil && defaults.keepSentDays == nil)
@@ -125,7 +130,7 @@ struct ConfigTests {
             .replacingOccurrences(of: "state_dir = \"/var/lib/evaluatord\"", with: "state_dir = \"/var/lib/evaluatord\"\ntime_zone = \"Asia/Shanghai\"")
             .replacingOccurrences(of: "retransmit_window_ms = 1500", with: "retransmit_window_ms = 1500\ninstant_ms = 800\nburst_presses = 3\nburst_window_s = 30\nlarge_batch_cases = 5\nmax_batch_cases = 20")
             + "\n[hours]\nmon = \"08:30-12:00,13:30-17:30\"\nsat = \"\"\n\n[store]\nkeep_sent_days = 365\n"
-        let c = try GatewayConfig.parse(text, source: "test.toml")
+        let c = try GatewayConfig.parse(text, source: "test.toml", files: .system)
         #expect(c.signals.timeZone.identifier == "Asia/Shanghai")
         #expect(c.signals.instantMs == 800 && c.signals.burstPresses == 3 && c.signals.burstWindowMs == 30_000)
         #expect(c.signals.largeBatchCases == 5 && c.signals.maxBatchCases == 20)
@@ -181,7 +186,7 @@ struct ConfigTests {
         KEY_F1 = "reason:207"
         "60" = "reason:208"
         """
-        let c = try GatewayConfig.parse(text, source: "t")
+        let c = try GatewayConfig.parse(text, source: "t", files: .system)
         #expect(c.windows[1].pad?.source == .hid(node: .evdev, path: "/dev/input/by-path/pci-0000:00:05.0-usb-0:1:1.0-event-kbd"))
         #expect(c.windows[1].pad?.grab == .require)
         #expect(c.windows[1].pad?.id.description == "evdev:W02")
@@ -208,7 +213,7 @@ struct ConfigTests {
 
     @Test("a missing file is named")
     func missingFile() {
-        #expect(throws: ConfigError.self) { try GatewayConfig.load(path: "/nonexistent/evaluatord.toml") }
+        #expect(throws: ConfigError.self) { try GatewayConfig.load(path: "/nonexistent/evaluatord.toml", files: .system) }
     }
 }
 
@@ -221,9 +226,9 @@ struct TOMLGuardTests {
         ("[", 1), ("[[\n", 1), ("[gateway]\nid = \"g\"\n  [ @x ]", 3), ("[\rgateway]]#e", 1), ("\r\n[\u{FFFD}", 2),
     ])
     func refused(text: String, line: Int) {
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(text, source: "hall.toml") }
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(text, source: "hall.toml", files: .system) }
         do {
-            _ = try GatewayConfig.parse(text, source: "hall.toml")
+            _ = try GatewayConfig.parse(text, source: "hall.toml", files: .system)
         } catch {
             #expect(error.code == .syntax)
             #expect(error.line == line)

@@ -37,7 +37,7 @@ struct UdevRulesTests {
         department = "d"
         pad = { evdev = "/tmp/replay.fifo" }
         """
-        let rules = UdevRules.render(config: try GatewayConfig.parse(text, source: "/etc/evaluatord/evaluatord.toml"))
+        let rules = UdevRules.render(config: try GatewayConfig.parse(text, source: "/etc/evaluatord/evaluatord.toml", files: .system))
         let lines = rules.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
         #expect(lines == [
             #"SUBSYSTEM=="hidraw", IMPORT{builtin}="path_id", IMPORT{builtin}="usb_id""#,

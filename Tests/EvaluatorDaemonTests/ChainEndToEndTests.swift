@@ -98,7 +98,7 @@ struct ChainEndToEndTests {
     @Test("retention: sent records older than keep_sent_days are pruned in the background, up to the first unsent one; verify starts at the checkpoint")
     func retention() async throws {
         let dir = temporaryFolder()
-        let config = try GatewayConfig.parse(testConfigText(dir: dir, receiverPort: nil) + "\n[store]\nkeep_sent_days = 30\n", source: "e2e.toml")
+        let config = try GatewayConfig.parse(testConfigText(dir: dir, receiverPort: nil) + "\n[store]\nkeep_sent_days = 30\n", source: "e2e.toml", files: .system)
         do {
             let store = try Store(path: config.databasePath)
             try await store.commit(records: makeRecords(6)) // recorded in 1970

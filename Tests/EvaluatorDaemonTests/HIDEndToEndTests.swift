@@ -38,7 +38,7 @@ func hidConfig(dir: String, receiverPort: Int) throws -> GatewayConfig {
     flush_interval_ms = 100
     backoff_initial_ms = 50
     backoff_max_ms = 400
-    """, source: "hid-e2e.toml")
+    """, source: "hid-e2e.toml", files: .system)
 }
 
 /// The writing end of a FIFO, opened once the daemon holds the reading end.

@@ -117,7 +117,7 @@ final class RunningDaemon: Sendable {
 /// The test config; `windows` replaces W01 (address 3) and W02 (address 4) on bus1.
 /// `api`: more `[api]` lines (tokens_file, idle_timeout_s …).
 func testConfig(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(id: String, address: Int)]? = nil, api: String = "") throws -> GatewayConfig {
-    try GatewayConfig.parse(testConfigText(dir: dir, receiverPort: receiverPort, timeoutS: timeoutS, windows: windows, api: api), source: "e2e.toml")
+    try GatewayConfig.parse(testConfigText(dir: dir, receiverPort: receiverPort, timeoutS: timeoutS, windows: windows, api: api), source: "e2e.toml", files: .system)
 }
 
 func testConfigText(dir: String, receiverPort: Int?, timeoutS: Int = 30, windows: [(id: String, address: Int)]? = nil, api: String = "") -> String {

@@ -34,7 +34,7 @@ struct HealthTests {
         receiver.failWith.withLock { $0 = 503 }
         let pad = try plugPad(dir: dir)
         let text = testConfigText(dir: dir, receiverPort: receiver.port).replacingOccurrences(of: "request_timeout_ms = 2000", with: "request_timeout_ms = 2000\nstall_alert_s = 1")
-        let daemon = try await RunningDaemon(config: try GatewayConfig.parse(text, source: "e2e.toml"), logger: LogCapture().logger)
+        let daemon = try await RunningDaemon(config: try GatewayConfig.parse(text, source: "e2e.toml", files: .system), logger: LogCapture().logger)
         #expect(await eventually { (try? await daemon.request(.GET, "/healthz").1["status"] as? String) == "ok" })
         #expect(try await daemon.rateAtW01(pad, "U-1"))
         try await Task.sleep(for: .milliseconds(1500))

@@ -246,7 +246,7 @@ struct HostileInputTests {
         let url = "http://rater:S3cretPass@127.0.0.1:\(closed.port)/ratings?appkey=S3cretQuery"
         let text = testConfigText(dir: dir, receiverPort: nil, api: "tokens_file = \"\(try writeTokens(dir))\"")
             + "[uplink]\nurl = \"\(url)\"\nbackoff_initial_ms = 50\nbackoff_max_ms = 200\nflush_interval_ms = 50\n"
-        let config = try GatewayConfig.parse(text, source: "secret.toml")
+        let config = try GatewayConfig.parse(text, source: "secret.toml", files: .system)
         let logs = LogCapture()
         let daemon = try await RunningDaemon(config: config, logger: logs.logger)
         #expect(await eventually { logs.contains("bus attached") })
@@ -261,7 +261,7 @@ struct HostileInputTests {
         #expect(((status["uplink"] as? [String: Any])?["last_error"] as? String)?.contains("connection refused") == true)
         var configError = ""
         do {
-            _ = try GatewayConfig.parse(text.replacingOccurrences(of: "http://rater", with: "ftp://rater"), source: "secret.toml")
+            _ = try GatewayConfig.parse(text.replacingOccurrences(of: "http://rater", with: "ftp://rater"), source: "secret.toml", files: .system)
         } catch {
             configError = "\(error)"
         }
@@ -354,7 +354,7 @@ struct HostileInputTests {
         let dir = temporaryFolder()
         let text = try screenConfigText(dir: dir, receiverPort: nil, padLine: false)
             .replacingOccurrences(of: "[api]\n", with: "[api]\ntls_cert_file = \"\(pki.serverCert)\"\ntls_key_file = \"\(pki.serverKey)\"\n")
-        let daemon = try await RunningDaemon(config: try GatewayConfig.parse(text, source: "s.toml"), logger: LogCapture().logger)
+        let daemon = try await RunningDaemon(config: try GatewayConfig.parse(text, source: "s.toml", files: .system), logger: LogCapture().logger)
         let port = daemon.api.split(separator: ":").last ?? ""
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(pki.ca)

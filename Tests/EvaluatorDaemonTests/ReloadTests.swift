@@ -25,7 +25,7 @@ struct ReloadTests {
         let logs = LogCapture()
         let notify = try DatagramListener(path: dir + "/notify")
         defer { notify.stop() }
-        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file), logger: logs.logger, configSource: file,
+        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file, files: .system), logger: logs.logger, configSource: file,
                                              notifier: SystemdNotifier(socketPath: notify.path, watchdogMs: nil))
         #expect(await eventually(5) { logs.contains("bus attached") })
         #expect(try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "R-1"}"#).0 == 201)

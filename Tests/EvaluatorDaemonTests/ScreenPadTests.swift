@@ -125,7 +125,7 @@ struct ScreenPadTests {
         symlink(dir + "/secret.txt", dir + "/photos/S2.png")
         let configText = try screenConfigText(dir: dir, receiverPort: nil, padLine: false)
             .replacingOccurrences(of: "[screen]\n", with: "[screen]\nphoto_dir = \"\(dir)/photos\"\n")
-        let config = try GatewayConfig.parse(configText, source: "s.toml")
+        let config = try GatewayConfig.parse(configText, source: "s.toml", files: .system)
         #expect(ConfigWarnings.of(config).contains { $0.contains("evaluatorctl pair W03") })
         let logs = LogCapture()
         var daemon = try await RunningDaemon(config: config, logger: logs.logger)
@@ -215,7 +215,7 @@ struct ScreenPadTests {
         let file = dir + "/s.toml"
         try screenConfigText(dir: dir, receiverPort: nil).write(toFile: file, atomically: true, encoding: .utf8)
         let logs = LogCapture()
-        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file), logger: logs.logger, configSource: file)
+        let daemon = try await RunningDaemon(config: try GatewayConfig.load(path: file, files: .system), logger: logs.logger, configSource: file)
         let first = PadSocket(api: daemon.api)
         #expect(await first.next(type: "state") != nil)
         let pad = PadSocket(api: daemon.api)
@@ -247,16 +247,16 @@ struct ScreenPadTests {
     func tokenRule() throws {
         let dir = temporaryFolder()
         let good = try screenConfigText(dir: dir, receiverPort: nil)
-        #expect(throws: Never.self) { try GatewayConfig.parse(good, source: "s.toml") }
-        #expect(!ConfigWarnings.of(try GatewayConfig.parse(good, source: "s.toml")).contains { $0.contains("screen pad") })
+        #expect(throws: Never.self) { try GatewayConfig.parse(good, source: "s.toml", files: .system) }
+        #expect(!ConfigWarnings.of(try GatewayConfig.parse(good, source: "s.toml", files: .system)).contains { $0.contains("screen pad") })
         let noTokens = good.replacingOccurrences(of: "tokens_file = \"\(dir)/tokens\"", with: "")
-        let loose = try GatewayConfig.parse(noTokens, source: "s.toml")
+        let loose = try GatewayConfig.parse(noTokens, source: "s.toml", files: .system)
         #expect(ConfigWarnings.of(loose).contains("window W03: screen pad \"T1\" has no pad:W03 line — it rates only once paired (evaluatorctl pair W03)"))
         let otherName = good.replacingOccurrences(of: "pad = { screen = \"T1\" }", with: "pad = { screen = \"T9\" }")
-        #expect(ConfigWarnings.of(try GatewayConfig.parse(otherName, source: "s.toml")).contains { $0.contains("screen pad \"T9\" has no pad:W03 line") })
+        #expect(ConfigWarnings.of(try GatewayConfig.parse(otherName, source: "s.toml", files: .system)).contains { $0.contains("screen pad \"T9\" has no pad:W03 line") })
         let wrongScope = good.replacingOccurrences(of: "pad = { screen = \"T1\" }", with: "pad = { screen = \"tablet-1\" }")
         do {
-            _ = try GatewayConfig.parse(wrongScope, source: "s.toml")
+            _ = try GatewayConfig.parse(wrongScope, source: "s.toml", files: .system)
             Issue.record("a screen whose name has another window's token was accepted")
         } catch {
             #expect(error.description.contains("the token named \"tablet-1\" has scope pad:W01, but screen pad \"tablet-1\" serves window W03"), "\(error)")
@@ -270,7 +270,7 @@ struct ScreenPadTests {
         defer { bus.close() }
         let receiver = Receiver()
         try await receiver.start()
-        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port), source: "s.toml")
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port), source: "s.toml", files: .system)
         let logs = LogCapture()
         let daemon = try await RunningDaemon(config: config, logger: logs.logger)
 
@@ -367,7 +367,7 @@ struct ScreenPadTests {
         let dir = temporaryFolder()
         let bus = try plugPad(dir: dir)
         defer { bus.close() }
-        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: nil), source: "s.toml")
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: nil), source: "s.toml", files: .system)
         let first = try await RunningDaemon(config: config, logger: LogCapture().logger)
         let pad = PadSocket(api: first.api)
         _ = try #require(await pad.next(type: "state"))
@@ -406,7 +406,7 @@ struct ScreenPadTests {
         let receiver = Receiver()
         try await receiver.start()
         let heartbeatS = 2
-        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port, heartbeatS: heartbeatS, dimensions: true), source: "s.toml")
+        let config = try GatewayConfig.parse(try screenConfigText(dir: dir, receiverPort: receiver.port, heartbeatS: heartbeatS, dimensions: true), source: "s.toml", files: .system)
         let logs = LogCapture()
         let daemon = try await RunningDaemon(config: config, logger: logs.logger)
         let pad = PadSocket(api: daemon.api)

@@ -123,7 +123,7 @@ struct SystemdTests {
         let (holder, port) = boundSocket(listening: true)
         defer { close(holder) }
         let text = testConfigText(dir: dir, receiverPort: nil).replacingOccurrences(of: "listen = \"127.0.0.1:0\"", with: "listen = \"127.0.0.1:\(port)\"")
-        let config = try GatewayConfig.parse(text, source: "t.toml")
+        let config = try GatewayConfig.parse(text, source: "t.toml", files: .system)
         do {
             _ = try Daemon(config: config, logger: LogCapture().logger, notifier: SystemdNotifier(socketPath: nil, watchdogMs: nil))
             Issue.record("the daemon started on a taken port")

@@ -88,3 +88,20 @@ struct RandomIDTests {
         }
     }
 }
+
+@Suite("support: the demo's tokens file")
+struct DemoTokensTests {
+    @Test("evaluatord --demo writes .demo/tokens once: private, one token per scope, the screen's named after it")
+    func demoTokens() throws {
+        let work = NSTemporaryDirectory() + "demo-\(UUID().uuidString)"
+        try DemoTokens.prepare(workingDirectory: work)
+        let path = work + "/.demo/tokens"
+        let tokens = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(tokens.contains("\nT1 pad:W02 ") && tokens.contains("\ndemo-api api ") && tokens.contains("\ndemo-read read "))
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+        let secrets = tokens.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ")[2] }
+        #expect(secrets.count == 3 && Set(secrets).count == 3 && secrets.allSatisfy { $0.count == 48 && $0.allSatisfy(\.isHexDigit) })
+        try DemoTokens.prepare(workingDirectory: work)   // a second run keeps them
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == tokens)
+    }
+}

@@ -94,17 +94,17 @@ struct PostgresSinkTests {
     @Test("postgres uplink config: URL and table are checked")
     func config() throws {
         let base = "[gateway]\nid = \"g\"\nregion = \"370211\"\n[uplink]\nkind = \"postgres\"\n"
-        let c = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local:6432/hall?sslmode=verify-full\"\ntable = \"ratings\"\n", source: "t")
+        let c = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local:6432/hall?sslmode=verify-full\"\ntable = \"ratings\"\n", source: "t", files: .system)
         var want = PostgresTarget(host: "db.local", port: 6432, user: "rater", password: "pw", database: "hall", table: "ratings", sslMode: .verifyFull)
         want.statementTimeoutMs = 30_000
         #expect(c.uplink?.postgres == want)
         #expect(want.quotedTable == "\"ratings\"")
         // Plaintext to another host is refused unless asked for; sslmode=prefer is not a mode we pretend to support.
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local/hall\"\n", source: "t") }
-        _ = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local/hall\"\nallow_plaintext = true\n", source: "t")
-        _ = try GatewayConfig.parse(base + "url = \"postgres://rater@127.0.0.1/hall\"\n", source: "t")
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://rater@127.0.0.1/hall?sslmode=prefer\"\n", source: "t") }
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"http://x/y\"\n", source: "t") }
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://u@h/d\"\ntable = \"x; DROP\"\n", source: "t") }
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local/hall\"\n", source: "t", files: .system) }
+        _ = try GatewayConfig.parse(base + "url = \"postgres://rater:pw@db.local/hall\"\nallow_plaintext = true\n", source: "t", files: .system)
+        _ = try GatewayConfig.parse(base + "url = \"postgres://rater@127.0.0.1/hall\"\n", source: "t", files: .system)
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://rater@127.0.0.1/hall?sslmode=prefer\"\n", source: "t", files: .system) }
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"http://x/y\"\n", source: "t", files: .system) }
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "url = \"postgres://u@h/d\"\ntable = \"x; DROP\"\n", source: "t", files: .system) }
     }
 }

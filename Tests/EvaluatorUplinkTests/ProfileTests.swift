@@ -24,7 +24,7 @@ let sampleBatch: OutboxBatch = {
 let sendTime = Millis(1_795_372_640_000) // 2026-11-22T18:37:20Z = 2026-11-23 02:37:20 in Beijing
 
 func shippedProfile(_ name: String) throws -> UpstreamProfile {
-    try UpstreamProfile.load(path: repoRoot.appendingPathComponent("Config/profiles/\(name).toml").path)
+    try UpstreamProfile.load(path: repoRoot.appendingPathComponent("Config/profiles/\(name).toml").path, files: .system)
 }
 
 @Suite("upstream profiles: the exact bodies they produce")
@@ -86,7 +86,7 @@ struct ProfileTests {
     func signingNeedsKey() {
         let text = exampleConfigWithUplink(profile: "\(repoRoot.path)/Config/profiles/reversed-signed.toml")
         do {
-            _ = try GatewayConfig.parse(text, source: "t.toml")
+            _ = try GatewayConfig.parse(text, source: "t.toml", files: .system)
             Issue.record("no error")
         } catch {
             #expect(error.description.contains("uplink.signing_key_file: profile \"reversed-signed\" signs its requests"), "\(error)")
@@ -98,7 +98,7 @@ extension ProfileTests {
     @Test("a missing profile file is named with the config line that points at it (found by make fuzz)")
     func missingProfile() {
         do {
-            _ = try GatewayConfig.parse(exampleConfigWithUplink(profile: "/nonexistent/gbt39046.toml"), source: "t.toml")
+            _ = try GatewayConfig.parse(exampleConfigWithUplink(profile: "/nonexistent/gbt39046.toml"), source: "t.toml", files: .system)
             Issue.record("no error")
         } catch {
             #expect(error.description.hasPrefix("t.toml:6: uplink.profile: cannot read the profile file /nonexistent/gbt39046.toml"), "\(error)")

@@ -98,9 +98,9 @@ struct TLSTests {
     @Test("TLS files are checked when the config is read")
     func configChecks() {
         let base = "[gateway]\nid = \"g\"\nregion = \"370211\"\n[uplink]\nurl = \"https://x:1/r\"\n"
-        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "tls_ca_file = \"/nonexistent/ca.pem\"\n", source: "t") }
+        #expect(throws: ConfigError.self) { try GatewayConfig.parse(base + "tls_ca_file = \"/nonexistent/ca.pem\"\n", source: "t", files: .system) }
         do {
-            _ = try GatewayConfig.parse(base + "tls_cert_file = \"/etc/hostname\"\n", source: "t")
+            _ = try GatewayConfig.parse(base + "tls_cert_file = \"/etc/hostname\"\n", source: "t", files: .system)
             Issue.record("no error")
         } catch {
             #expect(error.description.contains("mTLS needs both tls_cert_file and tls_key_file"), "\(error)")

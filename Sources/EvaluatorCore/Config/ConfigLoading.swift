@@ -29,6 +29,9 @@ public struct ConfigFiles: Sendable {
         self.permissions = permissions
     }
 
+    /// No file at all: for text that names none (a profile, a test's inline config).
+    public static let none = ConfigFiles(read: { .failure(ConfigFileError(message: "no file is read here: \($0)")) }, permissions: { _ in nil })
+
     /// The real file system.
     public static let system: ConfigFiles = {
         var f = ConfigFiles(read: systemRead, permissions: systemPermissions)
@@ -111,24 +114,24 @@ public struct ConfigFileError: Error, Sendable {
 extension GatewayConfig {
     /// Reads and validates a config file. Relative paths inside it (state_dir, bus ports) are
     /// taken relative to the file's folder.
-    public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
+    public static func load(path: String, files: ConfigFiles) throws(ConfigError) -> GatewayConfig {
         let text = try files.text(path, what: "the file")
         let base = (path as NSString).deletingLastPathComponent
         return try parse(text, source: path, baseDirectory: base.isEmpty ? "." : base, files: files)
     }
 
     /// Parses config text; the files it names are read through `files`.
-    public static func parse(_ text: String, source: String, baseDirectory: String = ".", files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
+    public static func parse(_ text: String, source: String, baseDirectory: String = ".", files: ConfigFiles) throws(ConfigError) -> GatewayConfig {
         let root = try TOMLGuard.table(text, source: source)
         let r = ConfigReader(source: source, lines: text.components(separatedBy: "\n"), files: files)
         return try r.read(root, baseDirectory: baseDirectory)
     }
 
     /// The config named on a command line (`--config PATH`), or the embedded demo config
-    /// (`--demo`, relative to `workingDirectory`).
-    public static func load(commandLine path: String?, demo: Bool, workingDirectory: String, files: ConfigFiles = .system) throws(ConfigError) -> GatewayConfig {
+    /// (`--demo`, relative to `workingDirectory`; its tokens file must be there: `evaluatord`
+    /// writes it first).
+    public static func load(commandLine path: String?, demo: Bool, workingDirectory: String, files: ConfigFiles) throws(ConfigError) -> GatewayConfig {
         if demo {
-            try DemoConfig.prepare(workingDirectory: workingDirectory)
             return try parse(DemoConfig.toml, source: "<embedded demo config>", baseDirectory: workingDirectory, files: files)
         }
         guard let path else {

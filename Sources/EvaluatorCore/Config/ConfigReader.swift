@@ -5,7 +5,7 @@ import TOMLKit
 struct ConfigReader {
     let source: String
     let lines: [String]
-    var files: ConfigFiles = .system
+    var files: ConfigFiles
     /// The errors found so far: a section or a `[[bus]]`/`[[window]]` entry with an error is
     /// recorded here and the reader goes on, so check-config reports every error in the file.
     let errors = ErrorList()

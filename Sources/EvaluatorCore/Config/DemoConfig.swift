@@ -2,31 +2,12 @@ import Foundation
 
 /// The embedded default that `evaluatord --demo` and `make demo` run on: everything local,
 /// relative to the working folder, one simulated pad on a pty linked at `.demo/pad-bus1`, and a
-/// screen pad (`T1` at W02) whose page a browser opens (its token in `.demo/tokens`, made with
-/// random tokens the first time).
+/// screen pad (`T1` at W02) whose page a browser opens (its token in `.demo/tokens`, which
+/// `evaluatord --demo` writes with random tokens the first time: `DemoTokens` in
+/// EvaluatorSupport — Core reads no file it is not handed and writes none).
 public enum DemoConfig {
     /// The demo's tokens file, relative to the working folder.
     public static let tokensFile = ".demo/tokens"
-
-    /// Writes `.demo/tokens` (mode 0600) with random tokens if it is not there: `demo-api` (api),
-    /// `demo-read` (read), `T1` (pad:W02).
-    public static func prepare(workingDirectory: String) throws(ConfigError) {
-        let path = (workingDirectory as NSString).appendingPathComponent(tokensFile)
-        guard !FileManager.default.fileExists(atPath: path) else { return }
-        func random() -> String {
-            var g = SystemRandomNumberGenerator()
-            return (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
-        }
-        let text = "# evaluatord --demo: NAME SCOPE TOKEN (made at the first demo run)\ndemo-api api \(random())\ndemo-read read \(random())\nT1 pad:W02 \(random())\n"
-        do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown)
-            }
-        } catch {
-            throw ConfigError(code: .unreadable, file: path, line: nil, key: "", message: "cannot write the demo's tokens file: \(error.localizedDescription)")
-        }
-    }
 
     public static let toml = """
     [gateway]

@@ -87,7 +87,7 @@ public struct UpstreamProfile: Sendable, Hashable {
     /// Parses a profile file's text. Errors name the file, the line and the key.
     public static func parse(_ text: String, source file: String) throws(ConfigError) -> UpstreamProfile {
         let root = try TOMLGuard.table(text, source: file)
-        let r = ConfigReader(source: file, lines: text.components(separatedBy: "\n"))
+        let r = ConfigReader(source: file, lines: text.components(separatedBy: "\n"), files: .none)
         try r.onlyKeys(root, ["name", "timestamp_format", "time_zone", "omit_nulls", "envelope", "record", "levels", "channels", "signing", "response"], [])
         var p = genericJSON
         p.name = try r.string(root, "name", [], required: true)!
@@ -182,7 +182,7 @@ public struct UpstreamProfile: Sendable, Hashable {
         return p
     }
 
-    public static func load(path: String, files: ConfigFiles = .system) throws(ConfigError) -> UpstreamProfile {
+    public static func load(path: String, files: ConfigFiles) throws(ConfigError) -> UpstreamProfile {
         try parse(try files.text(path, what: "the profile"), source: path)
     }
 }

@@ -64,7 +64,7 @@ public actor Reloader {
         }
         let new: GatewayConfig
         do {
-            new = try GatewayConfig.load(path: source)
+            new = try GatewayConfig.load(path: source, files: .system)
         } catch {
             return refused("\(error)")
         }
