@@ -207,7 +207,7 @@ extension Store {
 
     /// Drops every trigger (the store makes none: any trigger is foreign and must not run) and
     /// says what was dropped.
-    static func dropForeignTriggers(_ pool: DatabasePool) throws -> [String] {
+    static func dropForeignTriggers(_ pool: any DatabaseWriter) throws -> [String] {
         try pool.writeWithoutTransaction { db in
             var found: [String] = []
             for row in try Row.fetchAll(db, sql: "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'") {
@@ -220,7 +220,7 @@ extension Store {
     }
 
     /// Tables, views and indexes the store did not create (left in place, reported).
-    static func foreignObjects(_ pool: DatabasePool) throws -> [String] {
+    static func foreignObjects(_ pool: any DatabaseReader) throws -> [String] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY type, name").compactMap { row in
                 let type: String = row["type"], name: String = row["name"]

@@ -74,8 +74,8 @@ public final class Store: Sendable {
     public let path: String
     /// The open database. Swapped whole when a damaged file is replaced (`replaceDamaged`), so
     /// everything holding this store goes on with the new one.
-    let pool: Mutex<DatabasePool>
-    var db: DatabasePool { pool.withLock { $0 } }
+    let pool: Mutex<any DatabaseWriter>
+    var db: any DatabaseWriter { pool.withLock { $0 } }
     let counters = Mutex(Counters())
 
     struct Counters {
@@ -110,6 +110,32 @@ public final class Store: Sendable {
         self.pool = Mutex(pool)
         findings = found
         try assertDurability()
+    }
+
+    /// A store on a writer the caller made and configured, migrated here (as GRDB's
+    /// `AppDatabase`): store tests run on an in-memory `DatabaseQueue`. No durability is
+    /// asserted (an in-memory database has no WAL); the daemon always opens by path.
+    public init(_ writer: any DatabaseWriter, path: String = ":memory:", timeZone: TimeZone = .current) throws(StoreError) {
+        self.path = path
+        days = LocalDays(zone: timeZone)
+        do {
+            var found = try Self.dropForeignTriggers(writer)
+            try Self.migrator(days).migrate(writer)
+            found += try Self.foreignObjects(writer)
+            findings = found
+        } catch {
+            throw StoreError(code: .open, path: path, message: "cannot migrate the database: \(error)")
+        }
+        pool = Mutex(writer)
+    }
+
+    /// A new, empty store in memory (tests of store logic that never reopen a file).
+    public static func inMemory(timeZone: TimeZone = .current) throws(StoreError) -> Store {
+        let queue: DatabaseQueue
+        do { queue = try DatabaseQueue() } catch {
+            throw StoreError(code: .open, path: ":memory:", message: "cannot open an in-memory database: \(error)")
+        }
+        return try Store(queue, timeZone: timeZone)
     }
 
     /// Opens (creating if needed) and migrates the database at `path`.

@@ -50,14 +50,14 @@ struct StoreTests {
 
     @Test("only rated records mark cases rated")
     func unratedDoesNotMark() async throws {
-        let store = try Store(path: tempDir() + "/e.sqlite")
+        let store = try Store.inMemory()
         try await store.commit(records: [record("r1", outcome: .unrated, level: nil), record("r2", outcome: .cancelled, caseID: "C2", level: nil)])
         #expect(try await store.firstRatedCase(among: ["C1", "C2"]) == nil)
     }
 
     @Test("group commit: several events' changes apply in their order, in one transaction")
     func groupCommitOrder() async throws {
-        let store = try Store(path: tempDir() + "/evaluatord.sqlite")
+        let store = try Store.inMemory()
         let open = Session(sessionID: "s1", windowID: "W01", request: EvaluationRequest(caseID: "C1"), promptedAt: Millis(5), expiresAt: Millis(30_005))
         let other = Session(sessionID: "s2", windowID: "W02", request: EvaluationRequest(caseID: "C2"), promptedAt: Millis(5), expiresAt: Millis(30_005))
         // Event 1 opens s1, event 2 rates and ends it, event 3 opens s2: s1 must stay removed.
@@ -121,7 +121,7 @@ struct StoreTests {
 
     @Test("a record id is stored once; a failing commit stores nothing of its transaction")
     func atomic() async throws {
-        let store = try Store(path: tempDir() + "/e.sqlite")
+        let store = try Store.inMemory()
         try await store.commit(records: [record("r1")])
         await #expect(throws: StoreError.self) { try await store.commit(records: [record("r2", caseID: "C5"), record("r1")]) }
         #expect(try store.recordCount() == 1)
@@ -157,7 +157,7 @@ struct StoreTests {
 
     @Test("stored bodies are the canonical record JSON with every field")
     func body() async throws {
-        let store = try Store(path: tempDir() + "/e.sqlite")
+        let store = try Store.inMemory()
         try await store.commit(records: [record("r1")])
         let body = try #require(try store.recentRecords(limit: 1).first?.body)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
