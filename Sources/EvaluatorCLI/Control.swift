@@ -19,7 +19,7 @@ public enum Control {
             let obj: [String: Any] = [
                 "ok": errors.isEmpty,
                 "errors": errors.map { e -> [String: Any] in
-                    var o: [String: Any] = ["file": e.file, "key": e.key, "message": e.message, "code": e.code.rawValue]
+                    var o: [String: Any] = ["file": e.file, "key": e.key, "message": e.message, "code": e.code.name]
                     if let l = e.line { o["line"] = l }
                     return o
                 },

@@ -1,8 +1,9 @@
+import EvaluatorCore
 import SystemPackage
 
 /// A device error names the device path, what was being done and the errno.
 public struct DeviceError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: String, Sendable { case open, busy, configure, read, write, disconnected }
+    public typealias Code = ErrorCode<DeviceError>
     public var code: Code
     public var path: String
     public var operation: String
@@ -19,4 +20,13 @@ public struct DeviceError: Error, CustomStringConvertible, Sendable, Equatable {
         if let errno { return "\(path): \(operation): \(errno) (errno \(errno.rawValue))" }
         return "\(path): \(operation)"
     }
+}
+
+extension ErrorCode where Domain == DeviceError {
+    public static var open: Self { Self("open") }
+    public static var busy: Self { Self("busy") }
+    public static var configure: Self { Self("configure") }
+    public static var read: Self { Self("read") }
+    public static var write: Self { Self("write") }
+    public static var disconnected: Self { Self("disconnected") }
 }

@@ -12,7 +12,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// replaced (`Store.replaceDamaged`), never left refusing every press.
     /// `refused`: the request asked for what the store will not do (an import of records that
     /// are not this gateway's damaged stores', issue 20); nothing was changed.
-    public enum Code: String, Sendable { case open, pragma, write, read, locked, corrupt, refused }
+    public typealias Code = ErrorCode<StoreError>
     public var code: Code
     public var path: String
     public var message: String
@@ -358,4 +358,14 @@ public final class Store: Sendable {
     public func integrityCheck() throws -> String {
         try db.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
     }
+}
+
+extension ErrorCode where Domain == StoreError {
+    public static var open: Self { Self("open") }
+    public static var pragma: Self { Self("pragma") }
+    public static var write: Self { Self("write") }
+    public static var read: Self { Self("read") }
+    public static var locked: Self { Self("locked") }
+    public static var corrupt: Self { Self("corrupt") }
+    public static var refused: Self { Self("refused") }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// A configuration error names the file, the line (where it can be found) and the key, and says
 /// what is wrong. The daemon exits non-zero on one before touching any device.
 public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: String, Sendable { case unreadable, syntax, missing, invalid, unknownKey }
+    public typealias Code = ErrorCode<ConfigError>
     public var code: Code
     public var file: String
     public var line: Int?
@@ -370,4 +370,12 @@ extension UplinkConfig: CustomStringConvertible, CustomDebugStringConvertible {
     }
 
     public var debugDescription: String { description }
+}
+
+extension ErrorCode where Domain == ConfigError {
+    public static var unreadable: Self { Self("unreadable") }
+    public static var syntax: Self { Self("syntax") }
+    public static var missing: Self { Self("missing") }
+    public static var invalid: Self { Self("invalid") }
+    public static var unknownKey: Self { Self("unknownKey") }
 }
