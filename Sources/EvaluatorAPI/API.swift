@@ -17,6 +17,7 @@ public enum EvaluatorAPI {
                               metrics: (@Sendable () async -> String)? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: AccessMiddleware(tokens: tokens, browser: browser, pairedPad: pairedPad))
+        let max = maxBodyBytes
         if let metrics {
             // Prometheus text exposition format 0.0.4; a `read` token when tokens are on.
             router.get("/metrics") { _, _ in
@@ -49,108 +50,115 @@ public enum EvaluatorAPI {
         router.get("/v1/devices") { _, _ in
             json(200, DevicesView(await service.devices()))
         }
-        router.get("/v1/windows") { _, _ in
+        windowRoutes(router.group("/v1/windows"), service: service, maxBodyBytes: max)
+
+        let records = router.group("/v1/records")
+        records.post("resend") { request, context in
+            await withBody(request, max, ResendBody.parse) { ids in
+                await respond { () async throws(Rejection) in ResendView(try await service.resend(recordIDs: ids, caller: context.caller)) }
+            }
+        }
+        records.post("import") { request, context in
+            await withBody(request, max, ImportBody.parse) { parsed in
+                await respond { () async throws(Rejection) in ImportView(try await service.importSalvaged(parsed, caller: context.caller)) }
+            }
+        }
+        padRoutes(router, service: service, maxBodyBytes: max)
+        pageRoutes(router, service: service, tokens: tokens)
+        return router
+    }
+
+    /// `/v1/windows`: the list, and per window its evaluation, staff and pause.
+    static func windowRoutes(_ windows: RouterGroup<APIRequestContext>, service: any EvaluationService, maxBodyBytes max: Int) {
+        windows.get { _, _ in
             json(200, ["windows": await service.windows().map(WindowView.init)])
         }
-        router.post("/v1/windows/:window/evaluations") { request, context in
-            let windowID = context.parameters.get("window") ?? ""
-            let parsed: EvaluationRequest
-            switch await body(request, maxBodyBytes, OpenBody.parse) {
-            case let .success(r): parsed = r
-            case let .failure(f): return failure(f)
-            }
-            return await respond(status: 201) { () async throws(Rejection) in
-                OpenedEvaluationView(try await service.openEvaluation(windowID: windowID, request: parsed, caller: context.caller))
+        let window = windows.group(":window")
+        window.post("evaluations") { request, context in
+            let windowID = try context.parameters.require("window")
+            return await withBody(request, max, OpenBody.parse) { parsed in
+                await respond(status: 201) { () async throws(Rejection) in
+                    OpenedEvaluationView(try await service.openEvaluation(windowID: windowID, request: parsed, caller: context.caller))
+                }
             }
         }
-        router.post("/v1/records/resend") { request, context in
-            let ids: [String]?
-            switch await body(request, maxBodyBytes, ResendBody.parse) {
-            case let .success(r): ids = r
-            case let .failure(f): return failure(f)
-            }
-            return await respond { () async throws(Rejection) in ResendView(try await service.resend(recordIDs: ids, caller: context.caller)) }
-        }
-        router.post("/v1/records/import") { request, context in
-            let parsed: ImportRequest
-            switch await body(request, maxBodyBytes, ImportBody.parse) {
-            case let .success(r): parsed = r
-            case let .failure(f): return failure(f)
-            }
+        window.delete("evaluations/current") { _, context in
+            let windowID = try context.parameters.require("window")
             return await respond { () async throws(Rejection) in
-                ImportView(try await service.importSalvaged(parsed, caller: context.caller))
+                CancelledEvaluationView(try await service.cancelEvaluation(windowID: windowID, caller: context.caller))
             }
         }
-        router.put("/v1/windows/:window/staff") { request, context in
-            let windowID = context.parameters.get("window") ?? ""
-            let staff: StaffMember
-            switch await body(request, maxBodyBytes, StaffBody.parse) {
-            case let .success(s): staff = s
-            case let .failure(f): return failure(f)
-            }
-            return await respond { () async throws(Rejection) in
-                WindowView(try await service.setStaff(windowID: windowID, staff: staff, caller: context.caller))
+        window.put("staff") { request, context in
+            let windowID = try context.parameters.require("window")
+            return await withBody(request, max, StaffBody.parse) { staff in
+                await respond { () async throws(Rejection) in
+                    WindowView(try await service.setStaff(windowID: windowID, staff: staff, caller: context.caller))
+                }
             }
         }
-        router.delete("/v1/windows/:window/staff") { _, context in
-            let windowID = context.parameters.get("window") ?? ""
+        window.delete("staff") { _, context in
+            let windowID = try context.parameters.require("window")
             return await respond { () async throws(Rejection) in
                 WindowView(try await service.setStaff(windowID: windowID, staff: nil, caller: context.caller))
             }
         }
         for (verb, paused) in [("pause", true), ("resume", false)] {
-            router.post("/v1/windows/:window/\(verb)") { _, context in
-                let windowID = context.parameters.get("window") ?? ""
+            window.post(RouterPath(verb)) { _, context in
+                let windowID = try context.parameters.require("window")
                 return await respond { () async throws(Rejection) in
                     WindowView(try await service.setPaused(windowID: windowID, paused: paused, caller: context.caller))
                 }
             }
         }
-        // Screen pads (issue 14): the page, the staff photo, the WebSocket's plain-GET answer.
-        router.get("/pad/:window") { request, context in
-            let windowID = context.parameters.get("window") ?? ""
+    }
+
+    /// Screen pads (issue 14, 20): the page, the staff photo, pairing, the WebSocket's plain-GET answer.
+    static func padRoutes(_ router: Router<APIRequestContext>, service: any EvaluationService, maxBodyBytes max: Int) {
+        let page = router.group("/pad/:window")
+        page.get { request, context in
+            let windowID = try context.parameters.require("window")
             guard await service.screenPad(ofWindow: windowID) != nil else {
                 return failure(APIFailure(status: 404, code: "not_found", message: "window \"\(windowID)\" has no screen pad (pad = { screen = \"NAME\" })"))
             }
-            return page(Pages.pad, host: request.head.authority)
+            return Self.page(Pages.pad, host: request.head.authority)
         }
-        router.get("/pad/:window/photo") { _, context in
-            let windowID = context.parameters.get("window") ?? ""
+        page.get("photo") { _, context in
+            let windowID = try context.parameters.require("window")
             guard let path = await service.staffPhoto(windowID: windowID) else {
                 return failure(APIFailure(status: 404, code: "not_found", message: "no photo for the staff signed in at window \"\(windowID)\""))
             }
             return photo(path)
         }
-        router.get("/v1/pads/:window/ws") { _, context in
-            failure(APIFailure(status: 426, code: "upgrade_required", message: "GET /v1/pads/\(context.parameters.get("window") ?? "")/ws is a WebSocket: connect with the pad's token (docs/SCREEN-PAD.md)"))
-        }
-        // Pairing (issue 20): admin asks for a code; the tablet trades it for its secret.
-        router.post("/v1/pads/:window/pair") { request, context in
-            let windowID = context.parameters.get("window") ?? ""
-            let address: String?
-            switch await body(request, maxBodyBytes, PairBody.parse) {
-            case let .success(a): address = a
-            case let .failure(f): return failure(f)
-            }
-            let host = address ?? request.head.authority ?? "127.0.0.1"
-            return await respond(status: 201) { () async throws(Rejection) in
-                PairingCodeView(try await service.pairPad(windowID: windowID, address: host, caller: context.caller))
+        // The tablet trades its pairing code for its secret.
+        page.post("pair") { request, context in
+            let windowID = try context.parameters.require("window")
+            return await withBody(request, max, PairExchangeBody.parse) { code in
+                await respond { () async throws(Rejection) in
+                    ["secret": try await service.exchangePairing(windowID: windowID, code: code, remote: context.remote)]
+                }
             }
         }
-        router.post("/pad/:window/pair") { request, context in
-            let windowID = context.parameters.get("window") ?? ""
-            let code: String
-            switch await body(request, maxBodyBytes, PairExchangeBody.parse) {
-            case let .success(c): code = c
-            case let .failure(f): return failure(f)
-            }
-            return await respond { () async throws(Rejection) in
-                ["secret": try await service.exchangePairing(windowID: windowID, code: code, remote: context.remote)]
+        let pad = router.group("/v1/pads/:window")
+        pad.get("ws") { _, context in
+            failure(APIFailure(status: 426, code: "upgrade_required", message: "GET /v1/pads/\(try context.parameters.require("window"))/ws is a WebSocket: connect with the pad's token (docs/SCREEN-PAD.md)"))
+        }
+        // Admin asks for a pairing code.
+        pad.post("pair") { request, context in
+            let windowID = try context.parameters.require("window")
+            return await withBody(request, max, PairBody.parse) { address in
+                let host = address ?? request.head.authority ?? "127.0.0.1"
+                return await respond(status: 201) { () async throws(Rejection) in
+                    PairingCodeView(try await service.pairPad(windowID: windowID, address: host, caller: context.caller))
+                }
             }
         }
+    }
+
+    /// The hall status page, its page files and the screen pads' QR codes.
+    static func pageRoutes(_ router: Router<APIRequestContext>, service: any EvaluationService, tokens: TokenBox) {
         router.get("/ui") { request, _ in page(Pages.hall, host: request.head.authority) }
         router.get("/assets/:name") { _, context in
-            guard let name = context.parameters.get("name"), let file = Pages.asset(name) else {
+            guard let file = Pages.asset(try context.parameters.require("name")) else {
                 return failure(APIFailure(status: 404, code: "not_found", message: "no such page file"))
             }
             return Response(status: .ok, headers: [.contentType: file.type, .cacheControl: "no-cache", .init("X-Content-Type-Options")!: "nosniff"],
@@ -177,13 +185,16 @@ public enum EvaluatorAPI {
             }
             return json(200, ["pads": pads])
         }
-        router.delete("/v1/windows/:window/evaluations/current") { _, context in
-            let windowID = context.parameters.get("window") ?? ""
-            return await respond { () async throws(Rejection) in
-                CancelledEvaluationView(try await service.cancelEvaluation(windowID: windowID, caller: context.caller))
-            }
+    }
+
+    /// Reads and parses the body, then answers with `then`; a body that cannot be read or
+    /// parsed is the answer itself (413 or 400), and `then` is not called.
+    static func withBody<T>(_ request: Request, _ maxBodyBytes: Int, _ parse: (Data) throws(RequestError) -> T,
+                            _ then: (T) async -> Response) async -> Response {
+        switch await body(request, maxBodyBytes, parse) {
+        case let .success(value): return await then(value)
+        case let .failure(f): return failure(f)
         }
-        return router
     }
 
     /// Reads a request body (at most `maxBodyBytes`) and parses it; a failure is the answer.
