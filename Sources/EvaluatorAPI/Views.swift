@@ -187,7 +187,7 @@ public struct HealthView: Encodable, Sendable {
 
     public init(_ h: HealthSnapshot) {
         status = h.status.rawValue
-        problems = h.problems.map { StatusView.ProblemView(code: $0.code, message: $0.message) }
+        problems = h.problems.map { StatusView.ProblemView(code: $0.code, message: $0.message, text: $0.text) }
     }
 }
 

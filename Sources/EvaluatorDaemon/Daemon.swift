@@ -60,13 +60,13 @@ public struct Daemon: Sendable {
     /// store) and the chain's last 1,000 records — not the whole chain, so start-up does not
     /// grow with the store (`evaluatorctl verify` walks it all).
     static func checkStore(_ store: Store) -> [Problem] {
-        var found = store.findings.map { Problem(code: "store_foreign_object", message: $0) }
+        var found = store.findings.map(Problem.storeForeignObject)
         do {
             if case let .broken(seq, what) = try store.checkTail() {
-                found.append(Problem(code: "chain_broken", message: "the chain's tail is broken at seq \(seq): \(what)"))
+                found.append(.chainBroken(seq: seq, what: what))
             }
         } catch {
-            found.append(Problem(code: "chain_unreadable", message: "the chain's tail cannot be read: \(error)"))
+            found.append(.chainUnreadable("\(error)"))
         }
         return found
     }
@@ -107,7 +107,7 @@ public struct Daemon: Sendable {
                               uplinkWake: wake, uplinkMonitor: monitor, pairings: pairings, clock: clock)
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
         // The replaced store's audit record comes first: it opens the new chain.
-        startupProblems = (damage.map { [Problem(code: "store_replaced", message: $0.message)] } ?? []) + Self.checkStore(store)
+        startupProblems = (damage.map { [Problem.storeReplaced($0.message)] } ?? []) + Self.checkStore(store)
 
         var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock),
                                        StoreCheckService(store: store, gateway: gateway, logger: logger, firstAfterMs: storeCheckAfterMs),

@@ -403,6 +403,26 @@ class PagesTest(unittest.TestCase):
             url = self.text('[data-pad-window="W03"] .addr')
             self.assertEqual(url, "%s/pad/W03?token=%s" % (self.gw.api, PAD_TOKEN))
             self.shot("status-page.png")
+            # Problems in Chinese for hall staff; the operator's code and English detail on hover.
+            item = self.driver.find_element(By.CSS_SELECTOR, '#problems li[data-code="pad_absent"]')
+            self.assertIn("评价器未连接", item.text)
+            self.assertTrue(item.get_attribute("title").startswith("pad_absent: pad "), item.get_attribute("title"))
+            self.assertNotIn("is not attached", item.text)
+            # Fits 800 px and 1920 px without sideways scrolling; no window name broken a
+            # character per line (its cell is wider than two characters).
+            for width, name in [(800, "status-800.png"), (1920, "status-1920.png")]:
+                self.driver.set_window_size(width, 1000 if width == 800 else 1080)
+                WebDriverWait(self.driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-window="W03"]'))
+                over = self.driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                self.assertLessEqual(over, 0, "the page scrolls sideways by %s px at %s px" % (over, width))
+                cells = self.driver.execute_script("""return Array.from(document.querySelectorAll('#windows tr td:first-child'))
+                    .map(function (td) { var r = document.createRange(); r.selectNodeContents(td);
+                        return [td.textContent, r.getClientRects().length, td.clientWidth]; })""")
+                for text, lines, w in cells:
+                    self.assertGreater(w, 40, "window name cell %r is %s px wide at %s px" % (text, w, width))
+                    self.assertLessEqual(lines, 2, "window name %r takes %s lines at %s px" % (text, lines, width))
+                self.shot(name)
+            self.driver.set_window_size(1440, 900)
             # Without a token the page is refused.
             code = self.gw.call("GET", "/ui", token="x" * 40)[0]
             self.assertEqual(code, 401)

@@ -196,11 +196,15 @@ public struct StatusSnapshot: Sendable, Hashable {
 /// and a sentence.
 public struct Problem: Sendable, Hashable {
     public var code: String
+    /// The English detail, for operators: logs, `--json`, the hover text of the status page.
     public var message: String
+    /// What hall staff read (Chinese): what is wrong and what to do (issue 21; Problems.swift).
+    public var text: String
 
-    public init(code: String, message: String) {
+    public init(code: String, message: String, text: String) {
         self.code = code
         self.message = message
+        self.text = text
     }
 }
 

@@ -24,10 +24,14 @@ public struct StatusView: Codable, Sendable {
 
     public struct ProblemView: Codable, Sendable {
         public var code: String
+        /// English, for operators.
         public var message: String
-        public init(code: String, message: String) {
+        /// Chinese, for hall staff (the status page shows it, the detail on hover).
+        public var text: String?
+        public init(code: String, message: String, text: String? = nil) {
             self.code = code
             self.message = message
+            self.text = text
         }
     }
 
@@ -57,7 +61,7 @@ public struct StatusView: Codable, Sendable {
     public init(_ s: StatusSnapshot) {
         version = s.version
         state = s.health.status.rawValue
-        problems = s.problems.map { ProblemView(code: $0.code, message: $0.message) }
+        problems = s.problems.map { ProblemView(code: $0.code, message: $0.message, text: $0.text) }
         gateway_id = s.gatewayID
         region = s.region
         started_at = s.startedAt.rfc3339

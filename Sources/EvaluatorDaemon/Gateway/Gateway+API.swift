@@ -226,23 +226,21 @@ extension Gateway: EvaluationService {
         let config = hall.config
         var found = hall.problems
         for p in padSnapshots(now: now, config: config) where !p.attached {
-            if p.unpaired {
-                found.append(Problem(code: "pad_unpaired", message: "screen pad \(p.pad) of window \(p.windowID ?? "-") is not paired: run evaluatorctl pair \(p.windowID ?? "WINDOW")"))
-            } else {
-                found.append(Problem(code: "pad_absent", message: "pad \(p.pad) of window \(p.windowID ?? "-") is not attached (\(p.path))"))
-            }
+            let name = config.windows.first { $0.id == p.windowID }?.name
+            found.append(p.unpaired ? .padUnpaired(pad: p.pad, windowID: p.windowID, windowName: name)
+                                    : .padAbsent(pad: p.pad, windowID: p.windowID, windowName: name, path: p.path))
         }
         if let uplink = config.uplink, let oldest = oldestWaiting {
             let stallMs = Int64(uplink.stallAlertS) * 1000
             let up = uplinkMonitor.snapshot
             if now.value - oldest.value > stallMs, up.lastSuccessAt.map({ now.value - $0.value > stallMs }) ?? true {
                 let since = up.lastSuccessAt.map { "the last upload was at \($0.rfc3339)" } ?? "nothing was uploaded since start"
-                found.append(Problem(code: "uplink_stalled",
-                                     message: "records have waited since \(oldest.rfc3339) and \(since)" + (up.lastError.map { "; last error: \($0)" } ?? "")))
+                found.append(.uplinkStalled(detail: "records have waited since \(oldest.rfc3339) and \(since)" + (up.lastError.map { "; last error: \($0)" } ?? ""),
+                                            waitingMinutes: (now.value - oldest.value) / 60_000))
             }
         }
         if let failure = hall.commitFailure {
-            return HealthSnapshot(status: .failing, problems: [Problem(code: "store_unwritable", message: failure)] + found)
+            return HealthSnapshot(status: .failing, problems: [Problem.storeUnwritable(failure)] + found)
         }
         return HealthSnapshot(status: found.isEmpty ? .ok : .degraded, problems: found)
     }

@@ -318,7 +318,7 @@ public actor Gateway {
             logger.critical("store damaged and cannot be replaced; nothing can be stored", metadata: ["error": "\(error)", "store.path": "\(store.path)"])
             return
         }
-        let p = Problem(code: "store_replaced", message: damage.message)
+        let p = Problem.storeReplaced(damage.message)
         logger.error("store damaged: moved aside, a new store takes over; rating goes on", metadata: [
             "store.moved_to": "\(damage.movedTo)", "sqlite": "\(reason)", "previous_chain": "\(damage.previousChain?.chainID ?? "-")",
         ])

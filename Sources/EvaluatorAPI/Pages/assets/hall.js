@@ -26,7 +26,11 @@
     $("last-upload").textContent = status.uplink.last_upload_at ? when(status.uplink.last_upload_at) : (uplinkState[status.uplink.state] || status.uplink.state);
     $("today").textContent = stats.total.rated + " / " + pct(stats.total.participation);
     var problems = $("problems"); problems.innerHTML = "";
-    status.problems.forEach(function (p) { problems.appendChild(el("li", p.message)); });
+    // Hall staff read the Chinese text; the operator's English detail is the hover text.
+    status.problems.forEach(function (p) {
+      var li = el("li", p.text || p.message); li.title = p.code + ": " + p.message; li.setAttribute("data-code", p.code);
+      problems.appendChild(li);
+    });
     var padsByWindow = {};
     status.pads.forEach(function (p) { if (p.window_id) padsByWindow[p.window_id] = p; });
     var statsByWindow = {};
