@@ -154,13 +154,13 @@ public struct Daemon: Sendable {
         }
         let screenService = ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet))
         let api = try APIServer(
-            router: EvaluatorAPI.router(service: gateway, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
+            router: EvaluatorAPI.router(service: gateway.service, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
                                         pairedPad: { secret in screens.pairedToken(secret) },
                                         browser: BrowserGuard(listen: config.api, access: config.apiAccess),
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
-                                        metrics: { [gateway] in await gateway.metricsText() }),
+                                        metrics: { [gateway] in await gateway.service.metricsText() }),
             address: address, access: config.apiAccess, logger: logger, screens: screens,
-            heartbeat: { [gateway] in gateway.screenHeartbeat },
+            heartbeat: { [gateway] in gateway.service.screenHeartbeat },
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }
@@ -197,14 +197,14 @@ public struct Daemon: Sendable {
         ))
         running.group.withLock { $0 = group }
         await gateway.audit(startupProblems)
-        let status = try? await gateway.status()
+        let status = try? await gateway.service.status()
         logger.notice("evaluatord \(BuildInfo.description) starting", metadata: [
             "config": "\(configSource)", "state_dir": "\(config.stateDir)", "windows": "\(config.windows.count)",
             "restored_open_evaluations": "\(gateway.restoredSessions)", "backlog": "\(status?.backlog ?? 0)",
             "problems": "\(startupProblems.map(\.code).joined(separator: ","))",
         ])
         try await group.run()
-        let open = (try? await gateway.status().openSessions) ?? 0
+        let open = (try? await gateway.service.status().openSessions) ?? 0
         logger.notice("evaluatord stopped; \(open) open evaluations kept for the next start", metadata: ["open_evaluations": "\(open)"])
     }
 

@@ -97,7 +97,7 @@ final class ScreenPads: Sendable {
     /// answers 401/403/404/426 in words.
     func pad(forUpgrade request: HTTPRequest) async -> (pad: PadID, window: String, secret: String)? {
         guard request.method == .get, let path = request.path, let window = Self.window(ofPath: path),
-              let secret = Self.secret(request), let pad = gateway.screenPad(ofWindow: window),
+              let secret = Self.secret(request), let pad = gateway.service.screenPad(ofWindow: window),
               authenticates(secret, window: window, pad: pad) else { return nil }
         return (pad, window, secret)
     }
@@ -163,7 +163,7 @@ final class ScreenPads: Sendable {
 
     /// Writes what the pad should show now, if it changed since the last write.
     func refresh(_ pad: PadID) async {
-        guard let view = gateway.screenView(pad: pad) else { return }
+        guard let view = gateway.service.screenView(pad: pad) else { return }
         let text = view.text
         let target: AsyncStream<String>.Continuation? = connections.withLock { c in
             guard var conn = c.byPad[pad], conn.lastView != text else { return nil }

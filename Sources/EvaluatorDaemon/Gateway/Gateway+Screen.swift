@@ -24,28 +24,6 @@ extension Gateway {
         }
     }
 
-    /// The screen pad of a window, if its pad is a screen.
-    public nonisolated func screenPad(ofWindow windowID: String) -> PadID? {
-        guard let pad = board.current.config.windows.first(where: { $0.id == windowID })?.pad, pad.screenName != nil else { return nil }
-        return pad.id
-    }
-
-    /// The file of the photo of the staff signed in at a window (in `[screen] photo_dir`).
-    public nonisolated func staffPhoto(windowID: String) -> String? {
-        let hall = board.current
-        return hall.windowStates[windowID]?.staff?.photo.flatMap(hall.config.screen.photoPath)
-    }
-
-    /// `[screen] heartbeat_s`.
-    public nonisolated var screenHeartbeat: Duration { .seconds(board.current.config.screen.heartbeatS) }
-
-    /// What the screen pad should show now (its window's prompt, paused or idle), as of the
-    /// last durable commit; nil if no window has this pad.
-    public nonisolated func screenView(pad: PadID) -> ScreenProtocol.ServerMessage? {
-        let hall = board.current
-        guard let w = hall.config.windows.first(where: { $0.pad?.id == pad }) else { return nil }
-        return ScreenProtocol.view(of: Self.snapshot(w, hall), options: hall.config.screen, now: clock())
-    }
 
     /// A rating from a screen pad: acked with its record id only once that record is durable
     /// (R7); a resend of a rating already acked gets the same record id and stores nothing.
@@ -107,40 +85,6 @@ extension Gateway {
         refusalLog[pad] = (now, 0)
     }
 
-    // MARK: Pairing (issue 20)
-
-    public func pairPad(windowID: String, address: String, caller: String) async throws(Rejection) -> PairingCode {
-        guard config.windows.contains(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
-        guard screenPad(ofWindow: windowID) != nil, let pairings else { throw .noScreenPad(windowID) }
-        let (code, expires) = pairings.issue(window: windowID, by: caller, now: clock())
-        let scheme = config.apiAccess.tlsCertFile != nil ? "https" : "http"
-        await adminAudit(caller: caller, "pairing code issued for the screen pad of window \(windowID), valid until \(expires.rfc3339)")
-        logger.notice("screen pad pairing code issued", metadata: ["window": "\(windowID)", "caller": "\(caller)", "expires_at": "\(expires.rfc3339)"])
-        return PairingCode(windowID: windowID, code: code, expiresAt: expires, url: "\(scheme)://\(address)/pad/\(windowID)?pair=\(code)")
-    }
-
-    public func exchangePairing(windowID: String, code: String, remote: String) async throws(Rejection) -> String {
-        guard screenPad(ofWindow: windowID) != nil, let pairings else { throw .noScreenPad(windowID) }
-        switch pairings.exchange(window: windowID, code: code, remote: remote, now: clock()) {
-        case let .success(secret):
-            await adminAudit(caller: pairings.pairing(of: windowID)?.paired_by ?? "admin",
-                             "screen pad of window \(windowID) paired from \(remote); the previous pairing is revoked")
-            logger.notice("screen pad paired", metadata: ["window": "\(windowID)", "remote": "\(remote)"])
-            return secret
-        case let .failure(e):
-            logger.warning("screen pad pairing refused", metadata: ["window": "\(windowID)", "remote": "\(remote)", "why": "\(e)"])
-            switch e {
-            case .noCode: throw .pairingRefused("no pairing code is waiting for window \(windowID): ask hall IT to run evaluatorctl pair \(windowID)")
-            case .expired: throw .pairingRefused("the pairing code has expired (codes last 10 minutes): run evaluatorctl pair \(windowID) again")
-            case let .wrong(left):
-                throw .pairingRefused(left > 0 ? "wrong pairing code (\(left) more tries, then the code is void)"
-                                               : "wrong pairing code; the code is void now: run evaluatorctl pair \(windowID) again")
-            case let .write(problem): throw .storeUnavailable("the pairing could not be saved: \(problem)")
-            }
-        }
-    }
-
-    public func pairedAt(windowID: String) -> String? { pairings?.pairing(of: windowID)?.paired_at }
 
     /// Keeps the last 1,000 acks (a screen resends within seconds; bounded memory).
     private func rememberScreenAck(_ sessionID: String, pad: PadID, recordID: String) {

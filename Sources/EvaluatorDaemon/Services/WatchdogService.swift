@@ -97,7 +97,7 @@ struct WatchdogService: Service {
 
     /// "2/3 pads attached, backlog 12 (oldest 4 min), last upload 2026-12-02 15:04:05Z".
     private func statusLine() async -> String? {
-        guard let s = try? await gateway.status() else { return "store unavailable" }
+        guard let s = try? await gateway.service.status() else { return "store unavailable" }
         return SystemdStatus.line(s, now: Millis(date: Date()))
     }
 }
