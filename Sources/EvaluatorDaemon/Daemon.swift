@@ -196,7 +196,7 @@ public struct Daemon: Sendable {
             logger: logger
         ))
         running.group.withLock { $0 = group }
-        await gateway.audit(startupProblems)
+        await gateway.auditor.audit(startupProblems)
         let status = try? await gateway.service.status()
         logger.notice("evaluatord \(BuildInfo.description) starting", metadata: [
             "config": "\(configSource)", "state_dir": "\(config.stateDir)", "windows": "\(config.windows.count)",

@@ -13,6 +13,10 @@ enum Step {
     case key(Int64, Int)
     /// The screen pad `screen:T1` at W04 rates a session (issue 14).
     case rate(Int64, String, Level, reason: String? = nil, text: String? = nil, dims: [String: Level]? = nil)
+    /// The gateway tells the policy that `screen:T1`'s rating of a session was acked as a record id.
+    case acked(String, recordID: String)
+    /// Another screen pad (`screen:T9`, at no window) sends a rating of a session.
+    case rateFromOther(Int64, String, Level)
 }
 
 /// The screen options of the scenarios: two reasons for 不满意, one dimension.
@@ -55,6 +59,7 @@ func compact(_ d: Decision) -> String {
     case let .flooding(p, max, _): return "flooding \(p) >\(max)/min"
     case let .screenRated(p, sid): return "screen-ack \(p) \(sid)"
     case let .screenRefused(p, sid, code, _): return "screen-refused \(p) \(sid) \(code.rawValue)"
+    case let .screenAckedBefore(p, sid, id): return "screen-ack-again \(p) \(sid) \(id)"
     case let .saveWindowState(w, st): return "save-window \(w) staff=\(st.staff?.staffID ?? "-") paused=\(st.paused)"
     case let .windowState(w, before, after): return "window \(w)\(before == after ? " unchanged" : "")"
     }
@@ -106,6 +111,9 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
             event = .press(pad: .evdev(window: "W02"), key: code, at: Millis(t))
         case let .rate(t, session, level, reason, text, dims):
             event = .rate(pad: .screen(name: "T1"), rating: ScreenRating(sessionID: session, level: level, reason: reason, reasonText: text, dimensions: dims), at: Millis(t))
+        case let .acked(session, id): event = .screenAcked(pad: .screen(name: "T1"), sessionID: session, recordID: id)
+        case let .rateFromOther(t, session, level):
+            event = .rate(pad: .screen(name: "T9"), rating: ScreenRating(sessionID: session, level: level, reason: nil, reasonText: nil, dimensions: nil), at: Millis(t))
         }
         return policy.handle(event).map(compact)
     }

@@ -37,6 +37,30 @@ struct WindowSessionsTests {
         ])
     }
 
+    @Test("screen acks are the policy's (issue 21): a resend of an acked rating is acked again with its record id and stores nothing; another pad's is not")
+    func screenAcks() {
+        #expect(run([
+            .open(0, "W04", "C9", session: "s9"),
+            .rate(1_000, "s9", .satisfied),
+            .acked("s9", recordID: "r-9"),
+            .rate(1_500, "s9", .satisfied),
+            .rate(1_600, "s9", .veryDissatisfied),
+            .rateFromOther(1_700, "s9", .satisfied),
+        ]) == [
+            ["save s9", "prompt screen:T1", "opened s9 until 30000"],
+            ["record rated W04 C9 satisfied", "save s9 rated", "screen-ack screen:T1 s9"],
+            [],
+            ["screen-ack-again screen:T1 s9 r-9"],
+            // Whatever the resend says, the rating was taken once: the same ack.
+            ["screen-ack-again screen:T1 s9 r-9"],
+            ["screen-refused screen:T9 s9 not_open"],
+        ])
+        var acks = ScreenAcks()
+        for i in 0...ScreenAcks.limit { acks.remember("s\(i)", pad: .screen(name: "T1"), recordID: "r\(i)") }
+        #expect(acks.count == ScreenAcks.limit && acks.recordID(of: "s0", pad: .screen(name: "T1")) == nil)
+        #expect(acks.recordID(of: "s\(ScreenAcks.limit)", pad: .screen(name: "T1")) == "r\(ScreenAcks.limit)")
+    }
+
     @Test("refused screen ratings are evidence bounded by the flood rule; one already stored (a resend after a restart) is not stored again (issue 20)")
     func screenRefusalEvidence() {
         var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500)

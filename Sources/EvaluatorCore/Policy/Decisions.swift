@@ -21,6 +21,9 @@ public enum SessionEvent: Sendable, Hashable {
     case cancel(windowID: String, by: String, at: Millis)
     /// Time passed; sessions whose deadline is at or before `at` end.
     case tick(at: Millis)
+    /// The screen pad's rating of `sessionID` is durable as `recordID` and acked (after the
+    /// commit, or found in the store after a restart): a resend gets the same ack.
+    case screenAcked(pad: PadID, sessionID: String, recordID: String)
     /// The business system (API caller `by`) signs staff in at a window (nil: out) or pauses
     /// or resumes it (暂停服务): the window's serving state, kept in the store with the commit
     /// like a session (issue 21: the policy owns it; an open without a staff_id is the signed-in
@@ -99,6 +102,8 @@ public enum Decision: Sendable, Hashable {
     case screenRated(pad: PadID, sessionID: String)
     /// The screen pad's rating was not taken (nothing stored for it).
     case screenRefused(pad: PadID, sessionID: String, code: ScreenRefusal, message: String)
+    /// A resend of a rating this pad was acked for: the same ack again, nothing stored.
+    case screenAckedBefore(pad: PadID, sessionID: String, recordID: String)
     /// Store (insert or replace) this pad's flood count.
     case saveFlood(Flood)
     /// Remove this pad's flood count (its record is written).

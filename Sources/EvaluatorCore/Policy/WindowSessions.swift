@@ -17,6 +17,8 @@ public struct WindowSessions: Sendable {
     private var reprompted: Set<String> = []
     /// Each window's serving state (staff signed in, paused), kept in the store.
     public private(set) var windowStates: [String: WindowState] = [:]
+    /// Screen ratings acked in this run (a resend is acked again, nothing stored).
+    public private(set) var screenAcks = ScreenAcks()
 
     public init(config: SessionPolicyConfig, restoring: [Session] = [], floods restoredFloods: [Flood] = [],
                 windowStates: [String: WindowState] = [:]) {
@@ -47,7 +49,13 @@ public struct WindowSessions: Sendable {
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
         case let .rate(pad, rating, at, evidenceStored):
+            if let recordID = screenAcks.recordID(of: rating.sessionID, pad: pad) {
+                return [.screenAckedBefore(pad: pad, sessionID: rating.sessionID, recordID: recordID)]
+            }
             return rate(pad: pad, rating, at: at, evidenceStored: evidenceStored)
+        case let .screenAcked(pad, sessionID, recordID):
+            screenAcks.remember(sessionID, pad: pad, recordID: recordID)
+            return []
         case let .cancel(windowID, by, at):
             return cancel(windowID: windowID, by: by, at: at)
         case let .tick(at):

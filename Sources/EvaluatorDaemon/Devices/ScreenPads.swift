@@ -32,6 +32,8 @@ final class ScreenPads: Sendable {
     }
 
     private let connections = Mutex<(next: Int, byPad: [PadID: Connection])>((1, [:]))
+    /// Per screen pad: when a refused rating was last logged, and how many since (issue 20).
+    private let refusals = Mutex<[PadID: (loggedAt: ContinuousClock.Instant, unlogged: Int)]>([:])
     let gateway: Gateway
     let tokens: TokenBox
     let pairings: PadPairings?
@@ -146,8 +148,9 @@ final class ScreenPads: Sendable {
                     switch ScreenProtocol.parse(text) {
                     case .success(.pong): continue
                     case let .success(.rate(rating)):
-                        let reply = await gateway.rateOnScreen(pad: pad, rating: rating)
-                        send(pad, id, reply.text)
+                        let answer = await gateway.rateOnScreen(pad: pad, rating: rating)
+                        if case let .refused(sid, window, code, message) = answer { logRefusal(pad: pad, window: window, sessionID: sid, code: code, message: message) }
+                        send(pad, id, answer.message.text)
                     case let .failure(e):
                         send(pad, id, ScreenProtocol.ServerMessage.refused(sessionID: e.sessionID, code: .invalid, message: e.message).text)
                     }
@@ -200,6 +203,25 @@ final class ScreenPads: Sendable {
 
     private func lastHeard(_ pad: PadID, _ id: Int) -> ContinuousClock.Instant? {
         connections.withLock { c in c.byPad[pad]?.id == id ? c.byPad[pad]?.lastHeard : nil }
+    }
+
+    /// A refused rating is logged, but a pad sending refused ratings over and over is logged
+    /// once a minute with the count since (issue 20: the journal is not a flood's to fill).
+    private func logRefusal(pad: PadID, window: String?, sessionID: String, code: ScreenRefusal, message: String) {
+        let now = ContinuousClock.now
+        let since: Int? = refusals.withLock { log in
+            if let entry = log[pad], now - entry.loggedAt < .seconds(60) {
+                log[pad]?.unlogged += 1
+                return nil
+            }
+            defer { log[pad] = (now, 0) }
+            return (log[pad]?.unlogged ?? 0) + 1
+        }
+        guard let since else { return }
+        logger.notice("screen pad rating refused", metadata: [
+            "pad": "\(pad)", "window": "\(window ?? "-")", "session_id": "\(sessionID)", "code": "\(code.rawValue)", "reason": "\(message)",
+            "refused_since_last_log": "\(since)",
+        ])
     }
 
     private func send(_ pad: PadID, _ id: Int, _ text: String) {

@@ -26,11 +26,9 @@ extension Gateway {
 
 
     /// A rating from a screen pad: acked with its record id only once that record is durable
-    /// (R7); a resend of a rating already acked gets the same record id and stores nothing.
-    public func rateOnScreen(pad: PadID, rating: ScreenRating) async -> ScreenProtocol.ServerMessage {
-        if let done = screenAcks[rating.sessionID], done.pad == pad {
-            return .ack(sessionID: rating.sessionID, recordID: done.recordID)
-        }
+    /// (R7); a resend of a rating already acked gets the same record id and stores nothing (the
+    /// policy remembers its acks). The screen service writes the answer and logs refusals.
+    public func rateOnScreen(pad: PadID, rating: ScreenRating) async -> ScreenAnswer {
         let windowID = policy.config.pads.entry(for: pad)?.windowID
         let session = windowID.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0 : nil }
         let result: (decisions: [Decision], records: [RatingRecord])
@@ -38,57 +36,34 @@ extension Gateway {
             // Rated already — by this pad, before a restart lost the ack? Then it is the same
             // rating: acked, and no refusal is kept (issue 20). Asked before applying, so the
             // policy never sees the resend.
-            if let session, session.ratedAt != nil, let found = try await store.ratedRecord(caseID: session.request.caseID),
-               found.sessionID == rating.sessionID, found.pad == pad.description {
-                rememberScreenAck(rating.sessionID, pad: pad, recordID: found.recordID)
-                return .ack(sessionID: rating.sessionID, recordID: found.recordID)
+            if session?.ratedAt != nil, policy.screenAcks.recordID(of: rating.sessionID, pad: pad) == nil, let session,
+               let found = try await store.ratedRecord(caseID: session.request.caseID), found.sessionID == rating.sessionID, found.pad == pad.description {
+                _ = policy.handle(.screenAcked(pad: pad, sessionID: rating.sessionID, recordID: found.recordID))
             }
             // A refusal stored before (a resend after a restart) is not stored again (issue 20).
             // Only a rating for no open, unrated, unexpired evaluation can be refused, so only
             // then is the store asked (no read on a rating's own path, and no await between the
             // look and the apply).
-            let refusable = session.map { $0.ratedAt != nil || $0.expiresAt <= clock() } ?? true
+            let acked = policy.screenAcks.recordID(of: rating.sessionID, pad: pad) != nil
+            let refusable = !acked && (session.map { $0.ratedAt != nil || $0.expiresAt <= clock() } ?? true)
             let stored = refusable ? try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level) : false
             result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock(), evidenceStored: stored), pad: pad)
         } catch {
-            return .refused(sessionID: rating.sessionID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
+            return .refused(sessionID: rating.sessionID, window: windowID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
         }
         for d in result.decisions {
             switch d {
+            case let .screenAckedBefore(p, sid, recordID) where p == pad:
+                return .acked(sessionID: sid, recordID: recordID)
             case let .screenRated(p, sid) where p == pad:
                 guard let r = result.records.first(where: { $0.draft.sessionID == sid && $0.draft.outcome == .rated }) else { continue }
-                rememberScreenAck(sid, pad: pad, recordID: r.recordID)
-                return .ack(sessionID: sid, recordID: r.recordID)
+                _ = policy.handle(.screenAcked(pad: pad, sessionID: sid, recordID: r.recordID))
+                return .acked(sessionID: sid, recordID: r.recordID)
             case let .screenRefused(p, sid, code, message) where p == pad:
-                logRefusal(pad: pad, window: windowID, sessionID: sid, code: code, message: message)
-                return .refused(sessionID: sid, code: code, message: message)
+                return .refused(sessionID: sid, window: windowID, code: code, message: message)
             default: continue
             }
         }
-        return .refused(sessionID: rating.sessionID, code: .notOpen, message: "the rating was not taken")
-    }
-
-    /// A refused rating is logged, but a pad sending refused ratings over and over is logged
-    /// once a minute with the count since (issue 20: the journal is not a flood's to fill).
-    private func logRefusal(pad: PadID, window: String?, sessionID: String, code: ScreenRefusal, message: String) {
-        let now = clock()
-        var entry = refusalLog[pad] ?? (loggedAt: Millis(Int64.min / 2), unlogged: 0)
-        guard now.value - entry.loggedAt.value >= 60_000 else {
-            entry.unlogged += 1
-            refusalLog[pad] = entry
-            return
-        }
-        logger.notice("screen pad rating refused", metadata: [
-            "pad": "\(pad)", "window": "\(window ?? "-")", "session_id": "\(sessionID)", "code": "\(code.rawValue)", "reason": "\(message)",
-            "refused_since_last_log": "\(entry.unlogged + 1)",
-        ])
-        refusalLog[pad] = (now, 0)
-    }
-
-
-    /// Keeps the last 1,000 acks (a screen resends within seconds; bounded memory).
-    private func rememberScreenAck(_ sessionID: String, pad: PadID, recordID: String) {
-        if screenAcks.updateValue((pad, recordID), forKey: sessionID) == nil { screenAckOrder.append(sessionID) }
-        if screenAckOrder.count > 1000 { screenAcks[screenAckOrder.removeFirst()] = nil }
+        return .refused(sessionID: rating.sessionID, window: windowID, code: .notOpen, message: "the rating was not taken")
     }
 }

@@ -12,11 +12,6 @@ import Logging
 /// in `Gateway+API.swift`; pad statistics live off the actor in `PadStats`.
 public actor Gateway {
     public private(set) var config: GatewayConfig
-    /// Screen pad ratings acked in this run, by session id (a resend gets the same record id).
-    var screenAcks: [String: (pad: PadID, recordID: String)] = [:]
-    var screenAckOrder: [String] = []
-    /// Per screen pad: when a refused rating was last logged, and how many since (issue 20).
-    var refusalLog: [PadID: (loggedAt: Millis, unlogged: Int)] = [:]
     let store: Store
     let logger: Logger
     let clock: @Sendable () -> Millis
@@ -39,10 +34,11 @@ public actor Gateway {
     let startedAt: Millis
     var policy: WindowSessions
     var commits = GroupCommit()
-    /// Unknown keys already logged ("pad/key"): each is logged once.
-    private var loggedUnknownKeys: Set<String> = []
+    let log: DecisionLog
     /// The hall as of the last durable commit, for readers that must not wait on the actor.
     nonisolated let board: HallBoard
+    /// Problems found at start, admin actions and a replaced store, as `audit` records.
+    public nonisolated let auditor: AuditWriter
 
     public init(
         config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
@@ -54,6 +50,7 @@ public actor Gateway {
         self.config = config
         self.store = store
         self.logger = logger
+        log = DecisionLog(logger)
         self.clock = clock
         self.makeID = makeID
         self.uplinkWake = uplinkWake
@@ -70,6 +67,7 @@ public actor Gateway {
         let policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods(), windowStates: try store.windowStates())
         self.policy = policy
         board = HallBoard(HallState(config: config, sessions: policy.sessions, windowStates: policy.windowStates))
+        auditor = AuditWriter(store: store, board: board, logger: logger, uplinkWake: uplinkWake, clock: clock, makeID: makeID)
         // Presses today survive a restart: what the rollups counted today per window (ratings
         // and presses that rated nothing), before any press of this run.
         let now = clock()
@@ -80,12 +78,7 @@ public actor Gateway {
                 stats.seedToday(pad, count: g.rated + g.counts["no_case", default: 0], at: now)
             }
         }
-        for s in restored {
-            logger.info("restored open evaluation", metadata: [
-                "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
-                "expires_at": "\(s.expiresAt)",
-            ])
-        }
+        log.restored(restored)
     }
 
     /// A reload's new configuration (already checked by `ConfigReload`): windows, key maps,
@@ -222,7 +215,7 @@ public actor Gateway {
     private func finish(_ group: GroupCommit.Group) {
         let records = group.changes.flatMap(\.records)
         for r in records {
-            logRecord(r)
+            log.stored(r)
             metrics.record(outcome: r.draft.outcome.rawValue, level: r.draft.level?.rawValue)
         }
         let now = clock()
@@ -232,20 +225,14 @@ public actor Gateway {
         for a in group.after {
             var acked = false
             for d in a.decisions {
+                log.decided(d, pads: policy.config.pads)
                 switch d {
                 case let .prompt(pad, until): commands.append(.prompt(pad, until: until))
                 case let .ack(pad, key, repeated):
                     commands.append(.ack(pad, key: key))
                     if !repeated { acked = true }
                 case .screenRated: acked = true // the screen service sends the ack (it waits for this commit)
-                case let .unknownKey(pad, key): logUnknownKey(pad: pad, key: key)
-                case let .flooding(pad, max, until):
-                    stats.flooding(pad, until: until)
-                    logger.warning("pad flooding: presses beyond the per-minute limit are counted into one record per minute (logged once per minute)", metadata: [
-                        "pad": "\(pad)", "max_presses_per_minute": "\(max)",
-                    ])
-                case let .strayReason(pad, key, reason):
-                    logger.notice("reason key with no bad rating waiting for it; ignored", metadata: ["pad": "\(pad)", "key": "\(key)", "reason": "\(reason)"])
+                case let .flooding(pad, _, until): stats.flooding(pad, until: until)
                 default: break
                 }
             }
@@ -269,88 +256,13 @@ public actor Gateway {
         for w in group.waiters { w.resume() }
     }
 
-    private func logUnknownKey(pad: PadID, key: Int) {
-        guard loggedUnknownKeys.insert("\(pad)/\(key)").inserted else { return }
-        let entry = policy.config.pads.entry(for: pad)
-        logger.warning("unknown key ignored (logged once per key)", metadata: [
-            "window": "\(entry?.windowID ?? "-")", "pad": "\(pad)", "key": "\(pad.retransmits ? "\(key)" : KeyNames.name(key))",
-            "keymap": "\(entry?.keymap.name ?? PadDirectory.unownedSerialKeymap.name)",
-        ])
-    }
-
-    private func logRecord(_ r: RatingRecord) {
-        let d = r.draft
-        logger.info("record stored", metadata: [
-            "record_id": "\(r.recordID)", "outcome": "\(d.outcome.rawValue)", "window": "\(d.windowID ?? "-")",
-            "case_id": "\(d.caseID ?? "-")", "level": "\(d.level?.rawValue ?? "-")", "pad": "\(d.pad?.description ?? "-")",
-            "flags": "\(d.flags.map(\.rawValue).joined(separator: ","))",
-        ])
-    }
-
-    /// Stores an `audit` record for each problem found at start (a broken chain tail, a foreign
-    /// object in the store), logs it as an error and keeps it for status. Rating goes on: a
-    /// hall must never stop rating because of it (R8, R17).
-    public func audit(_ found: [Problem]) async {
-        guard !found.isEmpty else { return }
-        let records = found.map { auditRecord("\($0.code): \($0.message)") }
-        for (p, r) in zip(found, records) {
-            logger.error("store check: \(p.message)", metadata: ["problem": "\(p.code)", "record_id": "\(r.recordID)", "store.path": "\(store.path)"])
-        }
-        board.update { $0.problems += found }
-        do {
-            try await store.commit([StoreChange(records: records)])
-            uplinkWake.fire()
-        } catch {
-            logger.error("cannot store the audit record", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// The store file is damaged (at a write, or found by the background check): it is moved
-    /// aside, a new store (a new chain) takes over, and its first record is the `audit` record
-    /// naming the moved file and the old chain's last readable head; the open evaluations and
-    /// flood counts are saved into it. Health is degraded from now on. Rating goes on.
+    /// The store file is damaged (at a write, or found by the background check): replaced,
+    /// carrying the open evaluations, flood counts and window states (`AuditWriter`).
     func storeDamaged(_ reason: String) async {
-        let damage: StoreDamage
-        do {
-            damage = try store.replaceDamaged(reason: reason, now: clock())
-        } catch {
-            board.update { $0.commitFailure = "the damaged store could not be replaced: \(error)" }
-            logger.critical("store damaged and cannot be replaced; nothing can be stored", metadata: ["error": "\(error)", "store.path": "\(store.path)"])
-            return
-        }
-        let p = Problem.storeReplaced(damage.message)
-        logger.error("store damaged: moved aside, a new store takes over; rating goes on", metadata: [
-            "store.moved_to": "\(damage.movedTo)", "sqlite": "\(reason)", "previous_chain": "\(damage.previousChain?.chainID ?? "-")",
-        ])
-        board.update { $0.problems.append(p) }
-        do {
-            try await store.commit([StoreChange(records: [auditRecord(damage.detail)], saveSessions: Array(policy.sessions.values),
-                                                saveFloods: Array(policy.floods.values), saveWindowStates: policy.windowStates)])
-            uplinkWake.fire()
-        } catch {
-            logger.error("cannot write the new store's first record", metadata: ["error": "\(error)"])
-        }
+        await auditor.replaceDamaged(reason, carrying: policy)
     }
 
-    /// An `audit` record: evidence about the gateway itself (docs/CHAIN.md).
-    /// An admin action (issue 20: import, resend, reload, pairing) as an `audit` record: who
-    /// (`opened_by`), what and the counts (`detail`), chained like every record, so the
-    /// evidence of who changed stored records or the configuration reaches the centre.
-    func adminAudit(caller: String, _ what: String) async {
-        var record = auditRecord("admin: \(what)")
-        record.draft.openedBy = caller
-        do {
-            try await store.commit([StoreChange(records: [record])])
-            uplinkWake.fire()
-        } catch {
-            logger.error("cannot store the audit record of an admin action", metadata: ["error": "\(error)", "caller": "\(caller)", "action": "\(what)"])
-        }
-    }
-
-    private func auditRecord(_ detail: String) -> RatingRecord {
-        RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: clock(),
-                     draft: RecordDraft(windowID: nil, outcome: .audit, detail: detail))
-    }
+    func adminAudit(caller: String, _ what: String) async { await auditor.adminAudit(caller: caller, what) }
 
     /// The background check's finding (`StoreCheckService`).
     public func backgroundCheck(_ result: String) async {
