@@ -116,11 +116,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Pure: the API's JSON views, encoded by the daemon and decoded by evaluatorctl (issue 21).
+        .target(name: "EvaluatorWire", dependencies: ["EvaluatorCore"], swiftSettings: swiftSettings),
+
         // Local HTTP API for the business / queue system.
         .target(
             name: "EvaluatorAPI",
             dependencies: [
-                "EvaluatorCore", "CQREncode",
+                "EvaluatorCore", "EvaluatorWire", "CQREncode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,7 +140,7 @@ let package = Package(
             name: "EvaluatorDaemon",
             dependencies: [
                 "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore", "EvaluatorDevices",
-                "EvaluatorUplink", "EvaluatorAPI", "EvaluatorSupport",
+                "EvaluatorUplink", "EvaluatorAPI", "EvaluatorWire", "EvaluatorSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -167,7 +170,7 @@ let package = Package(
         .target(
             name: "EvaluatorCLI",
             dependencies: [
-                "EvaluatorProtocol", "EvaluatorCore", "EvaluatorStore", "CQREncode",
+                "EvaluatorProtocol", "EvaluatorCore", "EvaluatorWire", "EvaluatorStore", "CQREncode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -194,7 +197,7 @@ let package = Package(
         .testTarget(name: "EvaluatorCoreTests", dependencies: ["EvaluatorCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorSupportTests", dependencies: ["EvaluatorSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorStoreTests", dependencies: ["EvaluatorStore", "EvaluatorCore", "EvaluatorTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorWire", "EvaluatorCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")], swiftSettings: swiftSettings),
         .testTarget(
             name: "EvaluatorDevicesTests",
             dependencies: ["EvaluatorDevices", .product(name: "SystemPackage", package: "swift-system")],
@@ -202,7 +205,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EvaluatorCLITests",
-            dependencies: ["EvaluatorCLI", "EvaluatorCore", "EvaluatorStore", "EvaluatorTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["EvaluatorCLI", "EvaluatorCore", "EvaluatorWire", "EvaluatorStore", "EvaluatorTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -221,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "EvaluatorDaemonTests",
             dependencies: [
-                "EvaluatorDaemon", "EvaluatorCLI", "EvaluatorStore", "EvaluatorCore", "EvaluatorProtocol", "EvaluatorTestSupport",
+                "EvaluatorDaemon", "EvaluatorCLI", "EvaluatorStore", "EvaluatorCore", "EvaluatorWire", "EvaluatorProtocol", "EvaluatorTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

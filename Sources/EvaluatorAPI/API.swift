@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorWire
 import Foundation
 import Hummingbird
 import Logging
@@ -148,7 +149,7 @@ public enum EvaluatorAPI {
             return await withBody(request, max, PairBody.parse) { address in
                 let host = address ?? request.head.authority ?? "127.0.0.1"
                 return await respond(status: 201) { () async throws(Rejection) in
-                    PairingCodeView(try await service.pairPad(windowID: windowID, address: host, caller: context.caller))
+                    PairingCodeView.drawn(try await service.pairPad(windowID: windowID, address: host, caller: context.caller))
                 }
             }
         }
@@ -263,7 +264,7 @@ public enum EvaluatorAPI {
     }
 
     static func failure(_ f: APIFailure) -> Response {
-        json(f.status, ["error": ["code": f.code, "message": f.message]])
+        json(f.status, ErrorView(code: f.code, message: f.message))
     }
 
     static func json<T: Encodable>(_ status: Int, _ value: T) -> Response {

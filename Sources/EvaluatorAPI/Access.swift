@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorWire
 import Foundation
 import Hummingbird
 import Synchronization

@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorWire
 import Foundation
 
 /// What is wrong with a request body, in words for the caller.

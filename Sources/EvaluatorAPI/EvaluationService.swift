@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorWire
 
 /// What the API needs from the gateway. The daemon's `Gateway` actor implements it. Every
 /// answer is a domain value — a session, a rejection with its reason, a snapshot; only this

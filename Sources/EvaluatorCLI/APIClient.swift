@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EvaluatorCore
+import EvaluatorWire
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EvaluatorCore
+import EvaluatorWire
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorStore
 import Foundation
 

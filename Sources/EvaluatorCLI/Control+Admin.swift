@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorProtocol
 import EvaluatorStore
 import Foundation
@@ -51,8 +52,7 @@ extension Control {
             return Outcome(lines: ["pairing needs the running daemon: its API does not answer (\(e.reason))"], ok: false)
         }
         guard code == 201 else { return Outcome(lines: ["pairing refused by the daemon (HTTP \(code)): \(text)"], ok: false) }
-        struct View: Decodable { var window_id: String; var code: String; var expires_at: String; var url: String }
-        let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
+        let v = try JSONDecoder().decode(PairingCodeView.self, from: Data(text.utf8))
         var lines = ["pairing code for the screen pad of window \(v.window_id): \(v.code) (single use, valid until \(v.expires_at))",
                      "open on the tablet: \(v.url)"]
         if qr, let art = TerminalQR.text(v.url) { lines.append(art) }
@@ -71,14 +71,12 @@ extension Control {
         } catch let e as APIClient.Unreachable {
             return Outcome(lines: ["evaluatord does not answer (\(e.reason)): nothing was reloaded"], ok: false, fields: ["result": .string("unreachable")])
         }
-        struct Applied: Decodable { var result: String; var changes: [String] }
-        struct Refused: Decodable { struct E: Decodable { var code: String; var message: String }; var error: E }
-        if code == 200, let v = try? JSONDecoder().decode(Applied.self, from: Data(text.utf8)) {
+        if code == 200, let v = try? JSONDecoder().decode(ReloadView.self, from: Data(text.utf8)) {
             let fields: [String: JSONValue] = ["result": .string(v.result), "changes": .array(v.changes.map { .string($0) })]
             if v.result == "unchanged" { return Outcome(lines: ["reloaded: nothing changed"], ok: true, fields: fields) }
             return Outcome(lines: ["reloaded:"] + v.changes.map { "  \($0)" }, ok: true, fields: fields)
         }
-        if let v = try? JSONDecoder().decode(Refused.self, from: Data(text.utf8)) {
+        if let v = try? JSONDecoder().decode(ErrorView.self, from: Data(text.utf8)) {
             return Outcome(lines: ["reload refused; the daemon keeps its running configuration: \(v.error.message)"], ok: false,
                            fields: ["result": .string("refused"), "reason": .string(v.error.message)])
         }

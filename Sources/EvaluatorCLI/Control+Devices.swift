@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorProtocol
 import EvaluatorStore
 import Foundation
@@ -10,26 +11,7 @@ import NIOCore
 extension Control {
     /// `/v1/devices` as an operator reads it.
     public static func devicesTable(json: String) throws -> String {
-        struct Pad: Decodable {
-            var pad: String
-            var window_id: String?
-            var path: String
-            var state: String
-            var last_press_at: String?
-            var presses_today: Int
-            var errors: Int
-        }
-        struct Free: Decodable {
-            var path: String
-            var model: String?
-            var config_line: String?
-        }
-        struct View: Decodable {
-            var pads: [Pad]
-            var unconfigured: [Free]
-            var hotplug: String
-        }
-        let v = try JSONDecoder().decode(View.self, from: Data(json.utf8))
+        let v = try JSONDecoder().decode(DevicesView.self, from: Data(json.utf8))
         var table = TextTable(["window", "pad", "state", "today", "errors", "last press", "path"], rightAligned: [3, 4])
         for p in v.pads {
             table.add([p.window_id ?? "-", p.pad, p.state, "\(p.presses_today)", "\(p.errors)", p.last_press_at ?? "-", p.path])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorProtocol
 import EvaluatorStore
 import Foundation
@@ -104,8 +105,7 @@ extension Control {
             let body = try JSONSerialization.data(withJSONObject: recordIDs.map { ["record_ids": $0] } ?? [:])
             let (code, text) = try await api.send(.POST, path: "/v1/records/resend", body: body)
             guard code == 200 else { return Outcome(lines: ["resend refused by the daemon (HTTP \(code)): \(text)"], ok: false) }
-            struct View: Decodable { var record_ids: [String]; var not_resendable: [String] }
-            let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
+            let v = try JSONDecoder().decode(ResendView.self, from: Data(text.utf8))
             result = ResendResult(requeued: v.record_ids, notResendable: v.not_resendable)
         } catch let e as APIClient.Unreachable {
             if let pid = StateLock.holder(stateDir: config.stateDir) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorProtocol
 import EvaluatorStore
 import Foundation

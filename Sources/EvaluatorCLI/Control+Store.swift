@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorProtocol
 import EvaluatorStore
 import Foundation
@@ -86,8 +87,7 @@ extension Control {
                 + "],\"records\":[" + records.joined(separator: ",") + "],\"known\":[" + known.joined(separator: ",") + "]}"
             let (code, text) = try await api.send(.POST, path: "/v1/records/import", body: Data(body.utf8))
             guard code == 200 else { throw SalvageRefused(message: "the daemon refused the import (HTTP \(code)): \(text)") }
-            struct View: Decodable { var imported: Int; var already_present: Int; var rated_cases: Int }
-            let v = try JSONDecoder().decode(View.self, from: Data(text.utf8))
+            let v = try JSONDecoder().decode(ImportView.self, from: Data(text.utf8))
             total.imported += v.imported; total.alreadyPresent += v.already_present; total.ratedCases += v.rated_cases
         }
 

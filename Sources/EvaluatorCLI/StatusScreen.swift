@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorWire
 import EvaluatorStore
 import Foundation
 

@@ -72,7 +72,7 @@ struct CLITests {
 
     @Test("devices: the daemon's JSON as an operator's table")
     func devicesTable() throws {
-        let json = #"{"pads": [{"pad": "bus1#3", "window_id": "W01", "path": "/dev/ttyUSB0", "state": "flooding", "last_press_at": null, "presses_today": 40, "errors": 0}], "unconfigured": [], "hotplug": "on"}"#
+        let json = #"{"pads": [{"pad": "bus1#3", "window_id": "W01", "kind": "serial", "bus": "bus1", "path": "/dev/ttyUSB0", "state": "flooding", "last_press_at": null, "presses": 40, "presses_today": 40, "errors": 0}], "unconfigured": [], "hotplug": "on"}"#
         let table = try Control.devicesTable(json: json)
         #expect(table.contains("W01") && table.contains("bus1#3") && table.contains("flooding") && table.contains("hotplug: on"))
     }

@@ -1,5 +1,6 @@
 import EvaluatorCLI
 import EvaluatorCore
+import EvaluatorWire
 @testable import EvaluatorDaemon
 import EvaluatorTestSupport
 import Foundation

@@ -7,7 +7,7 @@ import FuzzDriver
 public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     do {
-        let config = try GatewayConfig.parse(text, source: "fuzz.toml")
+        let config = try GatewayConfig.parse(text, source: "fuzz.toml", files: .none)
         // Accepted configs are self-consistent: every window id is unique.
         precondition(Set(config.windows.map(\.id)).count == config.windows.count, "duplicate window ids accepted")
     } catch {

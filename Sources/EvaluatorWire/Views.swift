@@ -1,38 +1,8 @@
 import EvaluatorCore
 
-/// An API failure: HTTP status, a stable code and a message that says what is wrong.
-public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
-    public var status: Int
-    public var code: String
-    public var message: String
-
-    public init(status: Int, code: String, message: String) {
-        self.status = status
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(status) \(code): \(message)" }
-
-    /// The one place where a rejection becomes an HTTP status and a stable code.
-    public init(_ r: Rejection) {
-        switch r {
-        case .unknownWindow: self.init(status: 404, code: "unknown_window", message: r.message)
-        case .alreadyRated: self.init(status: 409, code: "already_rated", message: r.message)
-        case .caseOpenElsewhere: self.init(status: 409, code: "case_open_elsewhere", message: r.message)
-        case .nothingToCancel: self.init(status: 404, code: "no_open_evaluation", message: r.message)
-        case .storeUnavailable: self.init(status: 503, code: "store_unavailable", message: r.message)
-        case .batchTooLarge: self.init(status: 400, code: "batch_too_large", message: r.message)
-        case .invalidQuery: self.init(status: 400, code: "bad_request", message: r.message)
-        case .invalidImport: self.init(status: 400, code: "invalid_import", message: r.message)
-        case .staffChanged: self.init(status: 409, code: "staff_changed", message: r.message)
-        case .noScreenPad: self.init(status: 404, code: "not_found", message: r.message)
-        case .pairingRefused: self.init(status: 403, code: "pairing_refused", message: r.message)
-        }
-    }
-}
-
-public struct OpenedEvaluationView: Encodable, Sendable {
+/// The API's JSON views (issue 21: one wire schema): the daemon encodes them, `evaluatorctl`
+/// decodes them; nobody redeclares them. Field names are the JSON names.
+public struct OpenedEvaluationView: Codable, Sendable {
     public var session_id: String
     public var window_id: String
     public var case_id: String
@@ -60,7 +30,7 @@ public struct OpenedEvaluationView: Encodable, Sendable {
     }
 }
 
-public struct CancelledEvaluationView: Encodable, Sendable {
+public struct CancelledEvaluationView: Codable, Sendable {
     public var session_id: String
     public var window_id: String
     public var case_id: String
@@ -73,7 +43,7 @@ public struct CancelledEvaluationView: Encodable, Sendable {
     }
 }
 
-public struct SessionView: Encodable, Sendable {
+public struct SessionView: Codable, Sendable {
     public var session_id: String
     public var case_id: String
     public var prompted_at: String
@@ -92,7 +62,7 @@ public struct SessionView: Encodable, Sendable {
     }
 }
 
-public struct WindowView: Encodable, Sendable {
+public struct WindowView: Codable, Sendable {
     public var id: String
     public var name: String
     public var department: String
@@ -103,7 +73,7 @@ public struct WindowView: Encodable, Sendable {
     /// 暂停服务.
     public var paused: Bool
 
-    public struct StaffView: Encodable, Sendable {
+    public struct StaffView: Codable, Sendable {
         public var staff_id: String
         public var name: String
         public var title: String?
@@ -136,7 +106,7 @@ public struct WindowView: Encodable, Sendable {
 }
 
 /// A device that looks like a keypad but no window uses, with the line that would bind it.
-public struct UnconfiguredDeviceView: Encodable, Sendable {
+public struct UnconfiguredDeviceView: Codable, Sendable {
     public var path: String
     public var id_path: String?
     public var vendor: String?
@@ -154,7 +124,7 @@ public struct UnconfiguredDeviceView: Encodable, Sendable {
     }
 }
 
-public struct DevicesView: Encodable, Sendable {
+public struct DevicesView: Codable, Sendable {
     public var pads: [PadView]
     public var unconfigured: [UnconfiguredDeviceView]
     /// "on" (udev followed), "off" (no udev: explicit paths only).
@@ -167,7 +137,7 @@ public struct DevicesView: Encodable, Sendable {
     }
 }
 
-public struct ResendView: Encodable, Sendable {
+public struct ResendView: Codable, Sendable {
     public var requeued: Int
     public var record_ids: [String]
     /// Named records that are not quarantined (unknown, already accepted, or waiting).
@@ -181,7 +151,7 @@ public struct ResendView: Encodable, Sendable {
 }
 
 /// `GET /healthz`: `{"status": "ok" | "degraded" | "failing", "problems": [{"code", "message"}]}`.
-public struct HealthView: Encodable, Sendable {
+public struct HealthView: Codable, Sendable {
     public var status: String
     public var problems: [StatusView.ProblemView]
 
@@ -192,7 +162,7 @@ public struct HealthView: Encodable, Sendable {
 }
 
 /// `POST /v1/records/import`: `{"imported", "already_present", "rated_cases"}`.
-public struct ImportView: Encodable, Sendable {
+public struct ImportView: Codable, Sendable {
     public var imported: Int
     public var already_present: Int
     public var rated_cases: Int
@@ -206,24 +176,25 @@ public struct ImportView: Encodable, Sendable {
 
 
 /// `POST /v1/pads/{window}/pair`'s answer (admin): the one-time code and the tablet's address.
-public struct PairingCodeView: Encodable, Sendable {
+public struct PairingCodeView: Codable, Sendable {
     public var window_id: String
     public var code: String
     public var expires_at: String
     public var url: String
     public var qr_svg: String
 
-    public init(_ c: PairingCode) {
+    /// `qrSVG`: the URL as a QR code (the API draws it with libqrencode).
+    public init(_ c: PairingCode, qrSVG: String) {
         window_id = c.windowID
         code = c.code
         expires_at = c.expiresAt.rfc3339
         url = c.url
-        qr_svg = QRCode.svg(c.url) ?? ""
+        qr_svg = qrSVG
     }
 }
 
 /// A screen pad's page address for the hall status page (`/ui/pads`).
-public struct ScreenPadLink: Encodable, Sendable {
+public struct ScreenPadLink: Codable, Sendable {
     public var window_id: String
     public var window_name: String
     public var pad: String
@@ -234,4 +205,25 @@ public struct ScreenPadLink: Encodable, Sendable {
     public var paired_at: String?
     /// The command that pairs it (issue 20).
     public var pair_with: String
+
+    public init(window_id: String, window_name: String, pad: String, url: String, qr_svg: String, paired_at: String?, pair_with: String) {
+        self.window_id = window_id
+        self.window_name = window_name
+        self.pad = pad
+        self.url = url
+        self.qr_svg = qr_svg
+        self.paired_at = paired_at
+        self.pair_with = pair_with
+    }
+}
+
+/// Every API error: `{"error": {"code", "message"}}`.
+public struct ErrorView: Codable, Sendable {
+    public struct Detail: Codable, Sendable {
+        public var code: String
+        public var message: String
+    }
+    public var error: Detail
+
+    public init(code: String, message: String) { error = Detail(code: code, message: message) }
 }

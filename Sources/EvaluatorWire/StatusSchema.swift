@@ -1,3 +1,4 @@
+import EvaluatorCore
 /// The status schema (issue 13 owns it; README "Status"): what `/v1/status` answers and what
 /// `evaluatorctl status --json` prints. One definition, encoded by the API and decoded by the
 /// CLI, so the two never drift.
