@@ -225,14 +225,16 @@ public actor Gateway {
         for a in group.after {
             var acked = false
             for d in a.decisions {
-                log.decided(d, pads: policy.config.pads)
                 switch d {
                 case let .prompt(pad, until): commands.append(.prompt(pad, until: until))
                 case let .ack(pad, key, repeated):
                     commands.append(.ack(pad, key: key))
                     if !repeated { acked = true }
                 case .screenRated: acked = true // the screen service sends the ack (it waits for this commit)
-                case let .flooding(pad, _, until): stats.flooding(pad, until: until)
+                case let .flooding(pad, _, until):
+                    stats.flooding(pad, until: until)
+                    log.decided(d, pads: policy.config.pads)
+                case .unknownKey, .strayReason: log.decided(d, pads: policy.config.pads)
                 default: break
                 }
             }
