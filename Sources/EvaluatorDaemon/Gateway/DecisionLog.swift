@@ -42,6 +42,22 @@ final class DecisionLog: Sendable {
         }
     }
 
+    func opened(_ s: Session, reused: Bool, updated: Bool, prompted: Bool, caller: String) {
+        logger.log(level: prompted ? .info : .warning, updated ? "evaluation updated" : prompted ? "evaluation opened"
+                   : "evaluation opened while the window's pad is absent or detached: the citizen is not prompted; its record is flagged pad_offline", metadata: [
+            "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
+            "batch_cases": "\(s.request.batchCaseIDs.count)", "expires_at": "\(s.expiresAt)", "reused": "\(reused)",
+            "caller": "\(caller)", "prompted": "\(prompted)",
+        ])
+    }
+
+    func windowState(_ windowID: String, before: WindowState, after state: WindowState, caller: String) {
+        logger.notice(state.paused != before.paused ? (state.paused ? "window paused" : "window resumed")
+                      : state.staff.map { _ in "staff signed in" } ?? "staff signed out", metadata: [
+            "window": "\(windowID)", "staff_id": "\(state.staff?.staffID ?? before.staff?.staffID ?? "-")", "caller": "\(caller)",
+        ])
+    }
+
     func restored(_ sessions: [Session]) {
         for s in sessions {
             logger.info("restored open evaluation", metadata: [

@@ -33,12 +33,7 @@ extension Gateway {
         for d in decisions {
             switch d {
             case let .opened(s, reused, updated):
-                logger.log(level: padOnline ? .info : .warning, updated ? "evaluation updated" : padOnline ? "evaluation opened"
-                           : "evaluation opened while the window's pad is absent or detached: the citizen is not prompted; its record is flagged pad_offline", metadata: [
-                    "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)",
-                    "batch_cases": "\(s.request.batchCaseIDs.count)", "expires_at": "\(s.expiresAt)", "reused": "\(reused)",
-                    "caller": "\(caller)", "prompted": "\(padOnline)",
-                ])
+                log.opened(s, reused: reused, updated: updated, prompted: padOnline, caller: caller)
                 return OpenedEvaluation(session: s, reused: reused, updated: updated, prompted: padOnline)
             case let .rejected(r): throw r
             default: continue
@@ -80,10 +75,7 @@ extension Gateway {
             switch d {
             case let .rejected(r): throw r
             case let .windowState(_, before, state) where state != before:
-                logger.notice(state.paused != before.paused ? (state.paused ? "window paused" : "window resumed")
-                              : state.staff.map { _ in "staff signed in" } ?? "staff signed out", metadata: [
-                    "window": "\(windowID)", "staff_id": "\(state.staff?.staffID ?? before.staff?.staffID ?? "-")", "caller": "\(caller)",
-                ])
+                log.windowState(windowID, before: before, after: state, caller: caller)
             default: continue
             }
         }

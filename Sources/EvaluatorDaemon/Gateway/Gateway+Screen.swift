@@ -2,29 +2,9 @@ import EvaluatorCore
 import EvaluatorStore
 import Foundation
 
-/// Screen pads (issue 14): what a screen shows, and a rating sent from one. The WebSocket itself
+/// Screen pads (issue 14): a rating sent from one. The WebSocket itself
 /// is the screen service's (`ScreenPads`); the decisions are the policy's.
 extension Gateway {
-    /// Screen pads show the evaluation itself: after a commit, the screens of the windows whose
-    /// sessions were saved or that got a record are told to show their window again (the screen
-    /// service writes only what changed). A rated session that ends at its deadline makes no
-    /// record, and needs none: its screen already shows idle.
-    func screenRefreshes(_ changes: [StoreChange]) -> [PadCommand] {
-        var windows: Set<String> = []
-        for c in changes {
-            for s in c.saveSessions { windows.insert(s.windowID) }
-            windows.formUnion(c.saveWindowStates.keys)
-            for r in c.records { if let w = r.draft.windowID { windows.insert(w) } }
-        }
-        return windows.sorted().compactMap { w in
-            policy.config.pads.pad(ofWindow: w).flatMap { pad -> PadCommand? in
-                if case .screen = pad { return .refresh(pad) }
-                return nil
-            }
-        }
-    }
-
-
     /// A rating from a screen pad: acked with its record id only once that record is durable
     /// (R7); a resend of a rating already acked gets the same record id and stores nothing (the
     /// policy remembers its acks). The screen service writes the answer and logs refusals.

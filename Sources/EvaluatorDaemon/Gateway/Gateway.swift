@@ -68,16 +68,7 @@ public actor Gateway {
         self.policy = policy
         board = HallBoard(HallState(config: config, sessions: policy.sessions, windowStates: policy.windowStates))
         auditor = AuditWriter(store: store, board: board, logger: logger, uplinkWake: uplinkWake, clock: clock, makeID: makeID)
-        // Presses today survive a restart: what the rollups counted today per window (ratings
-        // and presses that rated nothing), before any press of this run.
-        let now = clock()
-        if let query = try? StatsQuery.parse(since: nil, until: nil, by: StatsGrouping.window.rawValue, now: now, timeZone: config.signals.timeZone),
-           let report = try? store.stats(query) {
-            for g in report.groups {
-                guard let pad = config.windows.first(where: { $0.id == g.key })?.pad?.id else { continue }
-                stats.seedToday(pad, count: g.rated + g.counts["no_case", default: 0], at: now)
-            }
-        }
+        stats.seedToday(from: store, config: config, at: clock())
         log.restored(restored)
     }
 
@@ -246,7 +237,7 @@ public actor Gateway {
                 }
             }
         }
-        commands += screenRefreshes(group.changes)
+        commands += PadCommand.screenRefreshes(group.changes, pads: policy.config.pads)
         // What is durable now: the policy before the group that gathered meanwhile, if any.
         let durable = commits.pending?.before ?? policy
         board.update {

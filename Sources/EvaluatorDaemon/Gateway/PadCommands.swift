@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorStore
 import Synchronization
 
 /// What the gateway tells a pad once the records before it are durable (R7).
@@ -15,6 +16,25 @@ public enum PadCommand: Sendable, Hashable {
     public var pad: PadID {
         switch self {
         case let .prompt(p, _), let .ack(p, _), let .refresh(p): p
+        }
+    }
+
+    /// Screen pads show the evaluation itself: after a commit, the screens of the windows whose
+    /// sessions were saved or that got a record are told to show their window again (the screen
+    /// service writes only what changed). A rated session that ends at its deadline makes no
+    /// record, and needs none: its screen already shows idle.
+    static func screenRefreshes(_ changes: [StoreChange], pads: PadDirectory) -> [PadCommand] {
+        var windows: Set<String> = []
+        for c in changes {
+            for s in c.saveSessions { windows.insert(s.windowID) }
+            windows.formUnion(c.saveWindowStates.keys)
+            for r in c.records { if let w = r.draft.windowID { windows.insert(w) } }
+        }
+        return windows.sorted().compactMap { w in
+            pads.pad(ofWindow: w).flatMap { pad -> PadCommand? in
+                if case .screen = pad { return .refresh(pad) }
+                return nil
+            }
         }
     }
 }

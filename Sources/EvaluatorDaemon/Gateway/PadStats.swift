@@ -1,4 +1,5 @@
 import EvaluatorCore
+import EvaluatorStore
 import Foundation
 import Synchronization
 
@@ -60,6 +61,17 @@ public final class PadStats: Sendable {
     /// today" counts the day, not the time since the daemon started.
     func seedToday(_ pad: PadID, count: Int, at now: Millis) {
         addToday(pad, count, at: now)
+    }
+
+    /// Presses today survive a restart: what the rollups counted today per window (ratings and
+    /// presses that rated nothing), before any press of this run.
+    func seedToday(from store: Store, config: GatewayConfig, at now: Millis) {
+        guard let query = try? StatsQuery.parse(since: nil, until: nil, by: StatsGrouping.window.rawValue, now: now, timeZone: config.signals.timeZone),
+              let report = try? store.stats(query) else { return }
+        for g in report.groups {
+            guard let pad = config.windows.first(where: { $0.id == g.key })?.pad?.id else { continue }
+            seedToday(pad, count: g.rated + g.counts["no_case", default: 0], at: now)
+        }
     }
 
     func flooding(_ pad: PadID, until: Millis) { state.withLock { $0.pads[pad, default: Pad()].floodingUntil = until } }
