@@ -195,6 +195,7 @@ let package = Package(
         ),
         .testTarget(name: "EvaluatorProtocolTests", dependencies: ["EvaluatorProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorCoreTests", dependencies: ["EvaluatorCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "EvaluatorWireTests", dependencies: ["EvaluatorWire", "EvaluatorCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorSupportTests", dependencies: ["EvaluatorSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorStoreTests", dependencies: ["EvaluatorStore", "EvaluatorCore", "EvaluatorTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EvaluatorAPITests", dependencies: ["EvaluatorAPI", "EvaluatorWire", "EvaluatorCore", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")], swiftSettings: swiftSettings),

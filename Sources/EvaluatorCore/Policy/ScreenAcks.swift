@@ -28,16 +28,9 @@ public struct ScreenAcks: Sendable, Hashable {
 }
 
 /// The gateway's answer to a screen pad's rating, as a domain value: the screen service writes
-/// its JSON (`ScreenProtocol.ServerMessage`) and logs refusals (issue 21).
+/// its JSON (`ScreenProtocol.ServerMessage`, EvaluatorWire) and logs refusals (issue 21).
 public enum ScreenAnswer: Sendable, Hashable {
     case acked(sessionID: String, recordID: String)
     /// `window`: the window the pad serves, for the log line.
     case refused(sessionID: String, window: String?, code: ScreenRefusal, message: String)
-
-    public var message: ScreenProtocol.ServerMessage {
-        switch self {
-        case let .acked(sid, recordID): return .ack(sessionID: sid, recordID: recordID)
-        case let .refused(sid, _, code, message): return .refused(sessionID: sid, code: code, message: message)
-        }
-    }
 }

@@ -1,5 +1,6 @@
 import EvaluatorAPI
 import EvaluatorCore
+import EvaluatorWire
 import Foundation
 import Hummingbird
 import HummingbirdCore

@@ -1,3 +1,4 @@
+import EvaluatorCore
 import Foundation
 
 /// The screen pad protocol (docs/SCREEN-PAD.md): JSON text messages over one WebSocket per pad.
@@ -195,5 +196,15 @@ public enum ScreenProtocol {
     public struct ParseError: Error, Sendable, Hashable {
         public var sessionID: String?
         public var message: String
+    }
+}
+
+extension ScreenAnswer {
+    /// The answer as the screen protocol writes it.
+    public var message: ScreenProtocol.ServerMessage {
+        switch self {
+        case let .acked(sid, recordID): return .ack(sessionID: sid, recordID: recordID)
+        case let .refused(sid, _, code, message): return .refused(sessionID: sid, code: code, message: message)
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import EvaluatorCore
+@testable import EvaluatorWire
+import EvaluatorCore
 
 @Suite("the screen pad protocol's messages (docs/SCREEN-PAD.md)")
 struct ScreenProtocolTests {
