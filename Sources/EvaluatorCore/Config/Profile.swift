@@ -223,12 +223,3 @@ public struct ResponseRule: Sendable, Hashable {
         return .unknown(value)
     }
 }
-
-extension RatingRecord {
-    /// Every field of the record format, as named in JSON.
-    public static let fieldNames: Set<String> = [
-        "record_id", "gateway_id", "region", "window_id", "department", "staff_id", "case_id", "batch_case_ids", "matter_code",
-        "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "reason_text", "dimensions", "channel", "pad", "key", "prompted_at", "pressed_at",
-        "recorded_at", "flags", "opened_by", "ended_by", "edits", "count", "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash",
-    ]
-}

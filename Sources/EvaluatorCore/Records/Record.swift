@@ -189,7 +189,12 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         self.draft = draft
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// Every field of the record format, as named in JSON: the coding keys are the one list
+    /// (profiles map these names; StoreTests checks a stored body has exactly these keys, and
+    /// JSONTextTests that the canonical bytes are what this Encodable writes).
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case recordID = "record_id", gatewayID = "gateway_id", region
         case windowID = "window_id", department, staffID = "staff_id", caseID = "case_id"
         case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
