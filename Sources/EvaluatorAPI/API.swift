@@ -18,7 +18,7 @@ public enum EvaluatorAPI {
                               metrics: (@Sendable () async -> String)? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: AccessMiddleware(tokens: tokens, browser: browser, pairedPad: pairedPad))
-        let max = maxBodyBytes
+        let limit = maxBodyBytes
         if let metrics {
             // Prometheus text exposition format 0.0.4; a `read` token when tokens are on.
             router.get("/metrics") { _, _ in
@@ -51,33 +51,33 @@ public enum EvaluatorAPI {
         router.get("/v1/devices") { _, _ in
             json(200, DevicesView(await service.devices()))
         }
-        windowRoutes(router.group("/v1/windows"), service: service, maxBodyBytes: max)
+        windowRoutes(router.group("/v1/windows"), service: service, maxBodyBytes: limit)
 
         let records = router.group("/v1/records")
         records.post("resend") { request, context in
-            await withBody(request, max, ResendBody.parse) { ids in
+            await withBody(request, limit, ResendBody.parse) { ids in
                 await respond { () async throws(Rejection) in ResendView(try await service.resend(recordIDs: ids, caller: context.caller)) }
             }
         }
         records.post("import") { request, context in
-            await withBody(request, max, ImportBody.parse) { parsed in
+            await withBody(request, limit, ImportBody.parse) { parsed in
                 await respond { () async throws(Rejection) in ImportView(try await service.importSalvaged(parsed, caller: context.caller)) }
             }
         }
-        padRoutes(router, service: service, maxBodyBytes: max)
+        padRoutes(router, service: service, maxBodyBytes: limit)
         pageRoutes(router, service: service, tokens: tokens)
         return router
     }
 
     /// `/v1/windows`: the list, and per window its evaluation, staff and pause.
-    static func windowRoutes(_ windows: RouterGroup<APIRequestContext>, service: any EvaluationService, maxBodyBytes max: Int) {
+    static func windowRoutes(_ windows: RouterGroup<APIRequestContext>, service: any EvaluationService, maxBodyBytes limit: Int) {
         windows.get { _, _ in
             json(200, ["windows": await service.windows().map(WindowView.init)])
         }
         let window = windows.group(":window")
         window.post("evaluations") { request, context in
             let windowID = try context.parameters.require("window")
-            return await withBody(request, max, OpenBody.parse) { parsed in
+            return await withBody(request, limit, OpenBody.parse) { parsed in
                 await respond(status: 201) { () async throws(Rejection) in
                     OpenedEvaluationView(try await service.openEvaluation(windowID: windowID, request: parsed, caller: context.caller))
                 }
@@ -91,7 +91,7 @@ public enum EvaluatorAPI {
         }
         window.put("staff") { request, context in
             let windowID = try context.parameters.require("window")
-            return await withBody(request, max, StaffBody.parse) { staff in
+            return await withBody(request, limit, StaffBody.parse) { staff in
                 await respond { () async throws(Rejection) in
                     WindowView(try await service.setStaff(windowID: windowID, staff: staff, caller: context.caller))
                 }
@@ -114,7 +114,7 @@ public enum EvaluatorAPI {
     }
 
     /// Screen pads (issue 14, 20): the page, the staff photo, pairing, the WebSocket's plain-GET answer.
-    static func padRoutes(_ router: Router<APIRequestContext>, service: any EvaluationService, maxBodyBytes max: Int) {
+    static func padRoutes(_ router: Router<APIRequestContext>, service: any EvaluationService, maxBodyBytes limit: Int) {
         let page = router.group("/pad/:window")
         page.get { request, context in
             let windowID = try context.parameters.require("window")
@@ -133,7 +133,7 @@ public enum EvaluatorAPI {
         // The tablet trades its pairing code for its secret.
         page.post("pair") { request, context in
             let windowID = try context.parameters.require("window")
-            return await withBody(request, max, PairExchangeBody.parse) { code in
+            return await withBody(request, limit, PairExchangeBody.parse) { code in
                 await respond { () async throws(Rejection) in
                     ["secret": try await service.exchangePairing(windowID: windowID, code: code, remote: context.remote)]
                 }
@@ -146,7 +146,7 @@ public enum EvaluatorAPI {
         // Admin asks for a pairing code.
         pad.post("pair") { request, context in
             let windowID = try context.parameters.require("window")
-            return await withBody(request, max, PairBody.parse) { address in
+            return await withBody(request, limit, PairBody.parse) { address in
                 let host = address ?? request.head.authority ?? "127.0.0.1"
                 return await respond(status: 201) { () async throws(Rejection) in
                     PairingCodeView.drawn(try await service.pairPad(windowID: windowID, address: host, caller: context.caller))

@@ -24,7 +24,7 @@ public struct AuditWriter: Sendable {
             logger.error("store check: \(p.message)", metadata: ["problem": "\(p.code)", "record_id": "\(r.recordID)", "store.path": "\(store.path)"])
         }
         board.update { $0.problems += found }
-        await commit(record: records, failure: "cannot store the audit record", [:])
+        await commit(records, failure: "cannot store the audit record", [:])
     }
 
     /// The store file is damaged: it is moved aside, a new store (a new chain) takes over, and
@@ -59,10 +59,10 @@ public struct AuditWriter: Sendable {
     func adminAudit(caller: String, _ what: String) async {
         var r = record("admin: \(what)")
         r.draft.openedBy = caller
-        await commit(record: [r], failure: "cannot store the audit record of an admin action", ["caller": "\(caller)", "action": "\(what)"])
+        await commit([r], failure: "cannot store the audit record of an admin action", ["caller": "\(caller)", "action": "\(what)"])
     }
 
-    private func commit(record records: [RatingRecord], failure: String, _ metadata: Logger.Metadata) async {
+    private func commit(_ records: [RatingRecord], failure: String, _ metadata: Logger.Metadata) async {
         do {
             try await store.commit([StoreChange(records: records)])
             uplinkWake.fire()
