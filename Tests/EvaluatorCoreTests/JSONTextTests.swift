@@ -55,6 +55,14 @@ struct JSONTextTests {
             #expect(r.jsonString() == r.encodedWithJSONEncoder())
         }
     }
+
+    @Test("the record's field table is declared in byte order of its names: the canonical order the chain hashes (issue 21)")
+    func fieldTableOrder() {
+        let names = RecordField.allCases.map(\.rawValue)
+        #expect(names == names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        #expect(RatingRecord.fieldNames.count == names.count)
+        #expect(RecordField.allCases.filter(\.isTime).map(\.rawValue) == ["pressed_at", "prompted_at", "recorded_at"])
+    }
 }
 
 // The references the hand-written forms are tested against.

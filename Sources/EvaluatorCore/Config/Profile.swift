@@ -67,7 +67,7 @@ public struct UpstreamProfile: Sendable, Hashable {
         if text.hasPrefix("time:") {
             let f = String(text.dropFirst(5))
             if f == "now" { return .now }
-            return envelope ? nil : (["pressed_at", "prompted_at", "recorded_at"].contains(f) ? .time(f) : nil)
+            return envelope ? nil : (RecordField(rawValue: f)?.isTime == true ? .time(f) : nil)
         }
         if envelope {
             switch text {

@@ -40,18 +40,18 @@ public enum JSONText {
     /// (checked in debug builds).
     public struct Object {
         private var bytes: [UInt8] = [0x7B]
-        private var lastKey: StaticString?
+        private var lastKey: String?
 
         public init() { bytes.reserveCapacity(640) }
 
-        private mutating func key(_ k: StaticString) {
+        private mutating func key(_ k: String) {
             if let lastKey {
-                assert("\(lastKey)" < "\(k)", "keys out of order: \(lastKey) then \(k)")
+                assert(lastKey.utf8.lexicographicallyPrecedes(k.utf8), "keys out of order: \(lastKey) then \(k)")
                 bytes.append(0x2C)
             }
             lastKey = k
             bytes.append(0x22)
-            bytes.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+            bytes.append(contentsOf: k.utf8)
             bytes.append(0x22)
             bytes.append(0x3A)
         }
@@ -60,7 +60,7 @@ public enum JSONText {
             bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
 
-        public mutating func string(_ k: StaticString, _ v: String?) {
+        public mutating func string(_ k: String, _ v: String?) {
             key(k)
             if let v {
                 bytes.append(0x22)
@@ -71,17 +71,17 @@ public enum JSONText {
             }
         }
 
-        public mutating func int(_ k: StaticString, _ v: Int?) {
+        public mutating func int(_ k: String, _ v: Int?) {
             key(k)
             if let v { bytes.append(contentsOf: String(v).utf8) } else { literal("null") }
         }
 
-        public mutating func bool(_ k: StaticString, _ v: Bool) {
+        public mutating func bool(_ k: String, _ v: Bool) {
             key(k)
             literal(v ? "true" : "false")
         }
 
-        public mutating func strings(_ k: StaticString, _ v: [String]) {
+        public mutating func strings(_ k: String, _ v: [String]) {
             key(k)
             bytes.append(0x5B)
             for (i, s) in v.enumerated() {
@@ -94,7 +94,7 @@ public enum JSONText {
         }
 
         /// An object of strings with its keys in byte order, or null.
-        public mutating func stringMap(_ k: StaticString, _ v: [String: String]?) {
+        public mutating func stringMap(_ k: String, _ v: [String: String]?) {
             key(k)
             guard let v else { return literal("null") }
             bytes.append(0x7B)
@@ -110,7 +110,7 @@ public enum JSONText {
         }
 
         /// An array of objects each written by `write` (keys in order, as here), or null.
-        public mutating func objects<T>(_ k: StaticString, _ v: [T]?, _ write: (inout Object, T) -> Void) {
+        public mutating func objects<T>(_ k: String, _ v: [T]?, _ write: (inout Object, T) -> Void) {
             key(k)
             guard let v else { return literal("null") }
             bytes.append(0x5B)
@@ -128,8 +128,8 @@ public enum JSONText {
 
         /// Leaves out key `k` (checked for order like any other) and returns the offset where
         /// `,"k":value` would go.
-        public mutating func skip(_ k: StaticString) -> Int {
-            if let lastKey { assert("\(lastKey)" < "\(k)", "keys out of order: \(lastKey) then \(k)") }
+        public mutating func skip(_ k: String) -> Int {
+            if let lastKey { assert(lastKey.utf8.lexicographicallyPrecedes(k.utf8), "keys out of order: \(lastKey) then \(k)") }
             lastKey = k
             return bytes.count
         }

@@ -189,60 +189,67 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         self.draft = draft
     }
 
-    /// Every field of the record format, as named in JSON: the coding keys are the one list
-    /// (profiles map these names; StoreTests checks a stored body has exactly these keys, and
-    /// JSONTextTests that the canonical bytes are what this Encodable writes).
-    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+    /// Every field of the record format, as named in JSON (`RecordField`, the one table:
+    /// profiles map these names; StoreTests checks a stored body has exactly these keys).
+    public static let fieldNames = Set(RecordField.allCases.map(\.rawValue))
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case recordID = "record_id", gatewayID = "gateway_id", region
-        case windowID = "window_id", department, staffID = "staff_id", caseID = "case_id"
-        case batchCaseIDs = "batch_case_ids", matterCode = "matter_code", matterName = "matter_name"
-        case sessionID = "session_id", outcome, level, score, bad, reason, reasonText = "reason_text", dimensions, channel, pad, key
-        case promptedAt = "prompted_at", pressedAt = "pressed_at", recordedAt = "recorded_at", flags
-        case openedBy = "opened_by", endedBy = "ended_by", edits, count
-        case chainID = "chain_id", seq, prevHash = "prev_hash", hash, promptToPressMs = "prompt_to_press_ms", detail
+    /// The value of one field of the record in `chain` (nil: outside any chain, chain fields
+    /// null). The one place a field's value is read: the canonical bytes and `encode(to:)`
+    /// both walk `RecordField.allCases` through it.
+    public func value(_ field: RecordField, chain: ChainLink? = nil) -> RecordValue {
+        let d = draft
+        switch field {
+        case .bad: return .bool(d.isBad)
+        case .batchCaseIDs: return .strings(d.batchCaseIDs)
+        case .caseID: return .string(d.caseID)
+        case .chainID: return .string(chain?.chainID)
+        case .channel: return .string(d.channel?.rawValue)
+        case .count: return .int(d.count)
+        case .department: return .string(d.department)
+        case .detail: return .string(d.detail)
+        case .dimensions: return .stringMap(d.dimensionNames)
+        case .edits: return .edits(d.edits)
+        case .endedBy: return .string(d.endedBy)
+        case .flags: return .strings(d.flags.map(\.rawValue))
+        case .gatewayID: return .string(gatewayID)
+        case .hash: return .string(nil) // taken over every other field (docs/CHAIN.md)
+        case .key: return .int(d.key)
+        case .level: return .string(d.level?.rawValue)
+        case .matterCode: return .string(d.matterCode)
+        case .matterName: return .string(d.matterName)
+        case .openedBy: return .string(d.openedBy)
+        case .outcome: return .string(d.outcome.rawValue)
+        case .pad: return .string(d.pad?.description)
+        case .pressedAt: return .string(d.pressedAt?.rfc3339)
+        case .prevHash: return .string(chain?.prevHash)
+        case .promptToPressMs: return .int(d.promptToPressMs)
+        case .promptedAt: return .string(d.promptedAt?.rfc3339)
+        case .reason: return .string(d.reason)
+        case .reasonText: return .string(d.reasonText)
+        case .recordID: return .string(recordID)
+        case .recordedAt: return .string(recordedAt.rfc3339)
+        case .region: return .string(region)
+        case .score: return .int(d.score)
+        case .seq: return .int(chain.map { Int($0.seq) })
+        case .sessionID: return .string(d.sessionID)
+        case .staffID: return .string(d.staffID)
+        case .windowID: return .string(d.windowID)
+        }
     }
 
     /// Every field is always present (null when unknown), so the centre sees a fixed shape.
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        let d = draft
-        try c.encode(recordID, forKey: .recordID)
-        try c.encode(gatewayID, forKey: .gatewayID)
-        try c.encode(region, forKey: .region)
-        try c.encode(d.windowID, forKey: .windowID)
-        try c.encode(d.department, forKey: .department)
-        try c.encode(d.staffID, forKey: .staffID)
-        try c.encode(d.caseID, forKey: .caseID)
-        try c.encode(d.batchCaseIDs, forKey: .batchCaseIDs)
-        try c.encode(d.matterCode, forKey: .matterCode)
-        try c.encode(d.matterName, forKey: .matterName)
-        try c.encode(d.sessionID, forKey: .sessionID)
-        try c.encode(d.outcome, forKey: .outcome)
-        try c.encode(d.level, forKey: .level)
-        try c.encode(d.score, forKey: .score)
-        try c.encode(d.isBad, forKey: .bad)
-        try c.encode(d.reason, forKey: .reason)
-        try c.encode(d.reasonText, forKey: .reasonText)
-        try c.encode(d.dimensionNames, forKey: .dimensions)
-        try c.encode(d.edits.map { $0.map(EditView.init) }, forKey: .edits)
-        try c.encode(d.channel, forKey: .channel)
-        try c.encode(d.pad, forKey: .pad)
-        try c.encode(d.key, forKey: .key)
-        try c.encode(d.promptedAt?.rfc3339, forKey: .promptedAt)
-        try c.encode(d.pressedAt?.rfc3339, forKey: .pressedAt)
-        try c.encode(recordedAt.rfc3339, forKey: .recordedAt)
-        try c.encode(d.flags, forKey: .flags)
-        try c.encode(d.openedBy, forKey: .openedBy)
-        try c.encode(d.endedBy, forKey: .endedBy)
-        try c.encode(d.count, forKey: .count)
-        try c.encode(d.promptToPressMs, forKey: .promptToPressMs)
-        try c.encode(d.detail, forKey: .detail)
-        try c.encodeNil(forKey: .chainID)
-        try c.encodeNil(forKey: .seq)
-        try c.encodeNil(forKey: .prevHash)
-        try c.encodeNil(forKey: .hash)
+        var c = encoder.container(keyedBy: RecordField.self)
+        for field in RecordField.allCases {
+            switch value(field) {
+            case let .string(v): try c.encode(v, forKey: field)
+            case let .int(v): try c.encode(v, forKey: field)
+            case let .bool(v): try c.encode(v, forKey: field)
+            case let .strings(v): try c.encode(v, forKey: field)
+            case let .stringMap(v): try c.encode(v, forKey: field)
+            case let .edits(v): try c.encode(v.map { $0.map(EditView.init) }, forKey: field)
+            }
+        }
     }
 
     /// Canonical JSON (sorted keys, no escaped slashes) of a record outside any chain (chain
@@ -272,53 +279,51 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
     }
 
     func canonicalWithOffsets(chain: ChainLink?) -> (bytes: [UInt8], hashAt: Int, prevAt: Int, seqAt: Int) {
-        let d = draft
         var o = JSONText.Object()
-        o.bool("bad", d.isBad)
-        o.strings("batch_case_ids", d.batchCaseIDs)
-        o.string("case_id", d.caseID)
-        o.string("chain_id", chain?.chainID)
-        o.string("channel", d.channel?.rawValue)
-        o.int("count", d.count)
-        o.string("department", d.department)
-        o.string("detail", d.detail)
-        o.stringMap("dimensions", d.dimensionNames)
-        o.objects("edits", d.edits) { e, edit in
-            e.string("at", edit.at.rfc3339)
-            e.string("by", edit.by)
-            e.string("field", edit.field)
-            e.string("from", edit.from)
-            e.string("to", edit.to)
+        var hashAt = 0, prevAt = 0, seqAt = 0
+        for field in RecordField.allCases { // declared in byte order, the canonical order
+            let k = field.rawValue
+            switch value(field, chain: chain) {
+            case _ where field == .hash: hashAt = o.skip(k)
+            case let .string(v): o.string(k, v)
+            case let .int(v): o.int(k, v)
+            case let .bool(v): o.bool(k, v)
+            case let .strings(v): o.strings(k, v)
+            case let .stringMap(v): o.stringMap(k, v)
+            case let .edits(v):
+                o.objects(k, v) { e, edit in
+                    e.string("at", edit.at.rfc3339)
+                    e.string("by", edit.by)
+                    e.string("field", edit.field)
+                    e.string("from", edit.from)
+                    e.string("to", edit.to)
+                }
+            }
+            if field == .prevHash { prevAt = o.count - 65 }
+            if field == .seq { seqAt = o.count - 1 }
         }
-        o.string("ended_by", d.endedBy)
-        o.strings("flags", d.flags.map(\.rawValue))
-        o.string("gateway_id", gatewayID)
-        let hashAt = o.skip("hash")
-        o.int("key", d.key)
-        o.string("level", d.level?.rawValue)
-        o.string("matter_code", d.matterCode)
-        o.string("matter_name", d.matterName)
-        o.string("opened_by", d.openedBy)
-        o.string("outcome", d.outcome.rawValue)
-        o.string("pad", d.pad?.description)
-        o.string("pressed_at", d.pressedAt?.rfc3339)
-        o.string("prev_hash", chain?.prevHash)
-        let prevAt = o.count - 65
-        o.int("prompt_to_press_ms", d.promptToPressMs)
-        o.string("prompted_at", d.promptedAt?.rfc3339)
-        o.string("reason", d.reason)
-        o.string("reason_text", d.reasonText)
-        o.string("record_id", recordID)
-        o.string("recorded_at", recordedAt.rfc3339)
-        o.string("region", region)
-        o.int("score", d.score)
-        o.int("seq", chain.map { Int($0.seq) })
-        let seqAt = o.count - 1
-        o.string("session_id", d.sessionID)
-        o.string("staff_id", d.staffID)
-        o.string("window_id", d.windowID)
         return (o.finishBytes(), hashAt, prevAt, seqAt)
     }
+}
+
+/// The record format's fields: one table (issue 21) for the canonical bytes, `encode(to:)`,
+/// the names profiles map (`RatingRecord.value(_:chain:)` reads each). Declared in byte order
+/// of their names, which is the canonical order (docs/CHAIN.md; JSONTextTests checks it).
+public enum RecordField: String, CodingKey, CaseIterable, Sendable {
+    case bad, batchCaseIDs = "batch_case_ids", caseID = "case_id", chainID = "chain_id", channel, count
+    case department, detail, dimensions, edits, endedBy = "ended_by", flags, gatewayID = "gateway_id", hash
+    case key, level, matterCode = "matter_code", matterName = "matter_name", openedBy = "opened_by", outcome
+    case pad, pressedAt = "pressed_at", prevHash = "prev_hash", promptToPressMs = "prompt_to_press_ms", promptedAt = "prompted_at"
+    case reason, reasonText = "reason_text", recordID = "record_id", recordedAt = "recorded_at", region
+    case score, seq, sessionID = "session_id", staffID = "staff_id", windowID = "window_id"
+
+    /// Fields holding an instant in RFC 3339 (a profile's `time:` source may reformat them).
+    public var isTime: Bool { self == .promptedAt || self == .pressedAt || self == .recordedAt }
+}
+
+/// One field's value, as `RatingRecord.value(_:chain:)` reads it.
+public enum RecordValue: Sendable, Hashable {
+    case string(String?), int(Int?), bool(Bool), strings([String]), stringMap([String: String]?), edits([SessionEdit]?)
 }
 
 /// A `SessionEdit` as the record writes it (`at` in RFC 3339, every member present).
