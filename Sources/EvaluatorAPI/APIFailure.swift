@@ -17,20 +17,24 @@ public struct APIFailure: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The one place where a rejection becomes an HTTP status and a stable code.
     public init(_ r: Rejection) {
-        switch r {
-        case .unknownWindow: self.init(status: 404, code: "unknown_window", message: r.message)
-        case .alreadyRated: self.init(status: 409, code: "already_rated", message: r.message)
-        case .caseOpenElsewhere: self.init(status: 409, code: "case_open_elsewhere", message: r.message)
-        case .nothingToCancel: self.init(status: 404, code: "no_open_evaluation", message: r.message)
-        case .storeUnavailable: self.init(status: 503, code: "store_unavailable", message: r.message)
-        case .batchTooLarge: self.init(status: 400, code: "batch_too_large", message: r.message)
-        case .invalidQuery: self.init(status: 400, code: "bad_request", message: r.message)
-        case .invalidImport: self.init(status: 400, code: "invalid_import", message: r.message)
-        case .staffChanged: self.init(status: 409, code: "staff_changed", message: r.message)
-        case .noScreenPad: self.init(status: 404, code: "not_found", message: r.message)
-        case .pairingRefused: self.init(status: 403, code: "pairing_refused", message: r.message)
-        }
+        let (status, code) = Self.http[r.code] ?? (500, r.code.name)
+        self.init(status: status, code: code, message: r.message)
     }
+
+    /// Each rejection's HTTP status and the API's code for it (README "HTTP API").
+    static let http: [ErrorCode<Rejection>: (Int, String)] = [
+        .unknownWindow: (404, "unknown_window"),
+        .alreadyRated: (409, "already_rated"),
+        .caseOpenElsewhere: (409, "case_open_elsewhere"),
+        .nothingToCancel: (404, "no_open_evaluation"),
+        .storeUnavailable: (503, "store_unavailable"),
+        .batchTooLarge: (400, "batch_too_large"),
+        .invalidQuery: (400, "bad_request"),
+        .invalidImport: (400, "invalid_import"),
+        .staffChanged: (409, "staff_changed"),
+        .noScreenPad: (404, "not_found"),
+        .pairingRefused: (403, "pairing_refused"),
+    ]
 }
 
 extension PairingCodeView {

@@ -1,4 +1,4 @@
-import EvaluatorAPI
+@testable import EvaluatorAPI
 import EvaluatorCore
 import Foundation
 import Hummingbird
@@ -32,7 +32,15 @@ struct APITests {
             (.caseOpenElsewhere(caseID: "C1", windowID: "W02"), 409, "case_open_elsewhere"),
             (.nothingToCancel(windowID: "W01"), 404, "no_open_evaluation"),
             (.storeUnavailable("disk I/O error"), 503, "store_unavailable"),
+            (.batchTooLarge(cases: 51, max: 50), 400, "batch_too_large"),
+            (.invalidQuery("since"), 400, "bad_request"),
+            (.invalidImport("foreign"), 400, "invalid_import"),
+            (.staffChanged(windowID: "W01", caseID: "C1", from: "S1", to: nil), 409, "staff_changed"),
+            (.noScreenPad("W01"), 404, "not_found"),
+            (.pairingRefused("wrong code"), 403, "pairing_refused"),
         ]
+        // Every rejection has its own entry (a new code without one would answer 500).
+        #expect(APIFailure.http.count == table.count)
         for (r, status, code) in table {
             let f = APIFailure(r)
             #expect(f.status == status && f.code == code && f.message == r.message)

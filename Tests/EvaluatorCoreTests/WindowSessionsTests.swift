@@ -92,7 +92,7 @@ struct WindowSessionsTests {
         #expect(set("W01", staff: .some(li), at: 2_000) == ["window W01 unchanged"])
         #expect(set("W02", paused: true, at: 2_000) == ["window W02 unchanged"], "restored from the store")
         #expect(set("W02", paused: false, at: 3_000) == ["save-window W02 staff=- paused=false", "window W02"])
-        #expect(set("W99", paused: true, at: 3_000) == ["rejected unknownWindow(\"W99\")"])
+        #expect(set("W99", paused: true, at: 3_000) == [#"rejected unknown_window: no window "W99" is configured"#])
         let opened = policy.handle(.open(windowID: "W01", sessionID: "s1", request: EvaluationRequest(caseID: "C1"), by: "queue", at: Millis(4_000)))
         #expect(opened.contains { if case let .opened(s, _, _) = $0 { s.request.staffID == "S2048" } else { false } })
         let named = policy.handle(.open(windowID: "W03", sessionID: "s2", request: EvaluationRequest(caseID: "C2", staffID: "S1"), by: "queue", at: Millis(4_000)))
@@ -223,8 +223,8 @@ struct WindowSessionsTests {
             .open(600, "W01", "C1", session: "s3"),
             .press(900, "bus1#3", 3),
         ])
-        #expect(out[1] == [#"rejected staffChanged(windowID: "W01", caseID: "C1", from: Optional("S1"), to: Optional("S2"))"#])
-        #expect(out[2] == [#"rejected staffChanged(windowID: "W01", caseID: "C1", from: Optional("S1"), to: nil)"#])
+        #expect(out[1] == [#"rejected staff_changed: case "C1" is open at window "W01" for staff "S1"; another staff_id ("S2") is refused once the prompt is shown: cancel the evaluation and open it again"#])
+        #expect(out[2] == [#"rejected staff_changed: case "C1" is open at window "W01" for staff "S1"; another staff_id (none) is refused once the prompt is shown: cancel the evaluation and open it again"#])
         #expect(out[3] == ["record rated W01 C1 very_satisfied", "save s1 rated", "ack bus1#3 3"])
     }
 
@@ -322,7 +322,7 @@ struct WindowSessionsTests {
         ([Step.open(0, "W01", "C1", batch: (2...10).map { "C\($0)" }, session: "s1"), .press(900, "bus1#3", 3)], 1,
          ["record rated W01 C1 very_satisfied batch=\((2...10).map { "C\($0)" }.joined(separator: ",")) [large_batch]", "save s1 rated", "ack bus1#3 3"].map { $0.replacingOccurrences(of: " [large_batch]", with: "") }),
         // max_batch_cases: 51 cases are refused (400 batch_too_large), 50 are not.
-        ([Step.open(0, "W01", "C1", batch: (2...51).map { "C\($0)" }, session: "s1")], 0, ["rejected batchTooLarge(cases: 51, max: 50)"]),
+        ([Step.open(0, "W01", "C1", batch: (2...51).map { "C\($0)" }, session: "s1")], 0, ["rejected batch_too_large: the evaluation names 51 cases; at most 50 may be rated together (session.max_batch_cases)"]),
         ([Step.open(0, "W01", "C1", batch: (2...50).map { "C\($0)" }, session: "s1")], 0, ["save s1", "prompt bus1#3", "opened s1 until 30000"]),
     ] as [([Step], Int, [String])])
     func signals(steps: [Step], at: Int, expected: [String]) {
@@ -402,7 +402,7 @@ struct WindowSessionsTests {
     @Test("a case open at one window cannot be opened at another")
     func caseOpenElsewhere() {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .open(10, "W02", "C1", session: "s2")])[1] == [
-            "rejected caseOpenElsewhere(caseID: \"C1\", windowID: \"W01\")",
+            #"rejected case_open_elsewhere: case "C1" is being evaluated at window "W01" now"#,
         ])
     }
 
@@ -418,14 +418,14 @@ struct WindowSessionsTests {
         #expect(run([.open(0, "W01", "C1", session: "s1"), .cancel(100, "W01"), .cancel(200, "W01")]) == [
             ["save s1", "prompt bus1#3", "opened s1 until 30000"],
             ["record cancelled W01 C1", "remove s1", "cancelled s1"],
-            ["rejected nothingToCancel(windowID: \"W01\")"],
+            [#"rejected nothing_to_cancel: window "W01" has no open, unrated evaluation to cancel"#],
         ])
     }
 
     @Test("unknown windows are rejected")
     func unknownWindow() {
         #expect(run([.open(0, "W99", "C1", session: "s1"), .cancel(0, "W99")]) == [
-            ["rejected unknownWindow(\"W99\")"], ["rejected unknownWindow(\"W99\")"],
+            [#"rejected unknown_window: no window "W99" is configured"#], [#"rejected unknown_window: no window "W99" is configured"#],
         ])
     }
 
@@ -458,9 +458,9 @@ struct WindowSessionsTests {
     func reasonPadGoodRating() {
         let out = run([.open(0, "W02", "C1", session: "s1"), .key(100, 76), .open(200, "W01", "C1", session: "s2")])
         #expect(out[1] == ["record rated W02 C1 very_satisfied", "save s1 rated", "ack evdev:W02 76"])
-        #expect(out[2] == ["rejected alreadyRated(caseID: \"C1\")"])
+        #expect(out[2] == [#"rejected already_rated: case "C1" has already been rated (one rating per case, R3)"#])
         let pending = run([.open(0, "W02", "C1", session: "s1"), .key(100, 80), .open(200, "W01", "C1", session: "s2")])
-        #expect(pending[2] == ["rejected alreadyRated(caseID: \"C1\")"])
+        #expect(pending[2] == [#"rejected already_rated: case "C1" has already been rated (one rating per case, R3)"#])
     }
 
     @Test("R2: a pending bad rating is recorded before its session is superseded or expires")

@@ -31,49 +31,82 @@ public enum SessionEvent: Sendable, Hashable {
     case setWindowState(windowID: String, staff: StaffMember??, paused: Bool?, by: String, at: Millis)
 }
 
-public enum Rejection: Sendable, Hashable, Error {
+/// Why the policy or the hall refused a request: a code (an `ErrorCode`, as
+/// swift-service-lifecycle's `ServiceRunnerError` keeps its own, so codes can grow without
+/// breaking a caller's `switch`) and a message for the caller. The API maps the code to an
+/// HTTP status in one place (`APIFailure`).
+public struct Rejection: Sendable, Hashable, Error, CustomStringConvertible {
+    public let code: ErrorCode<Rejection>
+    /// What is wrong, in words for the caller.
+    public let message: String
+
+    public init(_ code: ErrorCode<Rejection>, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.name): \(message)" }
+
     /// The case is being evaluated at another window right now.
-    case caseOpenElsewhere(caseID: String, windowID: String)
+    public static func caseOpenElsewhere(caseID: String, windowID: String) -> Rejection {
+        Rejection(.caseOpenElsewhere, "case \"\(caseID)\" is being evaluated at window \"\(windowID)\" now")
+    }
+
     /// There is no open, unrated evaluation to cancel.
-    case nothingToCancel(windowID: String)
+    public static func nothingToCancel(windowID: String) -> Rejection {
+        Rejection(.nothingToCancel, "window \"\(windowID)\" has no open, unrated evaluation to cancel")
+    }
+
     /// Unknown window id.
-    case unknownWindow(String)
+    public static func unknownWindow(_ id: String) -> Rejection { Rejection(.unknownWindow, "no window \"\(id)\" is configured") }
+
     /// The case (or one of its batch) was already rated (R3).
-    case alreadyRated(caseID: String)
+    public static func alreadyRated(caseID: String) -> Rejection {
+        Rejection(.alreadyRated, "case \"\(caseID)\" has already been rated (one rating per case, R3)")
+    }
+
     /// The store cannot be read or written: nothing was changed.
-    case storeUnavailable(String)
+    public static func storeUnavailable(_ error: String) -> Rejection { Rejection(.storeUnavailable, error) }
+
     /// More cases in one evaluation than `session.max_batch_cases`.
-    case batchTooLarge(cases: Int, max: Int)
+    public static func batchTooLarge(cases: Int, max: Int) -> Rejection {
+        Rejection(.batchTooLarge, "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)")
+    }
+
     /// A query (e.g. statistics' since/until/by) that cannot be answered as asked.
-    case invalidQuery(String)
+    public static func invalidQuery(_ message: String) -> Rejection { Rejection(.invalidQuery, message) }
+
     /// An import of records that are not this gateway's damaged stores' (issue 20).
-    case invalidImport(String)
+    public static func invalidImport(_ message: String) -> Rejection { Rejection(.invalidImport, "import refused, nothing was changed: " + message) }
+
     /// The window has no screen pad to pair (issue 20).
-    case noScreenPad(String)
+    public static func noScreenPad(_ id: String) -> Rejection {
+        Rejection(.noScreenPad, "window \"\(id)\" has no screen pad (pad = { screen = \"NAME\" }): there is nothing to pair")
+    }
+
     /// A pairing code that is wrong, used, expired or not issued (issue 20).
-    case pairingRefused(String)
+    public static func pairingRefused(_ message: String) -> Rejection { Rejection(.pairingRefused, message) }
+
     /// A repeated open of the window's open case names another staff member (issue 20): the
     /// pad shows the one signed in, so the rating may not move to someone else.
-    case staffChanged(windowID: String, caseID: String, from: String?, to: String?)
-
-    /// What is wrong, in words for the caller.
-    public var message: String {
-        switch self {
-        case let .caseOpenElsewhere(caseID, windowID): "case \"\(caseID)\" is being evaluated at window \"\(windowID)\" now"
-        case let .nothingToCancel(windowID): "window \"\(windowID)\" has no open, unrated evaluation to cancel"
-        case let .unknownWindow(id): "no window \"\(id)\" is configured"
-        case let .alreadyRated(caseID): "case \"\(caseID)\" has already been rated (one rating per case, R3)"
-        case let .storeUnavailable(error): error
-        case let .invalidQuery(message): message
-        case let .invalidImport(message): "import refused, nothing was changed: " + message
-        case let .noScreenPad(id): "window \"\(id)\" has no screen pad (pad = { screen = \"NAME\" }): there is nothing to pair"
-        case let .pairingRefused(message): message
-        case let .staffChanged(windowID, caseID, from, to):
-            "case \"\(caseID)\" is open at window \"\(windowID)\" for staff \(from.map { "\"\($0)\"" } ?? "(none)"); "
-                + "another staff_id (\(to.map { "\"\($0)\"" } ?? "none")) is refused once the prompt is shown: cancel the evaluation and open it again"
-        case let .batchTooLarge(cases, max): "the evaluation names \(cases) cases; at most \(max) may be rated together (session.max_batch_cases)"
-        }
+    public static func staffChanged(windowID: String, caseID: String, from: String?, to: String?) -> Rejection {
+        Rejection(.staffChanged, "case \"\(caseID)\" is open at window \"\(windowID)\" for staff \(from.map { "\"\($0)\"" } ?? "(none)"); "
+            + "another staff_id (\(to.map { "\"\($0)\"" } ?? "none")) is refused once the prompt is shown: cancel the evaluation and open it again")
     }
+}
+
+extension ErrorCode where Domain == Rejection {
+    public static let caseOpenElsewhere = ErrorCode("case_open_elsewhere")
+    public static let nothingToCancel = ErrorCode("nothing_to_cancel")
+    public static let unknownWindow = ErrorCode("unknown_window")
+    public static let alreadyRated = ErrorCode("already_rated")
+    public static let storeUnavailable = ErrorCode("store_unavailable")
+    public static let batchTooLarge = ErrorCode("batch_too_large")
+    public static let invalidQuery = ErrorCode("invalid_query")
+    public static let invalidImport = ErrorCode("invalid_import")
+    public static let noScreenPad = ErrorCode("no_screen_pad")
+    public static let pairingRefused = ErrorCode("pairing_refused")
+    public static let staffChanged = ErrorCode("staff_changed")
 }
 
 public enum Decision: Sendable, Hashable {
