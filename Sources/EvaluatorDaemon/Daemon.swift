@@ -29,6 +29,8 @@ public struct StartError: Error, CustomStringConvertible {
 public struct Daemon: Sendable {
     public let config: GatewayConfig
     public let gateway: Gateway
+    /// The API's side of the gateway: reads off the actor, changes through it.
+    public let service: HallService
     public let store: Store
     public let registry: DeviceRegistry
     /// Held while the daemon runs.
@@ -103,15 +105,15 @@ public struct Daemon: Sendable {
         self.registry = registry
         let padCommands = PadCommandRouter()
         let pairings = try PadPairings(stateDir: config.stateDir)
-        gateway = try Gateway(config: config, store: store, logger: logger, registry: registry, padCommands: padCommands,
-                              uplinkWake: wake, uplinkMonitor: monitor, pairings: pairings, clock: clock)
+        gateway = try Gateway(config: config, store: store, logger: logger, padCommands: padCommands, uplinkWake: wake, clock: clock)
+        service = HallService(gateway: gateway, registry: registry, pairings: pairings, uplinkMonitor: monitor, startedAt: clock())
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
         // The replaced store's audit record comes first: it opens the new chain.
         startupProblems = (damage.map { [Problem.storeReplaced($0.message)] } ?? []) + Self.checkStore(store)
 
         var services: [any Service] = [CommitService(gateway: gateway), SessionClockService(gateway: gateway, clock: clock),
                                        StoreCheckService(store: store, gateway: gateway, logger: logger, firstAfterMs: storeCheckAfterMs),
-                                       WatchdogService(notifier: notifier, gateway: gateway, store: store, logger: logger)]
+                                       WatchdogService(notifier: notifier, gateway: gateway, service: service, store: store, logger: logger)]
         let needsUdev = config.windows.contains { if case .udev? = $0.pad?.source { true } else { false } }
         if let days = config.keepSentDays {
             services.append(RetentionService(store: store, keepDays: days, logger: logger, clock: clock))
@@ -126,8 +128,8 @@ public struct Daemon: Sendable {
         services.append(supervisor)
         for w in ConfigWarnings.of(config) { logger.warning("config: \(w)") }
         let tokens = TokenBox(config.apiAccess.tokens)
-        let screens = ScreenPads(gateway: gateway, tokens: tokens, pairings: pairings, logger: logger)
-        reloader = Reloader(running: config, source: configSource, gateway: gateway, supervisor: supervisor, tokens: tokens,
+        let screens = ScreenPads(gateway: gateway, service: service, tokens: tokens, pairings: pairings, logger: logger)
+        reloader = Reloader(running: config, source: configSource, gateway: gateway, registry: registry, supervisor: supervisor, tokens: tokens,
                             makeChildren: makeChildren, notifier: notifier, logger: logger, clock: clock,
                             tokensReplaced: { screens.revalidate(reason: "its secret changed in a reload") })
         services.append(ReloadSignalService(reloader: reloader))
@@ -154,13 +156,13 @@ public struct Daemon: Sendable {
         }
         let screenService = ScreenCommandService(screens: screens, commands: padCommands.commands(forBus: PadCommandRouter.screenOutlet))
         let api = try APIServer(
-            router: EvaluatorAPI.router(service: gateway.service, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
+            router: EvaluatorAPI.router(service: service, maxBodyBytes: config.apiMaxBodyBytes, tokens: tokens,
                                         pairedPad: { secret in screens.pairedToken(secret) },
                                         browser: BrowserGuard(listen: config.api, access: config.apiAccess),
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
-                                        metrics: { [gateway] in await gateway.service.metricsText() }),
+                                        metrics: { [service] in await service.metricsText() }),
             address: address, access: config.apiAccess, logger: logger, screens: screens,
-            heartbeat: { [gateway] in gateway.service.screenHeartbeat },
+            heartbeat: { [service] in service.screenHeartbeat },
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }
@@ -197,14 +199,14 @@ public struct Daemon: Sendable {
         ))
         running.group.withLock { $0 = group }
         await gateway.auditor.audit(startupProblems)
-        let status = try? await gateway.service.status()
+        let status = try? await service.status()
         logger.notice("evaluatord \(BuildInfo.description) starting", metadata: [
             "config": "\(configSource)", "state_dir": "\(config.stateDir)", "windows": "\(config.windows.count)",
             "restored_open_evaluations": "\(gateway.restoredSessions)", "backlog": "\(status?.backlog ?? 0)",
             "problems": "\(startupProblems.map(\.code).joined(separator: ","))",
         ])
         try await group.run()
-        let open = (try? await gateway.service.status().openSessions) ?? 0
+        let open = (try? await service.status().openSessions) ?? 0
         logger.notice("evaluatord stopped; \(open) open evaluations kept for the next start", metadata: ["open_evaluations": "\(open)"])
     }
 

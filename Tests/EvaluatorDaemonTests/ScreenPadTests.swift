@@ -192,7 +192,7 @@ struct ScreenPadTests {
         #expect(await eventually { logs.contains("screen pad disconnected: the window was paired again") })
         let stale = PadSocket(api: daemon.api, token: secret)
         #expect(await eventually { stale.isClosed })
-        let metrics = await daemon.daemon.gateway.service.metricsText()
+        let metrics = await daemon.daemon.service.metricsText()
         #expect(metrics.contains(#"evaluatord_screen_disconnects_total{pad="screen:T1",reason="revoked"} 1"#), "\(metrics)")
 
         // Audit records: two codes issued, two pairings.
@@ -236,7 +236,7 @@ struct ScreenPadTests {
         #expect(await daemon.daemon.reloader.reload(trigger: "test").outcome == .applied)
         #expect(await eventually { pad.isClosed })
         #expect(logs.contains("screen pad disconnected: its secret changed in a reload"))
-        let metrics = await daemon.daemon.gateway.service.metricsText()
+        let metrics = await daemon.daemon.service.metricsText()
         #expect(metrics.contains(#"evaluatord_screen_disconnects_total{pad="screen:T1",reason="replaced"} 1"#))
         #expect(metrics.contains(#"evaluatord_screen_disconnects_total{pad="screen:T1",reason="revoked"} 1"#))
         await first.close()

@@ -4,8 +4,9 @@ public enum SessionEvent: Sendable, Hashable {
     /// The business system (API caller `by`) asks for an evaluation of a case at a window.
     /// `padOnline`: whether the window's pad could be prompted (the gateway knows; the policy
     /// only records it): an evaluation opened while it is absent still opens — the case must
-    /// not be lost — and its records are flagged `pad_offline`.
-    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool = true)
+    /// not be lost — and its records are flagged `pad_offline`. `ratedBefore`: a case of the
+    /// request the store holds a rating of (R3; the gateway reads the store, the policy refuses).
+    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool = true, ratedBefore: String? = nil)
     /// A pad reported a key. The pad directory says which window it serves (if any) and what
     /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
     /// is acked, so its repeats are folded; a USB pad reports real key-downs.

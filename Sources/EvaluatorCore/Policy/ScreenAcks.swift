@@ -33,4 +33,25 @@ public enum ScreenAnswer: Sendable, Hashable {
     case acked(sessionID: String, recordID: String)
     /// `window`: the window the pad serves, for the log line.
     case refused(sessionID: String, window: String?, code: ScreenRefusal, message: String)
+
+    /// The answer to `pad` in the decisions of its `.rate` (and the records they made, with
+    /// their ids); nil when they hold none.
+    public init?(_ result: (decisions: [Decision], records: [RatingRecord]), pad: PadID, window: String?) {
+        for d in result.decisions {
+            switch d {
+            case let .screenAckedBefore(p, sid, recordID) where p == pad:
+                self = .acked(sessionID: sid, recordID: recordID)
+                return
+            case let .screenRated(p, sid) where p == pad:
+                guard let r = result.records.first(where: { $0.draft.sessionID == sid && $0.draft.outcome == .rated }) else { continue }
+                self = .acked(sessionID: sid, recordID: r.recordID)
+                return
+            case let .screenRefused(p, sid, code, message) where p == pad:
+                self = .refused(sessionID: sid, window: window, code: code, message: message)
+                return
+            default: continue
+            }
+        }
+        return nil
+    }
 }

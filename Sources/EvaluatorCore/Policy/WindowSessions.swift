@@ -44,8 +44,8 @@ public struct WindowSessions: Sendable {
 
     public mutating func handle(_ event: SessionEvent) -> [Decision] {
         switch event {
-        case let .open(windowID, sessionID, request, by, at, padOnline):
-            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline)
+        case let .open(windowID, sessionID, request, by, at, padOnline, ratedBefore):
+            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline, ratedBefore: ratedBefore)
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
         case let .rate(pad, rating, at, evidenceStored):
@@ -90,8 +90,10 @@ public struct WindowSessions: Sendable {
         return d
     }
 
-    private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool) -> [Decision] {
+    private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool,
+                               ratedBefore: String?) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
+        if let ratedBefore { return [.rejected(.alreadyRated(caseID: ratedBefore))] } // R3: rated in the store
         // Without a staff_id, the evaluation is the signed-in staff's (issue 14).
         var request = request
         if request.staffID == nil { request.staffID = windowStates[windowID]?.staff?.staffID }

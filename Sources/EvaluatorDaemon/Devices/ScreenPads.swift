@@ -36,13 +36,15 @@ final class ScreenPads: Sendable {
     /// Per screen pad: when a refused rating was last logged, and how many since (issue 20).
     private let refusals = Mutex<[PadID: (loggedAt: ContinuousClock.Instant, unlogged: Int)]>([:])
     let gateway: Gateway
+    let service: HallService
     let tokens: TokenBox
     let pairings: PadPairings?
     let stats: PadStats
     let logger: Logger
 
-    init(gateway: Gateway, tokens: TokenBox, pairings: PadPairings? = nil, logger: Logger) {
+    init(gateway: Gateway, service: HallService, tokens: TokenBox, pairings: PadPairings? = nil, logger: Logger) {
         self.gateway = gateway
+        self.service = service
         self.tokens = tokens
         self.pairings = pairings
         self.stats = gateway.stats
@@ -100,7 +102,7 @@ final class ScreenPads: Sendable {
     /// answers 401/403/404/426 in words.
     func pad(forUpgrade request: HTTPRequest) async -> (pad: PadID, window: String, secret: String)? {
         guard request.method == .get, let path = request.path, let window = Self.window(ofPath: path),
-              let secret = Self.secret(request), let pad = gateway.service.screenPad(ofWindow: window),
+              let secret = Self.secret(request), let pad = service.screenPad(ofWindow: window),
               authenticates(secret, window: window, pad: pad) else { return nil }
         return (pad, window, secret)
     }
@@ -167,7 +169,7 @@ final class ScreenPads: Sendable {
 
     /// Writes what the pad should show now, if it changed since the last write.
     func refresh(_ pad: PadID) async {
-        guard let view = gateway.service.screenView(pad: pad) else { return }
+        guard let view = service.screenView(pad: pad) else { return }
         let text = view.text
         let target: AsyncStream<String>.Continuation? = connections.withLock { c in
             guard var conn = c.byPad[pad], conn.lastView != text else { return nil }

@@ -1,5 +1,6 @@
 import EvaluatorCore
 import EvaluatorProtocol
+import EvaluatorStore
 import Logging
 import Synchronization
 
@@ -12,6 +13,13 @@ final class DecisionLog: Sendable {
     private let loggedUnknownKeys = Mutex<Set<String>>([])
 
     init(_ logger: Logger) { self.logger = logger }
+
+    /// A group commit failed: nothing in it was acknowledged (the pads send again).
+    func commitFailed(_ failure: StoreError, path: String, events: Int) {
+        logger.error("store cannot write; nothing acknowledged", metadata: [
+            "error": "\(failure)", "store.path": "\(path)", "events": "\(events)",
+        ])
+    }
 
     func stored(_ r: RatingRecord) {
         let d = r.draft

@@ -1,11 +1,11 @@
 import EvaluatorCore
 import Foundation
 
-/// The gateway as the API sees it: domain values in and out; EvaluatorAPI maps them to HTTP.
-/// The gateway's changes of the hall, for `HallService` (the API's side): each through the policy, answered once durable.
+/// The gateway's changes of the hall, for `HallService` (the API's side): each through the
+/// policy, which alone refuses (unknown window, R3, …); answered once durable. Domain values in
+/// and out; EvaluatorAPI maps them to HTTP.
 extension Gateway {
     func openEvaluation(windowID: String, request: EvaluationRequest, caller: String) async throws(Rejection) -> OpenedEvaluation {
-        guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
         // R3: a case rated before — in the store, or in a group waiting for its commit. The store
         // is read without holding the actor, so a rating committed meanwhile (a group finished
         // during the read) makes us look again.
@@ -21,66 +21,47 @@ extension Gateway {
                 throw .storeUnavailable("\(error)")
             }
         }
-        if let rated { throw .alreadyRated(caseID: rated) }
-        let decisions: [Decision]
         let padOnline = policy.config.windows[windowID]?.pad.map { stats.isOnline($0) } ?? false
-        do {
-            decisions = try await applyAndWait(.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock(),
-                                                     padOnline: padOnline))
-        } catch {
-            throw .storeUnavailable("\(error)")
-        }
-        for d in decisions {
-            switch d {
-            case let .opened(s, reused, updated):
-                log.opened(s, reused: reused, updated: updated, prompted: padOnline, caller: caller)
-                return OpenedEvaluation(session: s, reused: reused, updated: updated, prompted: padOnline)
-            case let .rejected(r): throw r
-            default: continue
-            }
+        let event = SessionEvent.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock(),
+                                      padOnline: padOnline, ratedBefore: rated)
+        for case let .opened(s, reused, updated) in try await decide(event) {
+            log.opened(s, reused: reused, updated: updated, prompted: padOnline, caller: caller)
+            return OpenedEvaluation(session: s, reused: reused, updated: updated, prompted: padOnline)
         }
         throw .storeUnavailable("the policy gave no answer to the request")
     }
 
     func cancelEvaluation(windowID: String, caller: String) async throws(Rejection) -> Session {
-        guard policy.config.windows[windowID] != nil else { throw .unknownWindow(windowID) }
-        let decisions: [Decision]
-        do {
-            decisions = try await applyAndWait(.cancel(windowID: windowID, by: caller, at: clock()))
-        } catch {
-            throw .storeUnavailable("\(error)")
-        }
-        for d in decisions {
-            if case let .cancelled(s) = d {
-                logger.info("evaluation cancelled", metadata: [
-                    "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)", "caller": "\(caller)",
-                ])
-                return s
-            }
+        for case let .cancelled(s) in try await decide(.cancel(windowID: windowID, by: caller, at: clock())) {
+            logger.info("evaluation cancelled", metadata: [
+                "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)", "caller": "\(caller)",
+            ])
+            return s
         }
         throw .nothingToCancel(windowID: windowID)
     }
 
-
     /// Changes a window's serving state through the policy, durably (the screen is told after
     /// the commit, with the rest), then answers with the window.
     func changeWindowState(_ windowID: String, staff: StaffMember?? = nil, paused: Bool? = nil, caller: String) async throws(Rejection) -> WindowSnapshot {
-        let decisions: [Decision]
-        do {
-            decisions = try await applyAndWait(.setWindowState(windowID: windowID, staff: staff, paused: paused, by: caller, at: clock()))
-        } catch {
-            throw .storeUnavailable("\(error)")
-        }
-        for d in decisions {
-            switch d {
-            case let .rejected(r): throw r
-            case let .windowState(_, before, state) where state != before:
-                log.windowState(windowID, before: before, after: state, caller: caller)
-            default: continue
-            }
+        for case let .windowState(_, before, state) in try await decide(.setWindowState(windowID: windowID, staff: staff, paused: paused, by: caller, at: clock()))
+            where state != before {
+            log.windowState(windowID, before: before, after: state, caller: caller)
         }
         guard let window = config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
         return HallService.snapshot(window, board.current)
     }
 
+    /// Applies an API caller's event and waits until it is durable; the policy's refusal, or a
+    /// store that cannot write, is the caller's `Rejection`.
+    private func decide(_ event: SessionEvent) async throws(Rejection) -> [Decision] {
+        let decisions: [Decision]
+        do {
+            decisions = try await applyAndWait(event).decisions
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+        for case let .rejected(r) in decisions { throw r }
+        return decisions
+    }
 }

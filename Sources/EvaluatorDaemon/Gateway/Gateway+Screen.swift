@@ -15,40 +15,34 @@ extension Gateway {
             return .acked(sessionID: rating.sessionID, recordID: recordID)
         }
         let windowID = policy.config.pads.entry(for: pad)?.windowID
-        let session = windowID.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0 : nil }
-        let result: (decisions: [Decision], records: [RatingRecord])
         do {
-            // Rated already — by this pad, before a restart lost the ack? Then it is the same
-            // rating: acked, and no refusal is kept (issue 20). Asked before applying, so the
-            // policy never sees the resend.
-            if let session, session.ratedAt != nil, let found = try await store.ratedRecord(caseID: session.request.caseID),
-               found.sessionID == rating.sessionID, found.pad == pad.description {
-                _ = policy.handle(.screenAcked(pad: pad, sessionID: rating.sessionID, recordID: found.recordID))
-                return .acked(sessionID: rating.sessionID, recordID: found.recordID)
+            let stored = try await storedEvidence(of: rating, from: pad, window: windowID)
+            // Rated already by this pad, before a restart lost the ack: the same rating, acked at
+            // once (nothing to store, so nothing waits for a commit).
+            let answer = if let ratedAs = stored.ratedAs {
+                ScreenAnswer.acked(sessionID: rating.sessionID, recordID: ratedAs)
+            } else {
+                ScreenAnswer(try await applyAndWait(.rate(pad: pad, rating: rating, at: clock(), evidenceStored: stored.refusal), pad: pad),
+                             pad: pad, window: windowID)
             }
-            // A refusal stored before (a resend after a restart) is not stored again (issue 20).
-            // Only a rating for no open, unrated, unexpired evaluation can be refused, so only
-            // then is the store asked (no read on a rating's own path, and no await between the
-            // look and the apply).
-            let refusable = session.map { $0.ratedAt != nil || $0.expiresAt <= clock() } ?? true
-            let stored = refusable ? try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level) : false
-            result = try await applyAndWaitRecording(.rate(pad: pad, rating: rating, at: clock(), evidenceStored: stored), pad: pad)
+            if case let .acked(sid, recordID)? = answer { _ = policy.handle(.screenAcked(pad: pad, sessionID: sid, recordID: recordID)) }
+            return answer ?? .refused(sessionID: rating.sessionID, window: windowID, code: .notOpen, message: "the rating was not taken")
         } catch {
             return .refused(sessionID: rating.sessionID, window: windowID, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
         }
-        for d in result.decisions {
-            switch d {
-            case let .screenAckedBefore(p, sid, recordID) where p == pad:
-                return .acked(sessionID: sid, recordID: recordID)
-            case let .screenRated(p, sid) where p == pad:
-                guard let r = result.records.first(where: { $0.draft.sessionID == sid && $0.draft.outcome == .rated }) else { continue }
-                _ = policy.handle(.screenAcked(pad: pad, sessionID: sid, recordID: r.recordID))
-                return .acked(sessionID: sid, recordID: r.recordID)
-            case let .screenRefused(p, sid, code, message) where p == pad:
-                return .refused(sessionID: sid, window: windowID, code: code, message: message)
-            default: continue
-            }
+    }
+
+    /// What the store holds of a resent rating (issue 20): this pad's rating of the evaluation,
+    /// stored before a restart lost its ack (`ratedAs`), or that very refusal (`refusal`). Only
+    /// a rating for a rated evaluation, or for no open, unexpired one, can be either, so only
+    /// then is the store asked: no read on a rating's own path.
+    private func storedEvidence(of rating: ScreenRating, from pad: PadID, window: String?) async throws(StoreError) -> (ratedAs: String?, refusal: Bool) {
+        let session = window.flatMap { policy.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0 : nil }
+        if let session, session.ratedAt != nil, let found = try await store.ratedRecord(caseID: session.request.caseID),
+           found.sessionID == rating.sessionID, found.pad == pad.description {
+            return (found.recordID, false)
         }
-        return .refused(sessionID: rating.sessionID, window: windowID, code: .notOpen, message: "the rating was not taken")
+        guard session.map({ $0.ratedAt != nil || $0.expiresAt <= clock() }) ?? true else { return (nil, false) }
+        return (nil, try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level))
     }
 }

@@ -17,8 +17,6 @@ public actor Gateway {
     let clock: @Sendable () -> Millis
     let makeID: @Sendable () -> String
     let uplinkWake: WakeSignal
-    let uplinkMonitor: UplinkMonitor
-    let registry: DeviceRegistry?
     let padCommands: PadCommandRouter
     /// Fired when a session is saved, so the session clock can sleep until the next deadline.
     public nonisolated let deadlinesChanged = WakeSignal()
@@ -29,9 +27,6 @@ public actor Gateway {
     public nonisolated let metrics: DaemonMetrics
     /// Open evaluations found in the store at start.
     public nonisolated let restoredSessions: Int
-    /// Screen pads paired with `evaluatorctl pair` (issue 20); nil in tests that pair nothing.
-    nonisolated let pairings: PadPairings?
-    let startedAt: Millis
     var policy: WindowSessions
     var commits = GroupCommit()
     let log: DecisionLog
@@ -41,9 +36,8 @@ public actor Gateway {
     public nonisolated let auditor: AuditWriter
 
     public init(
-        config: GatewayConfig, store: Store, logger: Logger, registry: DeviceRegistry? = nil,
-        padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(), metrics: DaemonMetrics = DaemonMetrics(),
-        uplinkWake: WakeSignal = WakeSignal(), uplinkMonitor: UplinkMonitor = UplinkMonitor(), pairings: PadPairings? = nil,
+        config: GatewayConfig, store: Store, logger: Logger,
+        padCommands: PadCommandRouter = PadCommandRouter(), stats: PadStats = PadStats(), metrics: DaemonMetrics = DaemonMetrics(), uplinkWake: WakeSignal = WakeSignal(),
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
         makeID: @escaping @Sendable () -> String = { RandomID.uuidV7(unixMillis: Millis(date: Date()).value) }
     ) throws(StoreError) {
@@ -54,14 +48,10 @@ public actor Gateway {
         self.clock = clock
         self.makeID = makeID
         self.uplinkWake = uplinkWake
-        self.uplinkMonitor = uplinkMonitor
-        self.registry = registry
-        self.pairings = pairings
         self.padCommands = padCommands
         self.stats = stats
         self.metrics = metrics
         metrics.declare(windows: config.windows)
-        self.startedAt = clock()
         let restored = try store.openSessions()
         restoredSessions = restored.count
         let policy = WindowSessions(config: config.policyConfig, restoring: restored, floods: try store.openFloods(), windowStates: try store.windowStates())
@@ -74,18 +64,11 @@ public actor Gateway {
 
     /// A reload's new configuration (already checked by `ConfigReload`): windows, key maps,
     /// session knobs and signals take effect for the next event; open evaluations stay open.
-    func reload(_ new: GatewayConfig) async {
+    func reload(_ new: GatewayConfig) {
         config = new
         policy.reconfigure(new.policyConfig)
         board.update { $0.config = new }
         metrics.declare(windows: new.windows)
-        await registry?.update(windows: new.windows)
-    }
-
-    func noteReload(_ result: ReloadResult) async {
-        board.update { $0.lastReload = result }
-        let changes = result.changes.isEmpty ? "" : ": " + result.changes.joined(separator: "; ")
-        await adminAudit(caller: result.trigger, "reload \(result.outcome)\(result.outcome == .refused ? " (\(result.message))" : changes)")
     }
 
     /// Answers once the actor runs it: the watchdog's proof that the gateway is not stuck.
@@ -100,53 +83,25 @@ public actor Gateway {
     /// commit. Pads are prompted or acknowledged only after that commit is durable (R7); if it
     /// fails, the policy is put back as it was before the group and nothing in it is
     /// acknowledged: the pads send again.
+    /// Returns the decisions and the records the event made (with their ids).
     @discardableResult
-    func apply(_ event: SessionEvent, pad: PadID? = nil) -> [Decision] {
-        applyRecording(event, pad: pad).decisions
-    }
-
-    /// `apply`, also returning the records the event made (with their ids).
-    func applyRecording(_ event: SessionEvent, pad: PadID? = nil) -> (decisions: [Decision], records: [RatingRecord]) {
+    func apply(_ event: SessionEvent, pad: PadID? = nil) -> (decisions: [Decision], records: [RatingRecord]) {
         // The policy as it was before the group's first event (put back if the commit fails).
         // Kept only for that first event: holding it across every event would make each
         // event's change copy the whole policy (copy-on-write).
         let before: WindowSessions? = commits.pending == nil ? policy : nil
         let decisions = policy.handle(event)
         let now = clock()
-        var records: [RatingRecord] = []
-        var saves: [Session] = []
-        var removes: [String] = []
-        var floods: [Flood] = []
-        var floodsEnded: [PadID] = []
-        var windowStates: [String: WindowState] = [:]
-        for d in decisions {
-            switch d {
-            case let .record(draft):
-                records.append(RatingRecord(recordID: makeID(), gatewayID: config.gatewayID, region: config.region, recordedAt: now, draft: draft))
-            case let .saveSession(s): saves.append(s)
-            case let .removeSession(id): removes.append(id)
-            case let .saveFlood(f): floods.append(f)
-            case let .removeFlood(pad): floodsEnded.append(pad)
-            case let .saveWindowState(w, state): windowStates[w] = state
-            default: break
-            }
-        }
-        let change = StoreChange(records: records, saveSessions: saves, removeSessions: removes, saveFloods: floods, removeFloods: floodsEnded,
-                                 saveWindowStates: windowStates, chainID: records.isEmpty ? nil : store.chainID)
+        let change = StoreChange(decisions, stamp: RecordStamp(gatewayID: config.gatewayID, region: config.region, at: now, makeID: makeID), chainID: store.chainID)
         if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before!) {
             commitWork.fire()
         }
-        return (decisions, records)
+        return (decisions, change.records)
     }
 
     /// Applies an event and waits until it is durable (the API answers only then).
-    func applyAndWait(_ event: SessionEvent) async throws(StoreError) -> [Decision] {
-        try await applyAndWaitRecording(event).decisions
-    }
-
-    /// `applyAndWait`, also returning the records the event made.
-    func applyAndWaitRecording(_ event: SessionEvent, pad: PadID? = nil) async throws(StoreError) -> (decisions: [Decision], records: [RatingRecord]) {
-        let result = applyRecording(event, pad: pad)
+    func applyAndWait(_ event: SessionEvent, pad: PadID? = nil) async throws(StoreError) -> (decisions: [Decision], records: [RatingRecord]) {
+        let result = apply(event, pad: pad)
         do {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 commits.addWaiter(c) // the group `apply` just used, in the same turn of the actor
@@ -162,26 +117,24 @@ public actor Gateway {
     /// Commits the pending group, then the one that gathered meanwhile, until none is left.
     func commitPending() async {
         while let group = commits.takePending() {
-            if !group.changes.isEmpty {
-                do {
-                    try await store.commit(group.changes)
-                } catch where error.code == .corrupt {
-                    // SQLite says the file is damaged: a new store takes over and the group is
-                    // committed there (a USB pad does not send its press again).
-                    await storeDamaged(error.message)
-                    do {
-                        try await store.commit(group.changes)
-                    } catch {
-                        fail(error)
-                        return
-                    }
-                } catch {
-                    fail(error)
-                    return
-                }
+            do {
+                if !group.changes.isEmpty { try await write(group.changes) }
+            } catch {
+                return fail(error)
             }
             commits.committed()
             finish(group)
+        }
+    }
+
+    /// One group's transaction. SQLite says the file is damaged: a new store takes over and the
+    /// group is committed there (a USB pad does not send its press again).
+    private func write(_ changes: [StoreChange]) async throws(StoreError) {
+        do {
+            try await store.commit(changes)
+        } catch where error.code == .corrupt {
+            await storeDamaged(error.message)
+            try await store.commit(changes)
         }
     }
 
@@ -191,10 +144,7 @@ public actor Gateway {
         let failed = commits.failed()
         if let first = failed.first { policy = first.before }
         board.update { $0.commitFailure = failure.message }
-        logger.error("store cannot write; nothing acknowledged", metadata: [
-            "error": "\(failure)", "store.path": "\(store.path)",
-            "events": "\(failed.reduce(0) { $0 + $1.after.count })",
-        ])
+        log.commitFailed(failure, path: store.path, events: failed.reduce(0) { $0 + $1.after.count })
         for g in failed {
             for a in g.after { if let pad = a.pad { stats.padError(pad) } }
             for w in g.waiters { w.resume(throwing: failure) }
@@ -204,40 +154,10 @@ public actor Gateway {
     /// The group is durable: log its records, wake the uplink and the session clock, tell the
     /// pads, answer the API.
     private func finish(_ group: GroupCommit.Group) {
-        let records = group.changes.flatMap(\.records)
-        for r in records {
-            log.stored(r)
-            metrics.record(outcome: r.draft.outcome.rawValue, level: r.draft.level?.rawValue)
-        }
-        let now = clock()
-        if !records.isEmpty { uplinkWake.fire() }
+        if group.changes.contains(where: { !$0.records.isEmpty }) { uplinkWake.fire() }
         if group.changes.contains(where: { !$0.saveSessions.isEmpty || !$0.saveFloods.isEmpty }) { deadlinesChanged.fire() }
-        var commands: [PadCommand] = []
-        for a in group.after {
-            var acked = false
-            for d in a.decisions {
-                switch d {
-                case let .prompt(pad, until): commands.append(.prompt(pad, until: until))
-                case let .ack(pad, key, repeated):
-                    commands.append(.ack(pad, key: key))
-                    if !repeated { acked = true }
-                case .screenRated: acked = true // the screen service sends the ack (it waits for this commit)
-                case let .flooding(pad, _, until):
-                    stats.flooding(pad, until: until)
-                    log.decided(d, pads: policy.config.pads)
-                case .unknownKey, .strayReason: log.decided(d, pads: policy.config.pads)
-                default: break
-                }
-            }
-            if let pad = a.pad {
-                metrics.press(window: policy.config.pads.entry(for: pad)?.windowID)
-                if acked {
-                    stats.countPress(pad, at: a.at)
-                    metrics.pressToAck(ms: now.value - a.at.value)
-                }
-            }
-        }
-        commands += PadCommand.screenRefreshes(group.changes, pads: policy.config.pads)
+        let done = AfterDurable(group, pads: policy.config.pads)
+        done.report(group.changes, log: log, stats: stats, metrics: metrics, pads: policy.config.pads, now: clock())
         // What is durable now: the policy before the group that gathered meanwhile, if any.
         let durable = commits.pending?.before ?? policy
         board.update {
@@ -245,7 +165,7 @@ public actor Gateway {
             $0.windowStates = durable.windowStates
             $0.commitFailure = nil
         }
-        padCommands.send(commands)
+        padCommands.send(done.commands)
         for w in group.waiters { w.resume() }
     }
 
@@ -253,14 +173,6 @@ public actor Gateway {
     /// carrying the open evaluations, flood counts and window states (`AuditWriter`).
     func storeDamaged(_ reason: String) async {
         await auditor.replaceDamaged(reason, carrying: policy)
-    }
-
-    func adminAudit(caller: String, _ what: String) async { await auditor.adminAudit(caller: caller, what) }
-
-    /// The background check's finding (`StoreCheckService`).
-    public func backgroundCheck(_ result: String) async {
-        guard result != "ok" else { return }
-        await storeDamaged("quick_check: \(result)")
     }
 
     // MARK: Session clock

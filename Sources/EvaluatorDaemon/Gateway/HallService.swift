@@ -15,6 +15,20 @@ import Logging
 /// actor, so no read waits behind presses (issue 21).
 public struct HallService: EvaluationService {
     let gateway: Gateway
+    let registry: DeviceRegistry?
+    /// Screen pads paired with `evaluatorctl pair` (issue 20); nil in tests that pair nothing.
+    let pairings: PadPairings?
+    let uplinkMonitor: UplinkMonitor
+    let startedAt: Millis
+
+    public init(gateway: Gateway, registry: DeviceRegistry? = nil, pairings: PadPairings? = nil, uplinkMonitor: UplinkMonitor = UplinkMonitor(),
+                startedAt: Millis) {
+        self.gateway = gateway
+        self.registry = registry
+        self.pairings = pairings
+        self.uplinkMonitor = uplinkMonitor
+        self.startedAt = startedAt
+    }
 
     var board: HallBoard { gateway.board }
     var store: Store { gateway.store }
@@ -22,11 +36,7 @@ public struct HallService: EvaluationService {
     var logger: Logger { gateway.logger }
     var stats: PadStats { gateway.stats }
     var metrics: DaemonMetrics { gateway.metrics }
-    var registry: DeviceRegistry? { gateway.registry }
-    var pairings: PadPairings? { gateway.pairings }
-    var uplinkMonitor: UplinkMonitor { gateway.uplinkMonitor }
     var uplinkWake: WakeSignal { gateway.uplinkWake }
-    var startedAt: Millis { gateway.startedAt }
     /// The configuration as of the last reload.
     var config: GatewayConfig { board.current.config }
 
@@ -125,7 +135,7 @@ public struct HallService: EvaluationService {
     public func resend(recordIDs: [String]?, caller: String) async throws(Rejection) -> ResendResult {
         do {
             let result = try await store.resend(recordIDs: recordIDs)
-            await gateway.adminAudit(caller: caller, "resend of \(recordIDs.map { "\($0.count) named record(s)" } ?? "every quarantined record"): \(result.requeued.count) queued again")
+            await gateway.auditor.adminAudit(caller: caller, "resend of \(recordIDs.map { "\($0.count) named record(s)" } ?? "every quarantined record"): \(result.requeued.count) queued again")
             if !result.requeued.isEmpty {
                 logger.notice("quarantined records queued again", metadata: ["records": "\(result.requeued.count)", "caller": "\(caller)"])
                 uplinkWake.fire()
@@ -201,7 +211,7 @@ public struct HallService: EvaluationService {
             logger.notice("salvaged records imported", metadata: [
                 "imported": "\(r.imported)", "already_present": "\(r.present)", "rated_cases": "\(r.ratedCases)", "caller": "\(caller)",
             ])
-            await gateway.adminAudit(caller: caller, "import of salvaged records: \(r.imported) imported, \(r.present) already present, \(r.ratedCases) rated case(s) restored")
+            await gateway.auditor.adminAudit(caller: caller, "import of salvaged records: \(r.imported) imported, \(r.present) already present, \(r.ratedCases) rated case(s) restored")
             if r.imported > 0 { uplinkWake.fire() }
             return ImportResult(imported: r.imported, alreadyPresent: r.present, ratedCases: r.ratedCases)
         } catch where error.code == .refused {
@@ -242,7 +252,7 @@ public struct HallService: EvaluationService {
         guard screenPad(ofWindow: windowID) != nil, let pairings else { throw .noScreenPad(windowID) }
         let (code, expires) = pairings.issue(window: windowID, by: caller, now: clock())
         let scheme = config.apiAccess.tlsCertFile != nil ? "https" : "http"
-        await gateway.adminAudit(caller: caller, "pairing code issued for the screen pad of window \(windowID), valid until \(expires.rfc3339)")
+        await gateway.auditor.adminAudit(caller: caller, "pairing code issued for the screen pad of window \(windowID), valid until \(expires.rfc3339)")
         logger.notice("screen pad pairing code issued", metadata: ["window": "\(windowID)", "caller": "\(caller)", "expires_at": "\(expires.rfc3339)"])
         return PairingCode(windowID: windowID, code: code, expiresAt: expires, url: "\(scheme)://\(address)/pad/\(windowID)?pair=\(code)")
     }
@@ -251,7 +261,7 @@ public struct HallService: EvaluationService {
         guard screenPad(ofWindow: windowID) != nil, let pairings else { throw .noScreenPad(windowID) }
         switch pairings.exchange(window: windowID, code: code, remote: remote, now: clock()) {
         case let .success(secret):
-            await gateway.adminAudit(caller: pairings.pairing(of: windowID)?.paired_by ?? "admin",
+            await gateway.auditor.adminAudit(caller: pairings.pairing(of: windowID)?.paired_by ?? "admin",
                              "screen pad of window \(windowID) paired from \(remote); the previous pairing is revoked")
             logger.notice("screen pad paired", metadata: ["window": "\(windowID)", "remote": "\(remote)"])
             return secret
@@ -269,9 +279,4 @@ public struct HallService: EvaluationService {
     }
 
     public func pairedAt(windowID: String) -> String? { pairings?.pairing(of: windowID)?.paired_at }
-}
-
-extension Gateway {
-    /// The API's side of this gateway.
-    public nonisolated var service: HallService { HallService(gateway: self) }
 }

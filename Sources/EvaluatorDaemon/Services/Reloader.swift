@@ -15,6 +15,7 @@ public actor Reloader {
     private var running: GatewayConfig
     /// The file the daemon was started with ("" or `<…>` when it was not a file).
     let source: String
+    let registry: DeviceRegistry?
     let gateway: Gateway
     let supervisor: Supervisor
     let tokens: TokenBox
@@ -25,13 +26,14 @@ public actor Reloader {
     /// After new tokens are in force: a screen pad whose secret changed is disconnected (issue 20).
     let tokensReplaced: @Sendable () -> Void
 
-    init(running: GatewayConfig, source: String, gateway: Gateway, supervisor: Supervisor, tokens: TokenBox,
+    init(running: GatewayConfig, source: String, gateway: Gateway, registry: DeviceRegistry?, supervisor: Supervisor, tokens: TokenBox,
          makeChildren: @escaping @Sendable (GatewayConfig) -> [Supervisor.Child], notifier: SystemdNotifier, logger: Logger,
          clock: @escaping @Sendable () -> Millis, tokensReplaced: @escaping @Sendable () -> Void = {}) {
         self.tokensReplaced = tokensReplaced
         self.running = running
         self.source = source
         self.gateway = gateway
+        self.registry = registry
         self.supervisor = supervisor
         self.tokens = tokens
         self.makeChildren = makeChildren
@@ -52,7 +54,9 @@ public actor Reloader {
         case .unchanged: logger.notice("configuration reloaded: nothing changed", metadata: meta)
         case .refused: logger.error("reload refused; the running configuration is kept: \(result.message)", metadata: meta)
         }
-        await gateway.noteReload(result)
+        gateway.board.update { $0.lastReload = result }
+        let changes = result.changes.isEmpty ? "" : ": " + result.changes.joined(separator: "; ")
+        await gateway.auditor.adminAudit(caller: result.trigger, "reload \(result.outcome)\(result.outcome == .refused ? " (\(result.message))" : changes)")
         notifier.send("READY=1")
         return result
     }
@@ -75,6 +79,7 @@ public actor Reloader {
         let changes = ConfigReload.changes(from: running, to: new)
         guard !changes.isEmpty else { return ReloadResult(outcome: .unchanged, at: clock(), trigger: trigger) }
         await gateway.reload(new)
+        await registry?.update(windows: new.windows)
         tokens.replace(new.apiAccess.tokens)
         tokensReplaced()
         let (started, stopped) = await supervisor.apply(makeChildren(new))

@@ -32,7 +32,7 @@ struct StoreCheckService: Service {
                 }
                 if let result {
                     logger.info("store check (quick_check) done", metadata: ["result": "\(result.prefix(200))", "took": "\(ContinuousClock.now - started)"])
-                    await gateway.backgroundCheck(result)
+                    if result != "ok" { await gateway.storeDamaged("quick_check: \(result)") }
                 }
                 try? await Task.sleep(for: .milliseconds(everyMs))
             }

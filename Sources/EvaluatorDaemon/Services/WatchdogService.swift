@@ -17,6 +17,7 @@ import Synchronization
 struct WatchdogService: Service {
     let notifier: SystemdNotifier
     let gateway: Gateway
+    let service: HallService
     let store: Store
     let logger: Logger
     /// How often STATUS= is refreshed when no watchdog is configured.
@@ -97,7 +98,7 @@ struct WatchdogService: Service {
 
     /// "2/3 pads attached, backlog 12 (oldest 4 min), last upload 2026-12-02 15:04:05Z".
     private func statusLine() async -> String? {
-        guard let s = try? await gateway.service.status() else { return "store unavailable" }
+        guard let s = try? await service.status() else { return "store unavailable" }
         return SystemdStatus.line(s, now: Millis(date: Date()))
     }
 }
