@@ -106,6 +106,7 @@ public struct Daemon: Sendable {
         let padCommands = PadCommandRouter()
         let pairings = try PadPairings(stateDir: config.stateDir)
         gateway = try Gateway(config: config, store: store, logger: logger, padCommands: padCommands, uplinkWake: wake, clock: clock)
+        gateway.stats.seedToday(from: store, config: config, at: clock()) // today's presses survive a restart
         service = HallService(gateway: gateway, registry: registry, pairings: pairings, uplinkMonitor: monitor, startedAt: clock())
         logger.info("store ready", metadata: ["store.path": "\(store.path)", "store.journal_mode": "wal", "store.synchronous": "FULL"])
         // The replaced store's audit record comes first: it opens the new chain.

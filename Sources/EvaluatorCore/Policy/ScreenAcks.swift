@@ -34,6 +34,11 @@ public enum ScreenAnswer: Sendable, Hashable {
     /// `window`: the window the pad serves, for the log line.
     case refused(sessionID: String, window: String?, code: ScreenRefusal, message: String)
 
+    /// The store could not take the rating: nothing was taken, the pad sends it again.
+    public static func unavailable(sessionID: String, window: String?) -> ScreenAnswer {
+        .refused(sessionID: sessionID, window: window, code: .unavailable, message: "the gateway cannot store ratings now: nothing was taken; send it again")
+    }
+
     /// The answer to `pad` in the decisions of its `.rate` (and the records they made, with
     /// their ids); nil when they hold none.
     public init?(_ result: (decisions: [Decision], records: [RatingRecord]), pad: PadID, window: String?) {

@@ -151,7 +151,7 @@ final class ScreenPads: Sendable {
                     switch ScreenProtocol.parse(text) {
                     case .success(.pong): continue
                     case let .success(.rate(rating)):
-                        let answer = await gateway.rateOnScreen(pad: pad, rating: rating)
+                        let answer = await service.rateOnScreen(pad: pad, rating: rating)
                         if case let .refused(sid, window, code, message) = answer { logRefusal(pad: pad, window: window, sessionID: sid, code: code, message: message) }
                         send(pad, id, answer.message.text)
                     case let .failure(e):

@@ -78,6 +78,9 @@ struct SerialBusService: Service {
         let restored = await gateway.restoredPrompts(bus: bus.id).compactMap { c -> UInt8? in
             if case let .prompt(.serial(_, address), _) = c { address } else { nil }
         }
+        if !restored.isEmpty {
+            logger.info("restored evaluations prompted again", metadata: ["bus": "\(bus.id)", "pads": "\(restored.map { "\(PadID.serial(bus: bus.id, address: $0))" }.joined(separator: ","))"])
+        }
         let now = Millis(date: Date())
         do {
             try open.state.withLock { s throws(DeviceError) in

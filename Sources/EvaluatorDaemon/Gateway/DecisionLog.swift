@@ -14,6 +14,16 @@ final class DecisionLog: Sendable {
 
     init(_ logger: Logger) { self.logger = logger }
 
+    func cancelled(_ s: Session, caller: String) {
+        logger.info("evaluation cancelled", metadata: [
+            "window": "\(s.windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)", "caller": "\(caller)",
+        ])
+    }
+
+    func ignored(_ frame: Framed68Frame, bus: String) {
+        logger.debug("ignored frame that is not an evaluator press", metadata: ["bus": "\(bus)", "frame": "\(frame)"])
+    }
+
     /// A group commit failed: nothing in it was acknowledged (the pads send again).
     func commitFailed(_ failure: StoreError, path: String, events: Int) {
         logger.error("store cannot write; nothing acknowledged", metadata: [

@@ -33,23 +33,19 @@ extension Gateway {
 
     func cancelEvaluation(windowID: String, caller: String) async throws(Rejection) -> Session {
         for case let .cancelled(s) in try await decide(.cancel(windowID: windowID, by: caller, at: clock())) {
-            logger.info("evaluation cancelled", metadata: [
-                "window": "\(windowID)", "session_id": "\(s.sessionID)", "case_id": "\(s.request.caseID)", "caller": "\(caller)",
-            ])
+            log.cancelled(s, caller: caller)
             return s
         }
         throw .nothingToCancel(windowID: windowID)
     }
 
     /// Changes a window's serving state through the policy, durably (the screen is told after
-    /// the commit, with the rest), then answers with the window.
-    func changeWindowState(_ windowID: String, staff: StaffMember?? = nil, paused: Bool? = nil, caller: String) async throws(Rejection) -> WindowSnapshot {
+    /// the commit, with the rest); the hall board shows it once this returns.
+    func changeWindowState(_ windowID: String, staff: StaffMember?? = nil, paused: Bool? = nil, caller: String) async throws(Rejection) {
         for case let .windowState(_, before, state) in try await decide(.setWindowState(windowID: windowID, staff: staff, paused: paused, by: caller, at: clock()))
             where state != before {
             log.windowState(windowID, before: before, after: state, caller: caller)
         }
-        guard let window = config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
-        return HallService.snapshot(window, board.current)
     }
 
     /// Applies an API caller's event and waits until it is durable; the policy's refusal, or a

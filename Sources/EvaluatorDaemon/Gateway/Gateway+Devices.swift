@@ -8,10 +8,7 @@ extension Gateway {
     /// arrive together are committed together.
     public func handleFrames(bus: String, frames: [Framed68Frame]) {
         for frame in frames {
-            guard let key = frame.pressedKey else {
-                logger.debug("ignored frame that is not an evaluator press", metadata: ["bus": "\(bus)", "frame": "\(frame)"])
-                continue
-            }
+            guard let key = frame.pressedKey else { log.ignored(frame, bus: bus); continue }
             let pad = PadID.serial(bus: bus, address: frame.address)
             apply(.press(pad: pad, key: Int(key), at: clock()), pad: pad)
         }
@@ -25,10 +22,6 @@ extension Gateway {
     /// A bus opened: the start-rating frames its pads owe for evaluations restored after a
     /// restart (the policy says which, once each).
     public func restoredPrompts(bus: String) -> [PadCommand] {
-        let prompts = policy.restoredPrompts(bus: bus, at: clock()).map { PadCommand.prompt($0.pad, until: $0.until) }
-        if !prompts.isEmpty {
-            logger.info("restored evaluations prompted again", metadata: ["bus": "\(bus)", "pads": "\(prompts.map { "\($0.pad)" }.joined(separator: ","))"])
-        }
-        return prompts
+        policy.restoredPrompts(bus: bus, at: clock()).map { PadCommand.prompt($0.pad, until: $0.until) }
     }
 }

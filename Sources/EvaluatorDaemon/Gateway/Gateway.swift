@@ -1,7 +1,6 @@
 import EvaluatorCore
 import EvaluatorStore
 import EvaluatorSupport
-import EvaluatorUplink
 import Foundation
 import Logging
 
@@ -11,9 +10,9 @@ import Logging
 /// at a time. Device input is turned into events in `Gateway+Devices.swift`, the API's calls
 /// in `Gateway+API.swift`; pad statistics live off the actor in `PadStats`.
 public actor Gateway {
-    public private(set) var config: GatewayConfig
+    /// The gateway's id and region, which name every record (a reload may not change them).
+    let origin: (gatewayID: String, region: String)
     let store: Store
-    let logger: Logger
     let clock: @Sendable () -> Millis
     let makeID: @Sendable () -> String
     let uplinkWake: WakeSignal
@@ -29,7 +28,8 @@ public actor Gateway {
     public nonisolated let restoredSessions: Int
     var policy: WindowSessions
     var commits = GroupCommit()
-    let log: DecisionLog
+    /// The journal: what was decided, once durable.
+    nonisolated let log: DecisionLog
     /// The hall as of the last durable commit, for readers that must not wait on the actor.
     nonisolated let board: HallBoard
     /// Problems found at start, admin actions and a replaced store, as `audit` records.
@@ -41,9 +41,8 @@ public actor Gateway {
         clock: @escaping @Sendable () -> Millis = { Millis(date: Date()) },
         makeID: @escaping @Sendable () -> String = { RandomID.uuidV7(unixMillis: Millis(date: Date()).value) }
     ) throws(StoreError) {
-        self.config = config
+        origin = (config.gatewayID, config.region)
         self.store = store
-        self.logger = logger
         log = DecisionLog(logger)
         self.clock = clock
         self.makeID = makeID
@@ -58,14 +57,12 @@ public actor Gateway {
         self.policy = policy
         board = HallBoard(HallState(config: config, sessions: policy.sessions, windowStates: policy.windowStates))
         auditor = AuditWriter(store: store, board: board, logger: logger, uplinkWake: uplinkWake, clock: clock, makeID: makeID)
-        stats.seedToday(from: store, config: config, at: clock())
         log.restored(restored)
     }
 
     /// A reload's new configuration (already checked by `ConfigReload`): windows, key maps,
     /// session knobs and signals take effect for the next event; open evaluations stay open.
     func reload(_ new: GatewayConfig) {
-        config = new
         policy.reconfigure(new.policyConfig)
         board.update { $0.config = new }
         metrics.declare(windows: new.windows)
@@ -79,11 +76,10 @@ public actor Gateway {
 
     // MARK: Applying events
 
-    /// Runs one event through the policy and queues its store changes for the next group
-    /// commit. Pads are prompted or acknowledged only after that commit is durable (R7); if it
-    /// fails, the policy is put back as it was before the group and nothing in it is
-    /// acknowledged: the pads send again.
-    /// Returns the decisions and the records the event made (with their ids).
+    /// Runs one event through the policy and queues its store changes (and the records it made,
+    /// returned with their ids) for the next group commit. Pads are prompted or acknowledged only
+    /// after that commit is durable (R7); if it fails, the policy is put back as it was before
+    /// the group and nothing in it is acknowledged: the pads send again.
     @discardableResult
     func apply(_ event: SessionEvent, pad: PadID? = nil) -> (decisions: [Decision], records: [RatingRecord]) {
         // The policy as it was before the group's first event (put back if the commit fails).
@@ -92,7 +88,7 @@ public actor Gateway {
         let before: WindowSessions? = commits.pending == nil ? policy : nil
         let decisions = policy.handle(event)
         let now = clock()
-        let change = StoreChange(decisions, stamp: RecordStamp(gatewayID: config.gatewayID, region: config.region, at: now, makeID: makeID), chainID: store.chainID)
+        let change = StoreChange(decisions, stamp: RecordStamp(gatewayID: origin.gatewayID, region: origin.region, at: now, makeID: makeID), chainID: store.chainID)
         if commits.add(change, .init(decisions: decisions, pad: pad, at: now), policyBefore: before!) {
             commitWork.fire()
         }
@@ -102,15 +98,8 @@ public actor Gateway {
     /// Applies an event and waits until it is durable (the API answers only then).
     func applyAndWait(_ event: SessionEvent, pad: PadID? = nil) async throws(StoreError) -> (decisions: [Decision], records: [RatingRecord]) {
         let result = apply(event, pad: pad)
-        do {
-            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                commits.addWaiter(c) // the group `apply` just used, in the same turn of the actor
-            }
-        } catch let e as StoreError {
-            throw e
-        } catch {
-            throw StoreError(code: .write, path: store.path, message: "\(error)")
-        }
+        // Waits for the group `apply` just used (added in the same turn of the actor).
+        try await withCheckedContinuation { commits.addWaiter($0) }.get()
         return result
     }
 
@@ -147,7 +136,7 @@ public actor Gateway {
         log.commitFailed(failure, path: store.path, events: failed.reduce(0) { $0 + $1.after.count })
         for g in failed {
             for a in g.after { if let pad = a.pad { stats.padError(pad) } }
-            for w in g.waiters { w.resume(throwing: failure) }
+            for w in g.waiters { w.resume(returning: .failure(failure)) }
         }
     }
 
@@ -166,7 +155,7 @@ public actor Gateway {
             $0.commitFailure = nil
         }
         padCommands.send(done.commands)
-        for w in group.waiters { w.resume() }
+        for w in group.waiters { w.resume(returning: .success(())) }
     }
 
     /// The store file is damaged (at a write, or found by the background check): replaced,
@@ -174,8 +163,6 @@ public actor Gateway {
     func storeDamaged(_ reason: String) async {
         await auditor.replaceDamaged(reason, carrying: policy)
     }
-
-    // MARK: Session clock
 
     public func nextDeadline() -> Millis? { policy.nextDeadline }
 

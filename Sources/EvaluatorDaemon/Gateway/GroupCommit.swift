@@ -22,7 +22,8 @@ struct GroupCommit {
         var before: WindowSessions
         var changes: [StoreChange] = []
         var after: [AfterCommit] = []
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        /// API callers waiting for the commit: told its outcome (a Result, so the error stays typed).
+        var waiters: [CheckedContinuation<Result<Void, StoreError>, Never>] = []
     }
 
     private(set) var pending: Group?
@@ -44,7 +45,7 @@ struct GroupCommit {
     }
 
     /// Waits for the pending group's commit (call right after `add`, in the same actor turn).
-    mutating func addWaiter(_ c: CheckedContinuation<Void, any Error>) {
+    mutating func addWaiter(_ c: CheckedContinuation<Result<Void, StoreError>, Never>) {
         pending!.waiters.append(c)
     }
 

@@ -33,7 +33,7 @@ public struct HallService: EvaluationService {
     var board: HallBoard { gateway.board }
     var store: Store { gateway.store }
     var clock: @Sendable () -> Millis { gateway.clock }
-    var logger: Logger { gateway.logger }
+    var logger: Logger { gateway.log.logger }
     var stats: PadStats { gateway.stats }
     var metrics: DaemonMetrics { gateway.metrics }
     var uplinkWake: WakeSignal { gateway.uplinkWake }
@@ -73,12 +73,42 @@ public struct HallService: EvaluationService {
                 throw .invalidQuery("photo \"\(photo)\" is not a file in [screen] photo_dir (\(config.screen.photoDir ?? ""))")
             }
         }
-        return try await gateway.changeWindowState(windowID, staff: .some(staff), caller: caller)
+        try await gateway.changeWindowState(windowID, staff: .some(staff), caller: caller)
+        return try window(windowID)
     }
 
 
     public func setPaused(windowID: String, paused: Bool, caller: String) async throws(Rejection) -> WindowSnapshot {
         try await gateway.changeWindowState(windowID, paused: paused, caller: caller)
+        return try window(windowID)
+    }
+
+    /// A rating from a screen pad (issue 14). What the store holds of a resend is read here,
+    /// off the actor; only a rating for a rated evaluation, or for no open, unexpired one, can
+    /// be one, so only then is the store asked (no read on a rating's own path).
+    public func rateOnScreen(pad: PadID, rating: ScreenRating) async -> ScreenAnswer {
+        let hall = board.current
+        let window = hall.config.windows.first(where: { $0.pad?.id == pad })?.id
+        let session = window.flatMap { hall.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0 : nil }
+        var stored = ScreenEvidence()
+        do {
+            if let session, session.ratedAt != nil, let found = try await store.ratedRecord(caseID: session.request.caseID),
+               found.sessionID == rating.sessionID, found.pad == pad.description {
+                stored.ratedAs = found.recordID
+            } else if session.map({ $0.ratedAt != nil || $0.expiresAt <= clock() }) ?? true {
+                stored.refusal = try await store.screenRefusalStored(pad: pad, sessionID: rating.sessionID, level: rating.level)
+            }
+        } catch {
+            return .unavailable(sessionID: rating.sessionID, window: window)
+        }
+        return await gateway.rateOnScreen(pad: pad, rating: rating, stored: stored)
+    }
+
+    /// One window as the board shows it now.
+    private func window(_ windowID: String) throws(Rejection) -> WindowSnapshot {
+        let hall = board.current
+        guard let window = hall.config.windows.first(where: { $0.id == windowID }) else { throw .unknownWindow(windowID) }
+        return Self.snapshot(window, hall)
     }
 
     /// Every pad's figures; a screen pad with neither a `pad:WINDOW` line nor a pairing is
