@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "EvaluatorCore", "EvaluatorWire", "CQREncode",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Pages/assets"],

@@ -2,19 +2,29 @@ import EvaluatorCore
 import EvaluatorWire
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
 import Synchronization
 
 /// The request context of the local API: who is calling (the token's name, or `api` when the
 /// daemon has no tokens file).
-public struct APIRequestContext: RequestContext {
+public struct APIRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The token's name; logged with each action and recorded on the records it produced (R11).
     public var caller = "api"
+    /// The token the request's secret stands for (a tokens-file line, the admin token or a
+    /// screen pad's pairing), set by the access middleware; nil without one.
+    public var token: APIToken?
     /// The peer's address (`ip:port`, or the unix socket), for the records of who paired a pad.
     public var remote: String
+    /// The connection, for a screen pad's WebSocket (its liveness and its close at shutdown).
+    public let channel: any Channel
+    /// Where the screen route leaves its WebSocket handler (hummingbird-websocket's upgrade).
+    public let webSocket = WebSocketHandlerReference<Self>()
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        channel = source.channel
         remote = source.channel.remoteAddress.map { a in a.ipAddress.map { "\($0):\(a.port ?? 0)" } ?? (a.pathname.map { "unix:\($0)" } ?? "\(a)") } ?? "?"
     }
 }
@@ -60,6 +70,15 @@ public enum Access {
         case let .pad(window):
             return method == .get && (path == "/pad/\(window)" || path == "/pad/\(window)/photo" || path == "/v1/pads/\(window)/ws")
         }
+    }
+
+    /// The one rule for a screen pad's connection (issue 21): `token` is the pad of `window`,
+    /// whose screen is `pad` — a `pad:WINDOW` line named after that screen, or the window's
+    /// pairing. Any other token (admin, api, read, another window's or another screen's) is not,
+    /// whatever else its scope allows.
+    public static func isScreenPad(_ token: APIToken?, window: String, pad: PadID) -> Bool {
+        guard let token, token.scope == .pad(window: window) else { return false }
+        return token.paired || pad == .screen(name: token.name)
     }
 
     /// What anyone may call without a token (issue 20): the health check, a screen pad's page
@@ -143,7 +162,10 @@ struct AccessMiddleware: RouterMiddleware {
     var pairedPad: (@Sendable (String) -> APIToken?)?
 
     func handle(_ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response) async throws -> Response {
-        guard let tokens = tokens.current else {
+        var context = context
+        let current = tokens.current
+        context.token = Self.secret(request).flatMap { current?.find($0) ?? pairedPad?($0) }
+        guard current != nil else {
             guard let browser else { return try await next(request, context) }
             let origin = request.headers[.origin]
             if let refusal = browser.refusal(method: request.method, host: request.head.authority, origin: origin, contentType: request.headers[.contentType]) {
@@ -157,14 +179,13 @@ struct AccessMiddleware: RouterMiddleware {
         }
         let path = request.uri.path
         if Access.isOpen(method: request.method, path: path) { return try await next(request, context) }
-        guard let secret = Self.secret(request), let token = tokens.find(secret) ?? pairedPad?(secret) else {
+        guard let token = context.token else {
             return EvaluatorAPI.failure(APIFailure(status: 401, code: "unauthorized", message: "a valid token is required: Authorization: Bearer TOKEN"))
         }
         guard Access.allows(token.scope, method: request.method, path: path) else {
             let needs = Access.isAdminOnly(path) ? ": only an admin token may (hall IT: evaluatorctl as root uses the admin token file)" : ""
             return EvaluatorAPI.failure(APIFailure(status: 403, code: "forbidden", message: "token \(token.name) (scope \(token.scope)) may not \(request.method) \(path)\(needs)"))
         }
-        var context = context
         context.caller = token.name
         return try await next(request, context)
     }

@@ -162,8 +162,11 @@ public struct Daemon: Sendable {
                                         browser: BrowserGuard(listen: config.api, access: config.apiAccess),
                                         reload: { [reloader] caller in await reloader.reload(trigger: caller) },
                                         metrics: { [service] in await service.metricsText() }),
-            address: address, access: config.apiAccess, logger: logger, screens: screens,
-            heartbeat: { [service] in service.screenHeartbeat },
+            screenRouter: EvaluatorAPI.screenRouter(tokens: tokens, pairedPad: { secret in screens.pairedToken(secret) },
+                                                    browser: BrowserGuard(listen: config.api, access: config.apiAccess),
+                                                    screenPad: { [service] window in service.screenPad(ofWindow: window) },
+                                                    serve: { connection, inbound, outbound in await screens.serve(connection, inbound: inbound, outbound: outbound) }),
+            address: address, access: config.apiAccess, logger: logger,
             onServerRunning: { [logger, access = config.apiAccess, listen = config.api, socketGID, notifier] channel in
                 let bound = channel.localAddress.map { a -> String in
                     if let port = a.port, let ip = a.ipAddress { return "\(ip):\(port)" }

@@ -147,3 +147,28 @@ struct RouterTests {
         }
     }
 }
+
+/// The one screen-pad rule (issue 21): which token may open the WebSocket of window W03,
+/// whose screen is T1. The upgrade passes the access middleware first (any `/v1/` path is
+/// allowed to admin and api), so this rule is what keeps them off a pad's socket.
+@Suite("the screen-pad rule")
+struct ScreenPadRuleTests {
+    @Test("only W03's pad line named after its screen, or W03's pairing, is W03's pad", arguments: [
+        (APIToken(name: "T1", scope: .pad(window: "W03"), secret: "s"), true),
+        (APIToken(name: "paired-pad-W03", scope: .pad(window: "W03"), secret: "s", paired: true), true),
+        (APIToken(name: "T2", scope: .pad(window: "W03"), secret: "s"), false),
+        (APIToken(name: "T1", scope: .pad(window: "W01"), secret: "s"), false),
+        (APIToken(name: "paired-pad-W01", scope: .pad(window: "W01"), secret: "s", paired: true), false),
+        (APIToken(name: "T1", scope: .admin, secret: "s"), false),
+        (APIToken(name: "T1", scope: .api, secret: "s"), false),
+        (APIToken(name: "T1", scope: .read, secret: "s"), false),
+    ])
+    func rule(token: APIToken, allowed: Bool) {
+        #expect(Access.isScreenPad(token, window: "W03", pad: .screen(name: "T1")) == allowed)
+    }
+
+    @Test("no token is no pad")
+    func none() {
+        #expect(!Access.isScreenPad(nil, window: "W03", pad: .screen(name: "T1")))
+    }
+}

@@ -27,11 +27,14 @@ public struct APIToken: Sendable, Hashable, CustomStringConvertible, CustomDebug
     public var name: String
     public var scope: Scope
     public var secret: String
+    /// A screen pad's pairing secret standing in for a `pad:WINDOW` line (issue 20).
+    public var paired: Bool
 
-    public init(name: String, scope: Scope, secret: String) {
+    public init(name: String, scope: Scope, secret: String, paired: Bool = false) {
         self.name = name
         self.scope = scope
         self.secret = secret
+        self.paired = paired
     }
 
     public var description: String { "\(name) \(scope) ***" }

@@ -24,30 +24,22 @@ struct APIServer: Service {
     /// `access.maxConnections` are open (more wait in the listen backlog), and with a
     /// certificate the API speaks TLS.
     ///
-    /// `screens`: a screen pad's WebSocket (`GET /v1/pads/{window}/ws` with the pad's token) is
-    /// upgraded and served there; any other request, or one whose token does not fit, goes to the
-    /// router (which answers 401/403/426 in words).
-    init(router: Router<APIRequestContext>, address: BindAddress, access: APIAccess, logger: Logger, screens: ScreenPads? = nil,
-         heartbeat: @escaping @Sendable () async -> Duration = { .seconds(15) },
+    /// `screenRouter`: a WebSocket upgrade goes through it (`EvaluatorAPI.screenRouter`: the
+    /// access middleware, then the screen-pad rule); one it does not take goes to `router` as a
+    /// plain request (which answers 401/403/426 in words).
+    init(router: Router<APIRequestContext>, screenRouter: Router<APIRequestContext> = Router(context: APIRequestContext.self),
+         address: BindAddress, access: APIAccess, logger: Logger,
          onServerRunning: @escaping @Sendable (any Channel) async -> Void) throws {
         let responder = router.buildResponder()
+        let screenResponder = screenRouter.buildResponder()
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(access.idleTimeoutS)))
         let headerTimeout = TimeAmount.milliseconds(Int64(access.headerTimeoutMs))
         let probation = Probation(maxConnections: access.maxConnections)
         var builder = HTTPServerBuilder { responder in
             IdleUntilFirstRequest(base: HTTP1WebSocketUpgradeChannel(
                 responder: responder,
-                configuration: .init(http1: http1, ws: .init(maxFrameSize: ScreenProtocol.maxPadMessageBytes)),
-                shouldUpgrade: { request, channel, _ in
-                    guard let screens, let (pad, window, secret) = await screens.pad(forUpgrade: request) else { return .dontUpgrade }
-                    // A screen pad's liveness is its heartbeat from now on.
-                    FirstRequestIdle.release(channel)
-                    let remote = channel.remoteAddress.map { a in a.ipAddress.map { "\($0):\(a.port ?? 0)" } ?? "\(a)" } ?? "?"
-                    let period = await heartbeat()
-                    return .upgrade([:]) { inbound, outbound, _ in
-                        await screens.serve(pad: pad, window: window, secret: secret, remote: remote, channel: channel, inbound: inbound, outbound: outbound, heartbeat: period)
-                    }
-                }
+                webSocketResponder: screenResponder,
+                configuration: .init(http1: http1, ws: .init(maxFrameSize: ScreenProtocol.maxPadMessageBytes))
             ), headerTimeout: headerTimeout, probation: probation)
         }
         if let cert = access.tlsCertFile, let key = access.tlsKeyFile {

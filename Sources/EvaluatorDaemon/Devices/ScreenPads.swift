@@ -56,14 +56,13 @@ final class ScreenPads: Sendable {
     /// for the API's pages; nil for any other secret.
     func pairedToken(_ secret: String) -> APIToken? {
         guard let window = pairings?.window(ofSecret: secret) else { return nil }
-        return APIToken(name: "paired-pad-\(window)", scope: .pad(window: window), secret: secret)
+        return APIToken(name: "paired-pad-\(window)", scope: .pad(window: window), secret: secret, paired: true)
     }
 
-    /// Whether `secret` lets `pad` (the screen of `window`) connect now: its `pad:WINDOW` line
-    /// (named after the screen) or its window's pairing.
+    /// Whether `secret` lets `pad` (the screen of `window`) connect now: the token it stands for
+    /// passes the one screen-pad rule (`Access.isScreenPad`), as at the upgrade.
     private func authenticates(_ secret: String, window: String, pad: PadID) -> Bool {
-        if let token = tokens.current?.find(secret), token.scope == .pad(window: window), pad == .screen(name: token.name) { return true }
-        return pairings?.window(ofSecret: secret) == window
+        Access.isScreenPad(tokens.current?.find(secret) ?? pairedToken(secret), window: window, pad: pad)
     }
 
     /// Closes every connection whose secret no longer authenticates its pad (a reload changed
@@ -80,36 +79,12 @@ final class ScreenPads: Sendable {
         }
     }
 
-    /// The window of a WebSocket path `/v1/pads/{window}/ws`.
-    static func window(ofPath path: String) -> String? {
-        let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
-        let parts = bare.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0].isEmpty, parts[1] == "v1", parts[2] == "pads", parts[4] == "ws", !parts[3].isEmpty else { return nil }
-        return String(parts[3])
-    }
-
-    /// The token of an upgrade request: `Authorization: Bearer` or `?token=`.
-    static func secret(_ request: HTTPRequest) -> String? {
-        if let token = Access.bearer(request.headerFields[.authorization]) { return token }
-        guard let path = request.path, let q = path.firstIndex(of: "?") else { return nil }
-        for pair in path[path.index(after: q)...].split(separator: "&") where pair.hasPrefix("token=") {
-            return String(pair.dropFirst(6)).removingPercentEncoding
-        }
-        return nil
-    }
-
-    /// The pad a WebSocket upgrade is for, or nil: the request then goes to the router, which
-    /// answers 401/403/404/426 in words.
-    func pad(forUpgrade request: HTTPRequest) async -> (pad: PadID, window: String, secret: String)? {
-        guard request.method == .get, let path = request.path, let window = Self.window(ofPath: path),
-              let secret = Self.secret(request), let pad = service.screenPad(ofWindow: window),
-              authenticates(secret, window: window, pad: pad) else { return nil }
-        return (pad, window, secret)
-    }
-
     /// Serves one connection until it closes, is replaced, or stops answering.
-    func serve(pad: PadID, window: String, secret: String, remote: String, channel: (any Channel)? = nil, inbound: WebSocketInboundStream,
-               outbound: WebSocketOutboundWriter, heartbeat: Duration) async {
+    func serve(_ connection: ScreenConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let (pad, window, secret, remote, channel) = (connection.pad, connection.window, connection.token.secret, connection.remote, connection.channel)
+        // A screen pad's liveness is its heartbeat from now on (no longer the first-request deadline).
+        FirstRequestIdle.release(channel)
+        let heartbeat = service.screenHeartbeat
         let (stream, outbox) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(64))
         let id = attach(pad, window: window, secret: secret, outbox: outbox, remote: remote, channel: channel)
         logger.notice("screen pad connected", metadata: ["pad": "\(pad)", "remote": "\(remote)"])
