@@ -97,9 +97,10 @@ public enum OpenBody {
         var matter_name: String?
         var staff_id: String?
         var timeout_s: Int?
+        var stage: String?
     }
 
-    static let fields = ["case_id", "batch_case_ids", "matter_code", "matter_name", "staff_id", "timeout_s"]
+    static let fields = ["case_id", "batch_case_ids", "matter_code", "matter_name", "staff_id", "timeout_s", "stage"]
 
     public static func parse(_ data: Data) throws(RequestError) -> EvaluationRequest {
         let body = try JSONBody.decode(Fields.self, data, allowed: fields)
@@ -116,7 +117,9 @@ public enum OpenBody {
             matterCode: try body.matter_code.map { v throws(RequestError) in try JSONBody.id(v, field: "matter_code") },
             matterName: try body.matter_name.map { v throws(RequestError) in try JSONBody.name(v, field: "matter_name") },
             staffID: try body.staff_id.map { v throws(RequestError) in try JSONBody.id(v, field: "staff_id") },
-            timeoutMs: body.timeout_s.map { Int64($0) * 1000 }
+            timeoutMs: body.timeout_s.map { Int64($0) * 1000 },
+            // One of `[session] stages` (the policy checks which, issue 22); absent: the first.
+            stage: try body.stage.map { v throws(RequestError) in try JSONBody.name(v, field: "stage") }
         )
     }
 }

@@ -201,7 +201,7 @@ extension Store {
     /// there by someone else.
     static let ownObjects: Set<String> = [
         "table record", "table rated_case", "table open_session", "table batch", "table flood", "table chain", "table rollup", "table rollup_day",
-        "table window_state", "table replaced_chain", "table grdb_migrations", "table sqlite_sequence",
+        "table window_state", "table replaced_chain", "table case_service", "table grdb_migrations", "table sqlite_sequence",
         "index record_unsent", "index record_batch", "index record_pending", "index record_batch_pending", "index record_screen_refusal",
     ]
 

@@ -37,9 +37,13 @@ extension Store {
                 rollups.add(r)
                 if r.draft.outcome == .rated, let caseID = r.draft.caseID {
                     for id in [caseID] + r.draft.batchCaseIDs {
-                        try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)")
-                            .execute(arguments: [id, r.recordID])
+                        try db.cachedStatement(sql: "INSERT OR IGNORE INTO rated_case (case_id, stage, record_id) VALUES (?, ?, ?)")
+                            .execute(arguments: [id, r.draft.stage ?? Stages.legacy, r.recordID])
                     }
+                }
+                if r.draft.outcome == .service, let caseID = r.draft.caseID, let n = r.draft.serviceNo {
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_service (case_id, service_no, stage, record_id) VALUES (?, ?, ?, ?)")
+                        .execute(arguments: [caseID, n, r.draft.stage ?? Stages.legacy, r.recordID])
                 }
             }
             for id in change.removeSessions {

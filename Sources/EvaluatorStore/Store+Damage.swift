@@ -278,6 +278,12 @@ extension Store {
         return ratedCases(of: o)
     }
 
+    /// A stored record's JSON object (nil: not an object).
+    static func object(_ body: String) -> [String: JSONValue]? {
+        guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)) else { return nil }
+        return o
+    }
+
     /// The case ids a rated record object covers (its case and batch), for R3.
     static func ratedCases(of o: [String: JSONValue]) -> [(caseID: String, recordID: String)] {
         guard o["outcome"] == .string(Outcome.rated.rawValue), case let .string(recordID) = o["record_id"] else { return [] }
@@ -341,10 +347,17 @@ extension Store {
         // 10,000 records there would hold every press's commit behind the salvage.
         let chains = try read { db in try Self.replacedChains(db) }
         let objects = try Self.checkSalvaged(records: bodies, known: known, ratedCases: ratedCases, chains: chains, path: path, check: check)
-        let result = try await write("cannot import salvaged records") { [days] db -> (Int, Int, Int) in
+        // The stage each rating rated (issue 22: R3 is per case and stage); '' for records
+        // stored before stages.
+        var stageOf: [String: String] = [:]
+        for o in objects + known.compactMap(Self.object) {
+            if let id = o.string("record_id") { stageOf[id] = o.string("stage") ?? Stages.legacy }
+        }
+        let result = try await write("cannot import salvaged records") { [days, stageOf] db -> (Int, Int, Int) in
             var cases = 0
             for (caseID, recordID) in ratedCases {
-                try db.execute(sql: "INSERT OR IGNORE INTO rated_case (case_id, record_id) VALUES (?, ?)", arguments: [caseID, recordID])
+                try db.execute(sql: "INSERT OR IGNORE INTO rated_case (case_id, stage, record_id) VALUES (?, ?, ?)",
+                               arguments: [caseID, stageOf[recordID] ?? Stages.legacy, recordID])
                 cases += db.changesCount
             }
             var head = try Self.chainHead(db)

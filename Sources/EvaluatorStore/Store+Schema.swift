@@ -149,6 +149,32 @@ extension Store {
                     WHERE outcome = 'no_case' AND json_extract(body, '$.channel') = 'screen'
                 """)
         }
+        m.registerMigration("v14-services") { db in
+            // 一事多评 (issue 22): R3 is one rating per case and stage, so `rated_case` is keyed
+            // by both. A row stored before has the stage '' (`Stages.legacy`): it reads as the
+            // first configured stage, which the store cannot know. No stored record is touched
+            // (the chain hashes them). `case_service` numbers each case's services: one row per
+            // service record, so the next number is one indexed read, not a scan of `record`
+            // (which has no case index: it would cost every insert on the hot path).
+            try db.execute(sql: """
+                CREATE TABLE rated_case_stage (
+                    case_id TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    PRIMARY KEY (case_id, stage)
+                );
+                INSERT INTO rated_case_stage (case_id, stage, record_id) SELECT case_id, '', record_id FROM rated_case;
+                DROP TABLE rated_case;
+                ALTER TABLE rated_case_stage RENAME TO rated_case;
+                CREATE TABLE case_service (
+                    case_id TEXT NOT NULL,
+                    service_no INTEGER NOT NULL,
+                    stage TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    PRIMARY KEY (case_id, service_no)
+                );
+                """)
+        }
         return m
     }
 }

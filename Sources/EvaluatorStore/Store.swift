@@ -235,25 +235,47 @@ public final class Store: Sendable {
 
     // MARK: Reads
 
-    /// The first of these cases that is already rated, if any (R3).
-    public func firstRatedCase(among caseIDs: [String]) async throws(StoreError) -> String? {
-        try await readAsync { db in
-            for id in caseIDs where try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ?", arguments: [id]) == true {
-                return id
+    /// The stages a rated case's row may carry for `stage`: the stage, and for the first
+    /// configured stage also rows stored before stages (`Stages.legacy`, issue 22).
+    static func stageKeys(_ stage: String, firstStage: String) -> [String] {
+        stage == firstStage ? [stage, Stages.legacy] : [stage]
+    }
+
+    /// The first of these cases that is already rated at `stage`, if any (R3: one rating per
+    /// case and stage).
+    public func firstRatedCase(among caseIDs: [String], stage: String = Stages.defaultList[0], firstStage: String = Stages.defaultList[0]) async throws(StoreError) -> String? {
+        let keys = Self.stageKeys(stage, firstStage: firstStage)
+        return try await readAsync { db in
+            for id in caseIDs {
+                for key in keys where try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ? AND stage = ?", arguments: [id, key]) == true {
+                    return id
+                }
             }
             return nil
         }
     }
 
-    /// The rated record of a case, if any: its id and its session id, pad and channel (a screen
-    /// pad's resend of an acked rating is answered with the same record, issue 14).
-    public func ratedRecord(caseID: String) async throws(StoreError) -> (recordID: String, sessionID: String?, pad: String?)? {
+    /// The highest service number of a case (issue 22; 0: none). A case rated before services
+    /// existed had service 1.
+    public func lastService(of caseID: String) async throws(StoreError) -> Int {
         try await readAsync { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT r.record_id, json_extract(r.body, '$.session_id') AS sid, json_extract(r.body, '$.pad') AS pad
-                FROM rated_case c JOIN record r ON r.record_id = c.record_id WHERE c.case_id = ?
-                """, arguments: [caseID]) else { return nil }
-            return (row["record_id"], row["sid"], row["pad"])
+            if let n = try Int.fetchOne(db, sql: "SELECT MAX(service_no) FROM case_service WHERE case_id = ?", arguments: [caseID]) { return n }
+            return try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ? AND stage = ?", arguments: [caseID, Stages.legacy]) == true ? 1 : 0
+        }
+    }
+
+    /// The rated record of a case at a stage, if any: its id and its session id, pad and channel
+    /// (a screen pad's resend of an acked rating is answered with the same record, issue 14).
+    public func ratedRecord(caseID: String, stage: String, firstStage: String) async throws(StoreError) -> (recordID: String, sessionID: String?, pad: String?)? {
+        let keys = Self.stageKeys(stage, firstStage: firstStage)
+        return try await readAsync { db in
+            for key in keys {
+                if let row = try Row.fetchOne(db, sql: """
+                    SELECT r.record_id, json_extract(r.body, '$.session_id') AS sid, json_extract(r.body, '$.pad') AS pad
+                    FROM rated_case c JOIN record r ON r.record_id = c.record_id WHERE c.case_id = ? AND c.stage = ?
+                    """, arguments: [caseID, key]) { return (row["record_id"], row["sid"], row["pad"]) }
+            }
+            return nil
         }
     }
 

@@ -15,9 +15,14 @@ public struct OpenedEvaluationView: Codable, Sendable {
     public var updated: Bool
     /// false: the window's pad is absent or detached; the evaluation is open all the same.
     public var prompted: Bool
+    /// The stage this evaluation rates and its service of the case (1, 2, … per case; issue 22).
+    public var stage: String?
+    public var service_no: Int
 
     public init(_ o: OpenedEvaluation) {
         let s = o.session
+        stage = s.request.stage
+        service_no = s.serviceNo ?? 1
         session_id = s.sessionID
         window_id = s.windowID
         case_id = s.request.caseID

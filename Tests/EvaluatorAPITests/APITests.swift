@@ -45,7 +45,7 @@ struct APITests {
             let f = APIFailure(r)
             #expect(f.status == status && f.code == code && f.message == r.message)
         }
-        #expect(APIFailure(.alreadyRated(caseID: "C1")).message == #"case "C1" has already been rated (one rating per case, R3)"#)
+        #expect(APIFailure(.alreadyRated(caseID: "C1")).message == #"case "C1" has already been rated (one rating per case and stage, R3)"#)
     }
 }
 

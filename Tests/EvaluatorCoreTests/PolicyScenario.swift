@@ -6,6 +6,8 @@ import Testing
 /// (a virtual clock in ms); each expectation is a compact line per decision.
 enum Step {
     case open(Int64, String, String, batch: [String] = [], timeoutS: Int64? = nil, staff: String? = nil, matter: String? = nil, session: String)
+    /// An open of a case at a stage (issue 22), `servicesBefore` as the gateway found in the store.
+    case openStage(Int64, String, String, stage: String?, session: String, servicesBefore: Int = 0, ratedBefore: String? = nil)
     case press(Int64, String, Int)
     case cancel(Int64, String)
     case tick(Int64)
@@ -34,6 +36,7 @@ func compact(_ d: Decision) -> String {
     switch d {
     case let .record(r):
         var s = "record \(r.outcome.rawValue) \(r.windowID ?? "-") \(r.caseID ?? "-")"
+        if r.outcome == .service || (r.stage != nil && r.stage != Stages.defaultList[0]) { s += " \(r.stage ?? "-")#\(r.serviceNo.map(String.init) ?? "-")" }
         if let l = r.level { s += " \(l.rawValue)" }
         if !r.batchCaseIDs.isEmpty { s += " batch=\(r.batchCaseIDs.joined(separator: ","))" }
         if let reason = r.reason { s += " reason=\(reason)" }
@@ -90,8 +93,13 @@ let quietSignals: SignalRules = {
     return r
 }()
 
-func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 30, signals: SignalRules = quietSignals) -> [[String]] {
+/// `services`: show the service records an open makes (issue 22); the tables about other rules
+/// leave them out.
+func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 30, signals: SignalRules = quietSignals,
+         stages: [String]? = nil, maxServices: Int = 8, services: Bool = false) -> [[String]] {
     var config = SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500, reasonWindowMs: 5000)
+    if let stages { config.stages = stages }
+    config.maxServicesPerCase = maxServices
     config.maxPressesPerMinute = maxPressesPerMinute
     config.signals = signals
     config.screen = screenOptions
@@ -103,6 +111,9 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
             event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, batchCaseIDs: batch, matterName: matter, staffID: staff,
                                                                                        timeoutMs: timeout.map { $0 * 1000 }),
                           by: "queue", at: Millis(t))
+        case let .openStage(t, w, c, stage, session, before, rated):
+            event = .open(windowID: w, sessionID: session, request: EvaluationRequest(caseID: c, stage: stage), by: "queue", at: Millis(t),
+                          ratedBefore: rated, servicesBefore: before)
         case let .press(t, pad, key):
             event = .press(pad: PadID(pad)!, key: key, at: Millis(t))
         case let .cancel(t, w): event = .cancel(windowID: w, by: "clerk-pc", at: Millis(t))
@@ -115,6 +126,6 @@ func run(_ steps: [Step], restoring: [Session] = [], maxPressesPerMinute: Int = 
         case let .rateFromOther(t, session, level):
             event = .rate(pad: .screen(name: "T9"), rating: ScreenRating(sessionID: session, level: level, reason: nil, reasonText: nil, dimensions: nil), at: Millis(t))
         }
-        return policy.handle(event).map(compact)
+        return policy.handle(event).map(compact).filter { services || !$0.hasPrefix("record service ") }
     }
 }

@@ -255,7 +255,8 @@ struct WindowSessionsTests {
     func callers() {
         var policy = WindowSessions(config: SessionPolicyConfig(windows: windows, pads: pads, scores: .standard, defaultTimeoutMs: 30_000, retransmitWindowMs: 1500))
         func records(_ e: SessionEvent) -> [RecordDraft] {
-            policy.handle(e).compactMap { if case let .record(r) = $0 { r } else { nil } }
+            // Service records (issue 22) carry opened_by too; this test is about the rest.
+            policy.handle(e).compactMap { if case let .record(r) = $0, r.outcome != .service { r } else { nil } }
         }
         _ = records(.open(windowID: "W01", sessionID: "s1", request: EvaluationRequest(caseID: "C1"), by: "queue", at: Millis(0)))
         let superseded = records(.open(windowID: "W01", sessionID: "s2", request: EvaluationRequest(caseID: "C2"), by: "clerk-pc", at: Millis(10)))
@@ -458,9 +459,9 @@ struct WindowSessionsTests {
     func reasonPadGoodRating() {
         let out = run([.open(0, "W02", "C1", session: "s1"), .key(100, 76), .open(200, "W01", "C1", session: "s2")])
         #expect(out[1] == ["record rated W02 C1 very_satisfied", "save s1 rated", "ack evdev:W02 76"])
-        #expect(out[2] == [#"rejected already_rated: case "C1" has already been rated (one rating per case, R3)"#])
+        #expect(out[2] == [#"rejected already_rated: case "C1" has already been rated at stage 办结 (service 1) (one rating per case and stage, R3)"#])
         let pending = run([.open(0, "W02", "C1", session: "s1"), .key(100, 80), .open(200, "W01", "C1", session: "s2")])
-        #expect(pending[2] == [#"rejected already_rated: case "C1" has already been rated (one rating per case, R3)"#])
+        #expect(pending[2] == [#"rejected already_rated: case "C1" has already been rated at stage 办结 (service 1) (one rating per case and stage, R3)"#])
     }
 
     @Test("R2: a pending bad rating is recorded before its session is superseded or expires")

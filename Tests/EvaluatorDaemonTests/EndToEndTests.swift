@@ -135,7 +135,7 @@ struct EndToEndTests {
         #expect(c == 200)
         #expect(cancelled["outcome"] as? String == "cancelled")
         let (_, st1) = try await daemon.request(.GET, "/v1/status")
-        #expect(st1["records"] as? Int == 1)
+        #expect(st1["records"] as? Int == 2, "the service record (issue 22) and the cancelled record")
         #expect((st1["uplink"] as? [String: Any])?["state"] as? String == "none")
 
         let (w, windows) = try await daemon.request(.GET, "/v1/windows")
@@ -198,7 +198,7 @@ struct EndToEndTests {
         pad.press(address: 3, key: 0)
         #expect(await pad.nextFrame(timeoutMs: 10_000) == .ack(address: 3, key: 0))
         let (_, st) = try await daemon.request(.GET, "/v1/status")
-        #expect(st["records"] as? Int == 1)
+        #expect(st["records"] as? Int == 2, "the service record (issue 22) and the rating")
         let store = daemon.daemon.store
         let body = try #require(try store.recentRecords(limit: 1).first?.body)
         #expect(body.contains("\"case_id\":\"B-1\""))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EvaluatorCLI
 import EvaluatorCore
+import EvaluatorStore
 import EvaluatorDaemon
 import Foundation
 import Logging
@@ -60,17 +61,29 @@ final class Receiver: Sendable {
         _ = try? await t?.value
     }
 
-    /// Every record received, in order of arrival.
-    var records: [[String: Any]] {
+    /// Every record received, in order of arrival, service records (issue 22) included.
+    var allRecords: [[String: Any]] {
         batches.withLock { $0 }.flatMap { b -> [[String: Any]] in
             let obj = try? JSONSerialization.jsonObject(with: b.body) as? [String: Any]
             return obj?["records"] as? [[String: Any]] ?? []
         }
     }
 
+    /// Every record received but the service records each open stores first (issue 22): the
+    /// ratings and the evidence most tests look at.
+    var records: [[String: Any]] { allRecords.filter { $0["outcome"] as? String != "service" } }
+
     func records(case caseID: String) -> [[String: Any]] { records.filter { $0["case_id"] as? String == caseID } }
+
+    /// The service records of a case, in order of arrival (issue 22).
+    func services(case caseID: String) -> [[String: Any]] { allRecords.filter { $0["case_id"] as? String == caseID && $0["outcome"] as? String == "service" } }
 }
 
+
+extension Store {
+    /// Records but the service records each open stores first (issue 22).
+    func ratingsCount() throws -> Int { try recentRecords(limit: 100_000).filter { $0.outcome != Outcome.service.rawValue }.count }
+}
 
 /// The real daemon, in this process, on a config written for the test.
 final class RunningDaemon: Sendable {

@@ -191,7 +191,7 @@ struct HostileInputTests {
         // Edited details update the open session, never end it, and are on its record.
         let (edited, again) = try await daemon.request(.POST, "/v1/windows/W01/evaluations", json: #"{"case_id": "N-1", "staff_id": "S1", "matter_name": "抵押登记"}"#)
         #expect(edited == 201 && again["reused"] as? Bool == true && again["updated"] as? Bool == true)
-        #expect(try daemon.daemon.store.recordCount() == 0, "no unrated record for a case still at the window")
+        #expect(try daemon.daemon.store.ratingsCount() == 0, "no unrated record for a case still at the window")
         #expect(try await daemon.request(.DELETE, "/v1/windows/W01/evaluations/current").0 == 200)
         let body = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
         #expect(body.contains(#""ended_by":"api""#) && body.contains(#""opened_by":"api""#) && body.contains(#""staff_id":"S1""#))
@@ -199,7 +199,7 @@ struct HostileInputTests {
         // A timeout shortened to 1 s ends the evaluation: its record names who did it.
         #expect(try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: #"{"case_id": "N-2"}"#).0 == 201)
         #expect(try await daemon.request(.POST, "/v1/windows/W02/evaluations", json: #"{"case_id": "N-2", "timeout_s": 1}"#).0 == 201)
-        #expect(await eventually(15) { (try? daemon.daemon.store.recordCount()) == 2 })
+        #expect(await eventually(15) { (try? daemon.daemon.store.ratingsCount()) == 2 })
         let expired = try #require(try daemon.daemon.store.recentRecords(limit: 1).first?.body)
         #expect(expired.contains(#""outcome":"unrated""#) && expired.contains(#""ended_by":"api""#) && expired.contains(#""field":"timeout_s""#), "\(expired)")
         await daemon.stop()
@@ -232,7 +232,7 @@ struct HostileInputTests {
         try await refused("{\"case_id\": \"C\", \"matter_name\": \"\(String(repeating: "事", count: 86))\"}", "matter_name is longer than 256 bytes")
         try await refused(#"{"case_id": "C", "staf_id": "S1"}"#, #"unknown field "staf_id""#)
         try await refused(#"[{"case_id": "C"}]"#, "must be a JSON object {…}, not an array")
-        #expect(try daemon.daemon.store.recordCount() == 1, "refused requests stored nothing")
+        #expect(try daemon.daemon.store.ratingsCount() == 1, "refused requests stored nothing")
         await daemon.stop()
         pad.close()
     }

@@ -69,7 +69,7 @@ struct StoreDamageTests {
         let first = try #require(try store.recentRecords(limit: 10).last)
         #expect(first.seq == 1 && first.outcome == "audit")
         #expect(first.body.contains("store_replaced: the damaged store was moved to \(config.stateDir)/\(moved[0])"))
-        guard case .ok(2, 1, 2, _) = try store.verifyChain() else {
+        guard case .ok(3, 1, 3, _) = try store.verifyChain() else { // the audit, T-4's service record (issue 22), its rating
             Issue.record("the new chain does not verify: \(try store.verifyChain())")
             return
         }
@@ -152,7 +152,7 @@ struct StoreDamageTests {
         let all = try store.recentRecords(limit: 100_000)
         let importAudits = all.filter { $0.outcome == "audit" && $0.body.contains("admin: import of salvaged records") }
         #expect(!importAudits.isEmpty && importAudits.allSatisfy { $0.body.contains(#""opened_by":"api""#) })
-        #expect(records == Int64(imported + 3 + importAudits.count), "the audit record, the new rating, the cancelled C-ELSE, the salvaged ones, the import audits")
+        #expect(records == Int64(imported + 5 + importAudits.count), "the audit record, the new rating and the cancelled C-ELSE with their service records (issue 22), the salvaged ones, the import audits")
         #expect(all.contains { $0.body.contains("\"salvaged\"") })
         let audit = try #require(all.last)
         #expect(audit.outcome == "audit" && audit.body.contains(moved))
@@ -167,14 +167,14 @@ struct StoreDamageTests {
         let daemon = try await RunningDaemon(config: config, logger: LogCapture().logger)
         #expect(try await daemon.rateAtW01(pad, "K-1"))
         let made = try Control.backup(config: config, destination: dir + "/copy.sqlite", progress: false)
-        #expect(made.lines.first?.hasPrefix("backup written: \(dir)/copy.sqlite (1 records, chain ") == true)
-        #expect(made.json.contains(#""records":1"#))
+        #expect(made.lines.first?.hasPrefix("backup written: \(dir)/copy.sqlite (2 records, chain ") == true, "K-1's service record (issue 22) and its rating")
+        #expect(made.json.contains(#""records":2"#))
         #expect(throws: StoreError.self) { try Control.backup(config: config, destination: dir + "/copy.sqlite", progress: false) }
         #expect(try await daemon.rateAtW01(pad, "K-2"))
         await daemon.stop()
         let copy = try Store(readOnlyPath: dir + "/copy.sqlite")
-        #expect(try copy.recordCount() == 1)
-        guard case .ok(1, 1, 1, _) = try copy.verifyChain() else {
+        #expect(try copy.recordCount() == 2)
+        guard case .ok(2, 1, 2, _) = try copy.verifyChain() else {
             Issue.record("the backup's chain does not verify")
             return
         }

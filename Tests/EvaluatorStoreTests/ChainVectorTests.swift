@@ -33,9 +33,23 @@ func vectorRecords() -> [(String, RatingRecord)] {
     let audit = RecordDraft(windowID: nil, outcome: .audit, detail: "store_foreign_object: foreign trigger \"soften\" on record dropped")
     let good = RecordDraft(windowID: "W02", caseID: "2026-SD-000201", outcome: .rated, level: .verySatisfied, score: 10,
                            pad: .hidraw(window: "W02"), key: 76, promptedAt: Millis(1_795_000_006_000), pressedAt: Millis(1_795_000_009_000))
+    // 一事多评 (issue 22): a service record at stage 受理, then the rating of that service.
+    var service = RecordDraft(windowID: "W01", department: "自然资源局", staffID: "S1024", caseID: "2026-SD-000400", matterCode: "370211-BDC-001",
+                              matterName: "不动产登记", sessionID: "s-8", outcome: .service, pad: .serial(bus: "bus1", address: 3),
+                              promptedAt: Millis(1_795_000_008_000))
+    service.openedBy = "queue-system"
+    service.stage = "受理"
+    service.serviceNo = 2
+    var ofService = service
+    ofService.outcome = .rated
+    ofService.level = .satisfied
+    ofService.score = 8
+    ofService.key = 2
+    ofService.pressedAt = Millis(1_795_000_011_000)
     return [("bad rating, CJK and escapes, batch, reason", r(1, bad)), ("unrated, nulls and empty arrays", r(2, unrated)),
             ("press from an unknown pad", r(3, stray)), ("flood with count", r(4, flood)), ("cancelled, opened_by, ended_by and an edit", r(5, cancelled)),
-            ("audit", r(6, audit)), ("good rating from a hidraw pad", r(7, good))]
+            ("audit", r(6, audit)), ("good rating from a hidraw pad", r(7, good)),
+            ("service record: stage 受理, service 2 of its case (issue 22)", r(8, service)), ("the rating of that service", r(9, ofService))]
 }
 
 /// The vectors file's text: one vector per line, the records chained from seq 1.
@@ -84,7 +98,7 @@ struct ChainVectorTests {
     func pythonVectors() throws {
         let (status, output) = try runChainVerifier(["--vectors", repoRoot.appendingPathComponent("docs/chain-vectors.json").path])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("vectors ok: 7 records"))
+        #expect(output.contains("vectors ok: 9 records"))
     }
 
     @Test("the Python verifier names an edit, a gap and a rewritten history", .enabled(if: hasPython, "python3 is not installed"))
@@ -105,7 +119,7 @@ struct ChainVectorTests {
             return try runChainVerifier([file])
         }
         let ok = try check(bodies.reversed())
-        #expect(ok.0 == 0 && ok.1.contains("ok: 7 records, seq 1…7"), "\(ok.1)")
+        #expect(ok.0 == 0 && ok.1.contains("ok: 9 records, seq 1…9"), "\(ok.1)")
         let edited = try check(bodies.enumerated().map { $0.offset == 1 ? $0.element.replacingOccurrences(of: "\"W02\"", with: "\"W09\"") : $0.element })
         #expect(edited.0 == 1 && edited.1.contains("seq 2): hash mismatch"), "\(edited.1)")
         let gap = try check(bodies.enumerated().filter { $0.offset != 3 }.map(\.element))

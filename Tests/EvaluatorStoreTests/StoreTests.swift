@@ -165,7 +165,7 @@ struct StoreTests {
                       "matter_code", "matter_name", "session_id", "outcome", "level", "score", "bad", "reason", "reason_text", "dimensions",
                       "channel", "pad", "key",
                       "prompted_at", "pressed_at", "recorded_at", "flags", "opened_by", "ended_by", "edits", "count",
-                      "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash"]
+                      "detail", "prompt_to_press_ms", "chain_id", "seq", "prev_hash", "hash", "stage", "service_no"]
         #expect(Set(obj.keys) == Set(fields))
         #expect(Set(obj.keys) == RatingRecord.fieldNames)
         #expect(obj["recorded_at"] as? String == "1970-01-01T00:00:01.000Z")

@@ -267,6 +267,10 @@ public struct GatewayConfig: Sendable, Hashable {
     public var keepSentDays: Int?
     /// Screen pads: `[screen]`, `[reasons.*]`, `[[dimension]]` (issue 14).
     public var screen = ScreenOptions()
+    /// `[session] stages`: the stages a case is rated at, in order (一事多评, issue 22).
+    public var stages = Stages.defaultList
+    /// `[session] max_services_per_case` (issue 22).
+    public var maxServicesPerCase = Stages.defaultMaxServicesPerCase
 
     public var policyConfig: SessionPolicyConfig {
         var c = SessionPolicyConfig(
@@ -280,6 +284,8 @@ public struct GatewayConfig: Sendable, Hashable {
         c.maxPressesPerMinute = maxPressesPerMinute
         c.signals = signals
         c.screen = screen
+        c.stages = stages
+        c.maxServicesPerCase = maxServicesPerCase
         return c
     }
 

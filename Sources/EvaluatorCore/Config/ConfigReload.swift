@@ -56,6 +56,7 @@ public enum ConfigReload {
         if old.uplink != new.uplink { out.append("uplink changed") }
         // Screen pads show the new reasons and dimensions at their next prompt.
         if old.screen != new.screen { out.append("screen reasons, dimensions or photos changed") }
+        if old.stages != new.stages || old.maxServicesPerCase != new.maxServicesPerCase { out.append("stages or max_services_per_case changed") }
         return out
     }
 }

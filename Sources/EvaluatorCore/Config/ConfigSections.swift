@@ -37,7 +37,8 @@ extension ConfigReader {
         let signals = attempt { () throws(ConfigError) in try readSignals(root) }
         let keep = attempt { () throws(ConfigError) in try readStore(root) }
         let screen = attempt { () throws(ConfigError) in try readScreen(root, base: base) }
-        guard errors.list.isEmpty, let gateway, let api, let session, let maxPresses, let windows, let scores, let uplink, let access,
+        let services = attempt { () throws(ConfigError) in try readServices(root) }
+        guard errors.list.isEmpty, let services, let gateway, let api, let session, let maxPresses, let windows, let scores, let uplink, let access,
               let signals, let keep, let screen else {
             var first = errors.list.sorted { ($0.line ?? .max) < ($1.line ?? .max) }
             let head = first.removeFirst()
@@ -54,7 +55,26 @@ extension ConfigReader {
         config.signals = signals
         config.keepSentDays = keep
         config.screen = screen
+        (config.stages, config.maxServicesPerCase) = services
         return config
+    }
+
+    /// `[session] stages` and `max_services_per_case` (一事多评, issue 22).
+    func readServices(_ root: TOMLTable) throws(ConfigError) -> (stages: [String], maxServices: Int) {
+        guard let s = try table(root, "session", []) else { return (Stages.defaultList, Stages.defaultMaxServicesPerCase) }
+        let stages = (try strings(s, "stages", ["session"], maxCount: 16, maxLength: 32) ?? Stages.defaultList).map(\.precomposedStringWithCanonicalMapping)
+        guard !stages.isEmpty else { throw fail(.invalid, ["session", "stages"], "must name at least one stage (the default is [\"办结\"])") }
+        if let twice = stages.first(where: { st in stages.filter { $0 == st }.count > 1 }) {
+            throw fail(.invalid, ["session", "stages"], "names stage \"\(twice)\" twice")
+        }
+        if let bad = stages.first(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } || $0.trimmingCharacters(in: .whitespaces) != $0 }) {
+            throw fail(.invalid, ["session", "stages"], "stage \"\(bad)\" has control characters or leading/trailing spaces")
+        }
+        let maxServices = try int(s, "max_services_per_case", ["session"], range: 1...64) ?? Stages.defaultMaxServicesPerCase
+        guard maxServices >= stages.count else {
+            throw fail(.invalid, ["session", "max_services_per_case"], "is \(maxServices), fewer than the \(stages.count) stages: a case could not be rated at each")
+        }
+        return (stages, maxServices)
     }
 
     /// `[screen]` (photo_dir, heartbeat_s), `[reasons.dissatisfied]` and
@@ -185,7 +205,7 @@ extension ConfigReader {
             return (Int64(D.sessionTimeoutS) * 1000, Int64(D.retransmitWindowMs), Int64(D.reasonWindowMs))
         }
         try onlyKeys(s, ["timeout_s", "retransmit_window_ms", "reason_window_ms", "max_presses_per_minute", "instant_ms", "burst_presses",
-                         "burst_window_s", "large_batch_cases", "max_batch_cases"], ["session"])
+                         "burst_window_s", "large_batch_cases", "max_batch_cases", "stages", "max_services_per_case"], ["session"])
         return (
             Int64(try int(s, "timeout_s", ["session"], range: 1...3600) ?? D.sessionTimeoutS) * 1000,
             Int64(try int(s, "retransmit_window_ms", ["session"], range: 0...60_000) ?? D.retransmitWindowMs),

@@ -6,7 +6,10 @@ public enum SessionEvent: Sendable, Hashable {
     /// only records it): an evaluation opened while it is absent still opens — the case must
     /// not be lost — and its records are flagged `pad_offline`. `ratedBefore`: a case of the
     /// request the store holds a rating of (R3; the gateway reads the store, the policy refuses).
-    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool = true, ratedBefore: String? = nil)
+    /// `servicesBefore`: the case's highest service number in the store or waiting for a commit
+    /// (issue 22: services are numbered 1, 2, … per case in opening order).
+    case open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool = true, ratedBefore: String? = nil,
+              servicesBefore: Int = 0)
     /// A pad reported a key. The pad directory says which window it serves (if any) and what
     /// the key means: a level, a reason (R2), or neither. A serial pad repeats a press until it
     /// is acked, so its repeats are folded; a USB pad reports real key-downs.
@@ -61,9 +64,22 @@ public struct Rejection: Sendable, Hashable, Error, CustomStringConvertible {
     /// Unknown window id.
     public static func unknownWindow(_ id: String) -> Rejection { Rejection(.unknownWindow, "no window \"\(id)\" is configured") }
 
-    /// The case (or one of its batch) was already rated (R3).
-    public static func alreadyRated(caseID: String) -> Rejection {
-        Rejection(.alreadyRated, "case \"\(caseID)\" has already been rated (one rating per case, R3)")
+    /// The case (or one of its batch) was already rated at this stage (R3: one rating per case
+    /// and stage). `service`: the rated service's number, when known.
+    public static func alreadyRated(caseID: String, stage: String? = nil, service: Int? = nil) -> Rejection {
+        let at = stage.map { " at stage \($0)" } ?? ""
+        let which = service.map { " (service \($0))" } ?? ""
+        return Rejection(.alreadyRated, "case \"\(caseID)\" has already been rated\(at)\(which) (one rating per case and stage, R3)")
+    }
+
+    /// An open names a stage that is not in `[session] stages` (issue 22).
+    public static func unknownStage(_ stage: String, stages: [String]) -> Rejection {
+        Rejection(.unknownStage, "stage \"\(stage)\" is not one of [session] stages (\(stages.joined(separator: ", ")))")
+    }
+
+    /// The case has `max` services already (`[session] max_services_per_case`, issue 22).
+    public static func tooManyServices(caseID: String, max: Int) -> Rejection {
+        Rejection(.tooManyServices, "case \"\(caseID)\" has \(max) services already, the most [session] max_services_per_case allows")
     }
 
     /// The store cannot be read or written: nothing was changed.
@@ -101,6 +117,8 @@ extension ErrorCode where Domain == Rejection {
     public static let nothingToCancel = ErrorCode("nothing_to_cancel")
     public static let unknownWindow = ErrorCode("unknown_window")
     public static let alreadyRated = ErrorCode("already_rated")
+    public static let unknownStage = ErrorCode("unknown_stage")
+    public static let tooManyServices = ErrorCode("too_many_services")
     public static let storeUnavailable = ErrorCode("store_unavailable")
     public static let batchTooLarge = ErrorCode("batch_too_large")
     public static let invalidQuery = ErrorCode("invalid_query")
@@ -165,6 +183,17 @@ public struct SessionPolicyConfig: Sendable, Hashable {
     public var signals = SignalRules()
     /// What a screen pad may send with a rating: the reasons and dimensions offered.
     public var screen = ScreenOptions()
+    /// The stages a case is rated at (一事多评, issue 22): `[session] stages`, in order; the
+    /// first is the stage of an open that names none (and of records stored before stages).
+    public var stages = Stages.defaultList
+    /// `[session] max_services_per_case`: services (stages and follow-ups) one case may have.
+    public var maxServicesPerCase = Stages.defaultMaxServicesPerCase
+
+    /// The stage an open asks for, checked against `stages`: nil when it is not one of them.
+    public func stage(_ requested: String?) -> String? {
+        guard let requested else { return stages.first }
+        return stages.contains(requested) ? requested : nil
+    }
 
     public init(windows: [String: WindowInfo], pads: PadDirectory, scores: ScoreTable, defaultTimeoutMs: Int64, retransmitWindowMs: Int64,
                 reasonWindowMs: Int64 = 10_000) {

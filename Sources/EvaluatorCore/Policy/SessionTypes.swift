@@ -26,11 +26,15 @@ public struct EvaluationRequest: Sendable, Hashable, Codable {
     public var staffID: String?
     /// nil: the configured `session.timeout_s`.
     public var timeoutMs: Int64?
+    /// The stage this evaluation rates (issue 22); nil in a request: the first configured
+    /// stage. An open session always holds the stage it was opened at.
+    public var stage: String?
 
     public init(
         caseID: String, batchCaseIDs: [String] = [], matterCode: String? = nil, matterName: String? = nil,
-        staffID: String? = nil, timeoutMs: Int64? = nil
+        staffID: String? = nil, timeoutMs: Int64? = nil, stage: String? = nil
     ) {
+        self.stage = stage
         self.caseID = caseID
         self.batchCaseIDs = batchCaseIDs
         self.matterCode = matterCode
@@ -72,6 +76,9 @@ public struct Session: Sendable, Hashable, Codable {
     /// The caller whose edit brought the deadline forward: an expiry it causes names it in
     /// `ended_by` (a shortened timeout ends an evaluation as surely as a cancel).
     public var shortenedBy: String?
+    /// The service this evaluation is (issue 22): 1, 2, … per case. nil: opened before
+    /// services existed (it reads as service 1).
+    public var serviceNo: Int?
 
     public init(
         sessionID: String, windowID: String, request: EvaluationRequest, promptedAt: Millis,

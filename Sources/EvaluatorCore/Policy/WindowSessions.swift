@@ -44,8 +44,9 @@ public struct WindowSessions: Sendable {
 
     public mutating func handle(_ event: SessionEvent) -> [Decision] {
         switch event {
-        case let .open(windowID, sessionID, request, by, at, padOnline, ratedBefore):
-            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline, ratedBefore: ratedBefore)
+        case let .open(windowID, sessionID, request, by, at, padOnline, ratedBefore, servicesBefore):
+            return open(windowID: windowID, sessionID: sessionID, request: request, by: by, at: at, padOnline: padOnline, ratedBefore: ratedBefore,
+                        servicesBefore: servicesBefore)
         case let .press(pad, key, at):
             return press(config.pads.resolve(pad: pad, key: key), at: at)
         case let .rate(pad, rating, at, evidenceStored):
@@ -87,25 +88,32 @@ public struct WindowSessions: Sendable {
         d.openedBy = s.openedBy
         d.endedBy = endedBy
         d.edits = s.edits
+        d.stage = config.stage(s.request.stage) ?? s.request.stage
+        d.serviceNo = s.serviceNo ?? 1
         return d
     }
 
     private mutating func open(windowID: String, sessionID: String, request: EvaluationRequest, by: String, at: Millis, padOnline: Bool,
-                               ratedBefore: String?) -> [Decision] {
+                               ratedBefore: String?, servicesBefore: Int) -> [Decision] {
         guard config.windows[windowID] != nil else { return [.rejected(.unknownWindow(windowID))] }
-        if let ratedBefore { return [.rejected(.alreadyRated(caseID: ratedBefore))] } // R3: rated in the store
-        // Without a staff_id, the evaluation is the signed-in staff's (issue 14).
+        // Each open rates one stage (issue 22); none named: the first configured one.
+        guard let stage = config.stage(request.stage) else { return [.rejected(.unknownStage(request.stage ?? "", stages: config.stages))] }
+        if let ratedBefore { return [.rejected(.alreadyRated(caseID: ratedBefore, stage: stage))] } // R3: rated in the store
         var request = request
+        request.stage = stage
+        // Without a staff_id, the evaluation is the signed-in staff's (issue 14).
         if request.staffID == nil { request.staffID = windowStates[windowID]?.staff?.staffID }
         let cases = request.allCaseIDs.count
         guard cases <= config.signals.maxBatchCases else { return [.rejected(.batchTooLarge(cases: cases, max: config.signals.maxBatchCases))] }
         // A session past its deadline is over, even if no tick ran yet: a retried request must
         // not be told it is open.
         var out = expire(at: at)
+        // The case's services the policy still holds (one may be superseded below).
+        let servicesHeld = sessions.values.filter { $0.request.caseID == request.caseID }.map { $0.serviceNo ?? 1 }.max() ?? 0
         let wanted = Set(request.allCaseIDs)
-        for other in sessions.values where other.ratedAt != nil {
+        for other in sessions.values where other.ratedAt != nil && config.stage(other.request.stage) == stage {
             if let rated = other.request.allCaseIDs.first(where: wanted.contains) {
-                return out + [.rejected(.alreadyRated(caseID: rated))]
+                return out + [.rejected(.alreadyRated(caseID: rated, stage: stage, service: other.serviceNo ?? 1))]
             }
         }
         for other in sessions.values where other.windowID != windowID && other.ratedAt == nil {
@@ -114,12 +122,15 @@ public struct WindowSessions: Sendable {
             }
         }
         if let current = sessions[windowID] {
-            if current.ratedAt == nil && current.request == request {
+            // A session opened before stages (issue 22) is at the first configured stage.
+            var currentRequest = current.request
+            currentRequest.stage = config.stage(current.request.stage)
+            if current.ratedAt == nil && currentRequest == request {
                 // The business system repeated its request (a retry after a lost answer):
                 // the same session answers; nothing is closed, the pad is prompted again.
                 return out + prompt(windowID) + [.opened(current, reused: true, updated: false)]
             }
-            if current.ratedAt == nil && current.request.caseID == request.caseID {
+            if current.ratedAt == nil && current.request.caseID == request.caseID && currentRequest.stage == stage {
                 // The same case at the same window with edited details (another staff_id, a
                 // matter name): the case is still at the window, so the open session is
                 // updated, never ended with an `unrated` record (issue 11).
@@ -149,12 +160,20 @@ public struct WindowSessions: Sendable {
             out.append(.removeSession(sessionID: current.sessionID))
             sessions[windowID] = nil
         }
+        // A new service of the case (issue 22): numbered after every service it had, the one
+        // just superseded included; its service record is stored before anything rates it.
+        let serviceNo = max(servicesBefore, servicesHeld) + 1
+        guard serviceNo <= config.maxServicesPerCase else {
+            return out + [.rejected(.tooManyServices(caseID: request.caseID, max: config.maxServicesPerCase))]
+        }
         let timeout = request.timeoutMs ?? config.defaultTimeoutMs
         var session = Session(
             sessionID: sessionID, windowID: windowID, request: request, promptedAt: at, expiresAt: at + timeout, openedBy: by
         )
+        session.serviceNo = serviceNo
         if !padOnline { session.padOffline = true }
         sessions[windowID] = session
+        out.append(.record(draft(session, outcome: .service)))
         out.append(.saveSession(session))
         out += prompt(windowID)
         out.append(.opened(session, reused: false, updated: false))

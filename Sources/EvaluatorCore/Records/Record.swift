@@ -12,6 +12,10 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     /// A press with no case to rate: no session open, an extra press after the rating (R3),
     /// or a pad no window owns. Kept, never dropped (R7, R9).
     case noCase = "no_case"
+    /// A service of a case (issue 22: 服务信息): stored when an evaluation opens, before its
+    /// rating; the rating or `unrated` record of that service names it by `case_id` and
+    /// `service_no`.
+    case service
     /// Evidence about the gateway itself, not a rating: a broken chain tail or a foreign object
     /// found in the store at start, a replaced store (R8, R17). What was found is in `detail`.
     case audit
@@ -89,6 +93,10 @@ public struct RecordDraft: Sendable, Hashable {
     public var count: Int?
     /// What an `audit` record is about, in a sentence.
     public var detail: String?
+    /// The stage the case was rated at (issue 22, 一事多评); nil on records no case is part of.
+    public var stage: String?
+    /// The service of the case this record belongs to (issue 22): 1, 2, … per case.
+    public var serviceNo: Int?
 
     public init(
         windowID: String?, department: String? = nil, staffID: String? = nil, caseID: String? = nil,
@@ -231,8 +239,10 @@ public struct RatingRecord: Sendable, Hashable, Encodable {
         case .region: return .string(region)
         case .score: return .int(d.score)
         case .seq: return .int(chain.map { Int($0.seq) })
+        case .serviceNo: return .int(d.serviceNo)
         case .sessionID: return .string(d.sessionID)
         case .staffID: return .string(d.staffID)
+        case .stage: return .string(d.stage)
         case .windowID: return .string(d.windowID)
         }
     }
@@ -315,7 +325,7 @@ public enum RecordField: String, CodingKey, CaseIterable, Sendable {
     case key, level, matterCode = "matter_code", matterName = "matter_name", openedBy = "opened_by", outcome
     case pad, pressedAt = "pressed_at", prevHash = "prev_hash", promptToPressMs = "prompt_to_press_ms", promptedAt = "prompted_at"
     case reason, reasonText = "reason_text", recordID = "record_id", recordedAt = "recorded_at", region
-    case score, seq, sessionID = "session_id", staffID = "staff_id", windowID = "window_id"
+    case score, seq, serviceNo = "service_no", sessionID = "session_id", staffID = "staff_id", stage, windowID = "window_id"
 
     /// Fields holding an instant in RFC 3339 (a profile's `time:` source may reformat them).
     public var isTime: Bool { self == .promptedAt || self == .pressedAt || self == .recordedAt }

@@ -6,24 +6,31 @@ import Foundation
 /// and out; EvaluatorAPI maps them to HTTP.
 extension Gateway {
     func openEvaluation(windowID: String, request: EvaluationRequest, caller: String) async throws(Rejection) -> OpenedEvaluation {
-        // R3: a case rated before — in the store, or in a group waiting for its commit. The store
-        // is read without holding the actor, so a rating committed meanwhile (a group finished
-        // during the read) makes us look again.
+        // R3: a case rated at this stage before — in the store, or in a group waiting for its
+        // commit — and the case's last service (issue 22). The store is read without holding the
+        // actor, so a group that finished during the read makes us look again. An unknown stage
+        // is the policy's to refuse.
         var rated: String?
+        var services = 0
         var finished = -1
-        while rated == nil && finished != commits.stats.groups {
-            finished = commits.stats.groups
-            rated = commits.uncommittedRating(among: request.allCaseIDs)
-            if rated != nil { break }
-            do {
-                rated = try await store.firstRatedCase(among: request.allCaseIDs)
-            } catch {
-                throw .storeUnavailable("\(error)")
+        let stages = policy.config.stages
+        if let stage = policy.config.stage(request.stage) {
+            while rated == nil && finished != commits.stats.groups {
+                finished = commits.stats.groups
+                rated = commits.uncommittedRating(among: request.allCaseIDs, stage: stage)
+                services = commits.uncommittedLastService(of: request.caseID)
+                if rated != nil { break }
+                do {
+                    rated = try await store.firstRatedCase(among: request.allCaseIDs, stage: stage, firstStage: stages[0])
+                    services = max(services, try await store.lastService(of: request.caseID))
+                } catch {
+                    throw .storeUnavailable("\(error)")
+                }
             }
         }
         let padOnline = policy.config.windows[windowID]?.pad.map { stats.isOnline($0) } ?? false
         let event = SessionEvent.open(windowID: windowID, sessionID: makeID(), request: request, by: caller, at: clock(),
-                                      padOnline: padOnline, ratedBefore: rated)
+                                      padOnline: padOnline, ratedBefore: rated, servicesBefore: services)
         for case let .opened(s, reused, updated) in try await decide(event) {
             log.opened(s, reused: reused, updated: updated, prompted: padOnline, caller: caller)
             return OpenedEvaluation(session: s, reused: reused, updated: updated, prompted: padOnline)

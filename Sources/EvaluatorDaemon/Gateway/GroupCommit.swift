@@ -78,16 +78,22 @@ struct GroupCommit {
 
     /// A case among these that a record waiting for its commit rates (R3: an API request for
     /// such a case must not slip in before the store shows it rated).
-    func uncommittedRating(among caseIDs: [String]) -> String? {
+    func uncommittedRating(among caseIDs: [String], stage: String) -> String? {
         let wanted = Set(caseIDs)
-        for group in [inFlight, pending].compactMap({ $0 }) {
-            for change in group.changes {
-                for r in change.records where r.draft.outcome == .rated {
-                    if let hit = ([r.draft.caseID].compactMap { $0 } + r.draft.batchCaseIDs).first(where: wanted.contains) { return hit }
-                }
-            }
+        for r in uncommitted where r.draft.outcome == .rated && r.draft.stage == stage {
+            if let hit = ([r.draft.caseID].compactMap { $0 } + r.draft.batchCaseIDs).first(where: wanted.contains) { return hit }
         }
         return nil
+    }
+
+    /// The case's highest service number among records not durable yet (issue 22; 0: none).
+    func uncommittedLastService(of caseID: String) -> Int {
+        uncommitted.filter { $0.draft.outcome == .service && $0.draft.caseID == caseID }.compactMap(\.draft.serviceNo).max() ?? 0
+    }
+
+    /// The records of the groups in flight and pending.
+    private var uncommitted: some Sequence<RatingRecord> {
+        [inFlight, pending].compactMap { $0 }.lazy.flatMap(\.changes).flatMap(\.records)
     }
 }
 

@@ -92,7 +92,9 @@ public struct HallService: EvaluationService {
         let session = window.flatMap { hall.sessions[$0] }.flatMap { $0.sessionID == rating.sessionID ? $0 : nil }
         var stored = ScreenEvidence()
         do {
-            if let session, session.ratedAt != nil, let found = try await store.ratedRecord(caseID: session.request.caseID),
+            let stages = hall.config.stages
+            if let session, session.ratedAt != nil,
+               let found = try await store.ratedRecord(caseID: session.request.caseID, stage: session.request.stage ?? stages[0], firstStage: stages[0]),
                found.sessionID == rating.sessionID, found.pad == pad.description {
                 stored.ratedAs = found.recordID
             } else if session.map({ $0.ratedAt != nil || $0.expiresAt <= clock() }) ?? true {
