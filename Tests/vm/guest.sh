@@ -57,7 +57,7 @@ waitfor "$W/daemon.log" "bus attached"
 echo "== 1. keypad press rates the case"
 evaluate W01 V-1
 act press-kp5
-waitfor "$W/received.jsonl" '"case_id":"V-1"'
+waitfor "$W/received.jsonl" '"case_id":"V-1"[^}]*"outcome":"rated"'
 
 echo "== 2. unplug and replug the keypad while an evaluation is open"
 evaluate W01 V-2
@@ -66,12 +66,12 @@ waitfor "$W/daemon.log" "pad detached"
 act plug
 waitfor "$W/daemon.log" "pad grabbed" 2
 act press-kp2
-waitfor "$W/received.jsonl" '"case_id":"V-2"'
+waitfor "$W/received.jsonl" '"case_id":"V-2"[^}]*"outcome":"rated"'
 
 echo "== 3. the serial pad on the FTDI adapter"
 evaluate W02 V-3
 act serial-press
-waitfor "$W/received.jsonl" '"case_id":"V-3"'
+waitfor "$W/received.jsonl" '"case_id":"V-3"[^}]*"outcome":"rated"'
 
 echo "== 4. a second, unconfigured keypad is listed with its config line"
 act plug-second

@@ -30,7 +30,8 @@ def read_(name):
 records = {}
 for line in read_("received.jsonl").splitlines():
     for r in json.loads(line).get("records", []):
-        records.setdefault(r.get("case_id"), []).append(r)
+        if r.get("outcome") != "service":  # each open stores a service record first (issue 22)
+            records.setdefault(r.get("case_id"), []).append(r)
 log, devices, out = read_("daemon.log"), read_("devices.txt"), read_("vm.out")
 
 checks = [

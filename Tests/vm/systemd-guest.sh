@@ -84,12 +84,12 @@ echo "pad node: /dev/$PADNODE owner $(stat -c %U /dev/$PADNODE)"
 check "the udev rule gives the pad's node to evaluatord" test "$(stat -c %U /dev/$PADNODE)" = evaluatord
 evaluate W01 V-1
 act press-kp5
-check "a keypad plugged in after the start is read under the hardening (V-1)" waitfile "$W/received.jsonl" '"case_id":"V-1"'
+check "a keypad plugged in after the start is read under the hardening (V-1)" waitfile "$W/received.jsonl" '"case_id":"V-1"[^}]*"outcome":"rated"'
 
 echo "== the serial pad"
 evaluate W02 V-2
 act serial-press
-check "a serial pad press is prompted, acked and rated (V-2)" waitfile "$W/received.jsonl" '"case_id":"V-2"'
+check "a serial pad press is prompted, acked and rated (V-2)" waitfile "$W/received.jsonl" '"case_id":"V-2"[^}]*"outcome":"rated"'
 
 echo "== a second keyboard: not the service's"
 act plug-second
