@@ -278,12 +278,6 @@ extension Store {
         return ratedCases(of: o)
     }
 
-    /// A stored record's JSON object (nil: not an object).
-    static func object(_ body: String) -> [String: JSONValue]? {
-        guard case let .object(o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)) else { return nil }
-        return o
-    }
-
     /// The case ids a rated record object covers (its case and batch), for R3.
     static func ratedCases(of o: [String: JSONValue]) -> [(caseID: String, recordID: String)] {
         guard o["outcome"] == .string(Outcome.rated.rawValue), case let .string(recordID) = o["record_id"] else { return [] }
@@ -291,13 +285,15 @@ extension Store {
     }
 
     /// The request of `importSalvaged` checked (issue 20): the objects of `records` to import,
-    /// or `.refused` naming the first record that is not this gateway's, and why.
+    /// or `.refused` naming the first record that is not this gateway's, and why; and the stage
+    /// of every record of the request (issue 22: R3 is per case and stage; `Stages.legacy` for
+    /// records stored before stages).
     static func checkSalvaged(records bodies: [String], known: [String], ratedCases: [(caseID: String, recordID: String)], chains replaced: [ReplacedChain],
-                              path: String, check: ([String: JSONValue]) -> String?) throws(StoreError) -> [[String: JSONValue]] {
+                              path: String, check: ([String: JSONValue]) -> String?) throws(StoreError) -> (objects: [[String: JSONValue]], stages: [String: String]) {
         func refuse(_ m: String) -> StoreError { StoreError(code: .refused, path: path, message: m) }
         var chains: [String: Int64?] = [:]
         for c in replaced { if let id = c.chainID { chains[id] = c.headSeq } }
-        var objects: [[String: JSONValue]] = [], covers: [String: Set<String>] = [:]
+        var objects: [[String: JSONValue]] = [], covers: [String: Set<String>] = [:], stages: [String: String] = [:]
         for (list, texts) in [("records", bodies), ("known", known)] {
             for (i, text) in texts.enumerated() {
                 let at = "\(list)[\(i)]"
@@ -319,6 +315,7 @@ extension Store {
                 if let head, checked.seq > head { throw refuse("\(named): seq \(checked.seq) is past chain \(chainID)'s last readable head \(head)") }
                 if let problem = check(o) { throw refuse("\(named): \(problem)") }
                 covers[id, default: []].formUnion(Self.ratedCases(of: o).map(\.caseID))
+                stages[id] = o.string("stage") ?? Stages.legacy
                 if list == "records" { objects.append(o) }
             }
         }
@@ -326,7 +323,7 @@ extension Store {
             guard let cases = covers[c.recordID] else { throw refuse("rated_cases[\(i)] names record \(c.recordID), which is not in the request") }
             guard cases.contains(c.caseID) else { throw refuse("rated_cases[\(i)]: record \(c.recordID) does not rate case \(c.caseID)") }
         }
-        return objects
+        return (objects, stages)
     }
 
     /// Imports salvaged records into this store: the unsent ones (their stored JSON) as records
@@ -346,13 +343,7 @@ extension Store {
         // Checked before the write transaction, off the writer: parsing and hashing up to
         // 10,000 records there would hold every press's commit behind the salvage.
         let chains = try read { db in try Self.replacedChains(db) }
-        let objects = try Self.checkSalvaged(records: bodies, known: known, ratedCases: ratedCases, chains: chains, path: path, check: check)
-        // The stage each rating rated (issue 22: R3 is per case and stage); '' for records
-        // stored before stages.
-        var stageOf: [String: String] = [:]
-        for o in objects + known.compactMap(Self.object) {
-            if let id = o.string("record_id") { stageOf[id] = o.string("stage") ?? Stages.legacy }
-        }
+        let (objects, stageOf) = try Self.checkSalvaged(records: bodies, known: known, ratedCases: ratedCases, chains: chains, path: path, check: check)
         let result = try await write("cannot import salvaged records") { [days, stageOf] db -> (Int, Int, Int) in
             var cases = 0
             for (caseID, recordID) in ratedCases {

@@ -241,27 +241,27 @@ public final class Store: Sendable {
         stage == firstStage ? [stage, Stages.legacy] : [stage]
     }
 
-    /// The first of these cases that is already rated at `stage`, if any (R3: one rating per
-    /// case and stage).
-    public func firstRatedCase(among caseIDs: [String], stage: String = Stages.defaultList[0], firstStage: String = Stages.defaultList[0]) async throws(StoreError) -> String? {
+    /// What an open of `caseIDs` (the case first, then its batch) at `stage` must know, in one
+    /// read: the first of them already rated at that stage (R3: one rating per case and stage),
+    /// and the case's highest service number (issue 22; 0: none; a case rated before services
+    /// existed had service 1).
+    public func caseHistory(among caseIDs: [String], stage: String, firstStage: String) async throws(StoreError) -> (rated: String?, lastService: Int) {
         let keys = Self.stageKeys(stage, firstStage: firstStage)
         return try await readAsync { db in
-            for id in caseIDs {
-                for key in keys where try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ? AND stage = ?", arguments: [id, key]) == true {
-                    return id
-                }
+            func rated(_ id: String, _ key: String) throws -> Bool {
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ? AND stage = ?", arguments: [id, key]) == true
             }
-            return nil
+            let hit = try caseIDs.first { id in try keys.contains { try rated(id, $0) } }
+            guard let caseID = caseIDs.first else { return (hit, 0) }
+            let last = try Int.fetchOne(db, sql: "SELECT MAX(service_no) FROM case_service WHERE case_id = ?", arguments: [caseID])
+                ?? (try rated(caseID, Stages.legacy) ? 1 : 0)
+            return (hit, last)
         }
     }
 
-    /// The highest service number of a case (issue 22; 0: none). A case rated before services
-    /// existed had service 1.
-    public func lastService(of caseID: String) async throws(StoreError) -> Int {
-        try await readAsync { db in
-            if let n = try Int.fetchOne(db, sql: "SELECT MAX(service_no) FROM case_service WHERE case_id = ?", arguments: [caseID]) { return n }
-            return try Bool.fetchOne(db, sql: "SELECT 1 FROM rated_case WHERE case_id = ? AND stage = ?", arguments: [caseID, Stages.legacy]) == true ? 1 : 0
-        }
+    /// The first of these cases that is already rated at `stage`, if any (R3).
+    public func firstRatedCase(among caseIDs: [String], stage: String = Stages.defaultList[0], firstStage: String = Stages.defaultList[0]) async throws(StoreError) -> String? {
+        try await caseHistory(among: caseIDs, stage: stage, firstStage: firstStage).rated
     }
 
     /// The rated record of a case at a stage, if any: its id and its session id, pad and channel

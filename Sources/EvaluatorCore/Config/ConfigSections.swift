@@ -64,7 +64,8 @@ extension ConfigReader {
         guard let s = try table(root, "session", []) else { return (Stages.defaultList, Stages.defaultMaxServicesPerCase) }
         let stages = (try strings(s, "stages", ["session"], maxCount: 16, maxLength: 32) ?? Stages.defaultList).map(\.precomposedStringWithCanonicalMapping)
         guard !stages.isEmpty else { throw fail(.invalid, ["session", "stages"], "must name at least one stage (the default is [\"办结\"])") }
-        if let twice = stages.first(where: { st in stages.filter { $0 == st }.count > 1 }) {
+        var seen: Set<String> = []
+        if let twice = stages.first(where: { !seen.insert($0).inserted }) {
             throw fail(.invalid, ["session", "stages"], "names stage \"\(twice)\" twice")
         }
         if let bad = stages.first(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } || $0.trimmingCharacters(in: .whitespaces) != $0 }) {

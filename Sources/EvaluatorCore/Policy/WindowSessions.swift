@@ -26,6 +26,9 @@ public struct WindowSessions: Sendable {
         self.windowStates = windowStates
         for var s in restoring where config.windows[s.windowID] != nil {
             s.restored = true
+            // Opened before stages (issue 22): the first configured stage, service 1.
+            if s.request.stage == nil { s.request.stage = config.stage(nil) }
+            if s.serviceNo == nil { s.serviceNo = 1 }
             sessions[s.windowID] = s
         }
         for f in restoredFloods { floods[f.pad] = f }
@@ -88,8 +91,8 @@ public struct WindowSessions: Sendable {
         d.openedBy = s.openedBy
         d.endedBy = endedBy
         d.edits = s.edits
-        d.stage = config.stage(s.request.stage) ?? s.request.stage
-        d.serviceNo = s.serviceNo ?? 1
+        d.stage = s.request.stage
+        d.serviceNo = s.serviceNo
         return d
     }
 
@@ -109,11 +112,11 @@ public struct WindowSessions: Sendable {
         // not be told it is open.
         var out = expire(at: at)
         // The case's services the policy still holds (one may be superseded below).
-        let servicesHeld = sessions.values.filter { $0.request.caseID == request.caseID }.map { $0.serviceNo ?? 1 }.max() ?? 0
+        let servicesHeld = sessions.values.filter { $0.request.caseID == request.caseID }.compactMap(\.serviceNo).max() ?? 0
         let wanted = Set(request.allCaseIDs)
-        for other in sessions.values where other.ratedAt != nil && config.stage(other.request.stage) == stage {
+        for other in sessions.values where other.ratedAt != nil && other.request.stage == stage {
             if let rated = other.request.allCaseIDs.first(where: wanted.contains) {
-                return out + [.rejected(.alreadyRated(caseID: rated, stage: stage, service: other.serviceNo ?? 1))]
+                return out + [.rejected(.alreadyRated(caseID: rated, stage: stage, service: other.serviceNo))]
             }
         }
         for other in sessions.values where other.windowID != windowID && other.ratedAt == nil {
@@ -122,15 +125,12 @@ public struct WindowSessions: Sendable {
             }
         }
         if let current = sessions[windowID] {
-            // A session opened before stages (issue 22) is at the first configured stage.
-            var currentRequest = current.request
-            currentRequest.stage = config.stage(current.request.stage)
-            if current.ratedAt == nil && currentRequest == request {
+            if current.ratedAt == nil && current.request == request {
                 // The business system repeated its request (a retry after a lost answer):
                 // the same session answers; nothing is closed, the pad is prompted again.
                 return out + prompt(windowID) + [.opened(current, reused: true, updated: false)]
             }
-            if current.ratedAt == nil && current.request.caseID == request.caseID && currentRequest.stage == stage {
+            if current.ratedAt == nil && current.request.caseID == request.caseID && current.request.stage == stage {
                 // The same case at the same window with edited details (another staff_id, a
                 // matter name): the case is still at the window, so the open session is
                 // updated, never ended with an `unrated` record (issue 11).

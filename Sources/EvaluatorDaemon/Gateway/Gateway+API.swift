@@ -21,8 +21,9 @@ extension Gateway {
                 services = commits.uncommittedLastService(of: request.caseID)
                 if rated != nil { break }
                 do {
-                    rated = try await store.firstRatedCase(among: request.allCaseIDs, stage: stage, firstStage: stages[0])
-                    services = max(services, try await store.lastService(of: request.caseID))
+                    let stored = try await store.caseHistory(among: request.allCaseIDs, stage: stage, firstStage: stages[0])
+                    rated = stored.rated
+                    services = max(services, stored.lastService)
                 } catch {
                     throw .storeUnavailable("\(error)")
                 }
